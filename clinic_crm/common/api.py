@@ -1,0 +1,154 @@
+"""The API's shared parts: the ClinicApi base that enters the tenant scope, one error shape, pagination."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.utils import timezone
+from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic_crm.common.errors import ApplicationError
+from clinic_crm.tenancy.context import clinic_scope
+
+logger = logging.getLogger(__name__)
+
+_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "parse_error",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def error_body(message: str, code: str, extra: dict | None = None) -> dict:
+    return {"message": message, "code": code, "extra": extra or {}}
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            inner = _first_message(value)
+            if field in ("non_field_errors", "__all__"):
+                return inner
+            return f"{field}: {inner}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def _validation_fields(detail) -> dict:
+    if isinstance(detail, dict):
+        return detail
+    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def exception_handler(exc, context):
+    """Turn every handled error into the one API error shape; unknown errors stay 500s (bugs)."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail=detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.message, exc.code, exc.extra), status=exc.status_code)
+
+    if not isinstance(exc, exceptions.APIException):
+        return None
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _validation_fields(exc.detail)
+        body = error_body(_first_message(fields), "validation_error", {"fields": fields})
+        return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=headers)
+
+    code = _CODES.get(type(exc)) or next((c for k, c in _CODES.items() if isinstance(exc, k)), None)
+    message = _first_message(exc.detail)
+    if isinstance(exc, exceptions.Throttled):
+        message = "Too many requests. Try again later."
+    return Response(error_body(message, code or "error"), status=exc.status_code, headers=headers)
+
+
+class ClinicApi(APIView):
+    """Base of every clinic API: authenticates, then runs the handler inside the principal's clinic scope.
+
+    Subclasses choose `authentication_classes` and `permission_classes`; they may not override
+    `initial()` or `dispatch()`, where the scope is entered and left.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("initial", "dispatch"):
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__} may not override {name}(): the tenant scope lives there")
+
+    def dispatch(self, request, *args, **kwargs):
+        self._scope_stack = contextlib.ExitStack()
+        with self._scope_stack:
+            try:
+                return super().dispatch(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        principal = request.user
+        if principal is None:
+            raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
+        self._scope_stack.enter_context(clinic_scope(principal.clinic.id))
+        timezone.activate(principal.clinic.tzinfo)
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.authenticators and request.user is None:
+            raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
+        raise exceptions.PermissionDenied(message or "You do not have permission to do this.")
+
+    @property
+    def clinic(self):
+        return self.request.user.clinic
+
+
+class PublicApi(APIView):
+    """Base of the few endpoints that establish who the caller is (token endpoints)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+def paginate(*, view: APIView, queryset, serializer_class) -> Response:
+    """Paginate a queryset with the shared `limit`/`offset` scheme: {count, next, previous, results}."""
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def api_not_found(request, exception=None):
+    return JsonResponse(error_body("Not found.", "not_found"), status=404)
+
+
+def api_server_error(request):
+    return JsonResponse(error_body("Something went wrong on our side.", "server_error"), status=500)

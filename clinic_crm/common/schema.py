@@ -1,0 +1,35 @@
+"""OpenAPI: every operation documents the shared error shape beside its own responses."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+ErrorSerializer = inline_serializer(
+    "Error",
+    {
+        "message": serializers.CharField(help_text="A sentence for a human."),
+        "code": serializers.CharField(help_text="Stable snake_case code, e.g. validation_error, code_paused."),
+        "extra": serializers.DictField(help_text="Details; validation errors put per-field messages in extra.fields."),
+    },
+)
+
+_ERRORS = {
+    "400": "Invalid input (validation_error, with extra.fields)",
+    "401": "Missing or invalid credentials",
+    "403": "Authenticated but not allowed",
+    "404": "Missing, or another clinic's",
+    "429": "Rate limited; see Retry-After",
+}
+
+
+class ClinicAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        error = self._get_response_for_code(ErrorSerializer, "400")
+        for code, description in _ERRORS.items():
+            if code not in responses:
+                responses[code] = {**error, "description": description}
+        if self.method == "POST" and "409" not in responses:
+            responses["409"] = {**error, "description": "Conflict: a cap reached, an illegal transition, or an "
+                                "Idempotency-Key replayed with a different body"}
+        return responses

@@ -1,0 +1,166 @@
+"""Load a realistic demo: two clinics in different timezones and currencies, staff of every role,
+a few hundred patients with birthdays, and orders with discounts. Safe to run again."""
+
+import random
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from clinic_crm.common.choices import DiscountSource, DiscountType
+from clinic_crm.common.models import discount_label
+from clinic_crm.orders.models import Order, OrderLine
+from clinic_crm.orders.services import AppliedDiscount, compute_discount_amount
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.choices import ApiScope, Role
+from clinic_crm.tenancy.context import clinic_scope
+from clinic_crm.tenancy.models import ApiKey, Clinic
+from clinic_crm.tenancy.services import create_api_key, create_clinic, create_staff, revoke_api_key
+
+PASSWORD = "demo-password"
+DEMO_KEY_NAME = "Demo POS"
+
+CLINICS = [
+    {
+        "name": "Harley Street Smiles", "slug": "harley-street", "timezone_name": "Europe/London",
+        "currency": "GBP", "locale": "uk", "mail": "harley.demo",
+        "treatments": [("Check-up & clean", "65.00"), ("Teeth whitening", "350.00"), ("Hygienist visit", "85.00"),
+                       ("Composite filling", "160.00"), ("Invisalign consultation", "95.00"), ("Anti-wrinkle treatment", "220.00")],
+    },
+    {
+        "name": "Brooklyn Family Dental", "slug": "brooklyn-dental", "timezone_name": "America/New_York",
+        "currency": "USD", "locale": "us", "mail": "brooklyn.demo",
+        "treatments": [("Exam & cleaning", "140.00"), ("Whitening", "450.00"), ("Kids' check-up", "90.00"),
+                       ("Filling", "210.00"), ("Night guard", "380.00"), ("Fluoride treatment", "45.00")],
+    },
+]
+
+DISCOUNTS = [
+    (DiscountSource.PROMO, "promo_1", "SMILE10 welcome code", DiscountType.PERCENT, Decimal("10")),
+    (DiscountSource.AUTOMATED_OFFER, "automated_offer_1", "Birthday Special", DiscountType.PERCENT, Decimal("20")),
+    (DiscountSource.OFFER, "offer_1", "Spring whitening offer", DiscountType.AMOUNT, Decimal("25.00")),
+    (DiscountSource.COUPON, "coupon_1", "First visit coupon", DiscountType.FREE_TREATMENT, None),
+    (DiscountSource.REWARD, "reward_1", "Loyalty reward", DiscountType.AMOUNT, Decimal("15.00")),
+]
+
+FIRST = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Sophia", "Grace", "Lily", "Freya", "Emily", "Noah", "Oliver",
+         "George", "Arthur", "Leo", "Harry", "Oscar", "Jack", "Theo", "Charlie", "Maya", "Zara", "Aisha", "Priya",
+         "Daniel", "Samuel", "Ethan", "Lucas", "Chloe", "Hannah", "Sofia", "Elena", "Mateo", "Omar", "Yusuf", "Ruby"]
+LAST = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright",
+        "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Khan", "Clarke", "Garcia", "Martinez",
+        "Nguyen", "Kim", "Cohen", "Rossi", "Murphy", "O'Brien", "Singh", "Ali", "Lewis", "Young", "King", "Scott"]
+
+
+class Command(BaseCommand):
+    help = "Load the demo clinics, staff, patients and orders (idempotent) and print the logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, default=240)
+        parser.add_argument("--orders", type=int, default=700)
+
+    def handle(self, *args, **opts):
+        User = get_user_model()
+        lines = []
+        for spec in CLINICS:
+            with transaction.atomic():
+                clinic = Clinic.objects.filter(slug=spec["slug"]).first() or create_clinic(
+                    name=spec["name"], slug=spec["slug"], timezone_name=spec["timezone_name"],
+                    currency=spec["currency"], locale=spec["locale"],
+                )
+                for role in Role.values:
+                    create_staff(clinic=clinic, email=f"{role}@{spec['mail']}", role=role, password=PASSWORD,
+                                 first_name=role.capitalize(), last_name=spec["name"].split()[0])
+                with clinic_scope(clinic.pk):
+                    if not Patient.objects.exists():
+                        self._seed(clinic, spec, opts["patients"], opts["orders"])
+                    patients, orders = Patient.objects.count(), Order.objects.count()
+                for old in ApiKey.objects.filter(clinic=clinic, name=DEMO_KEY_NAME, revoked_at__isnull=True):
+                    revoke_api_key(api_key=old)
+                _, api_key = create_api_key(clinic=clinic, name=DEMO_KEY_NAME, scopes=[ApiScope.POS, ApiScope.EVENTS])
+            lines.append((clinic, spec, patients, orders, api_key))
+
+        # One login in both clinics, to show switching.
+        multi = "alex@demo.clinic"
+        create_staff(clinic=lines[0][0], email=multi, role=Role.OWNER, password=PASSWORD, first_name="Alex", last_name="Morgan")
+        create_staff(clinic=lines[1][0], email=multi, role=Role.MANAGER, password=PASSWORD)
+        admin = User.objects.filter(email__iexact="admin@demo.clinic").first()
+        if admin is None:
+            admin = User.objects.create_superuser(username="admin@demo.clinic", email="admin@demo.clinic", password=PASSWORD)
+
+        out = self.stdout.write
+        out(self.style.SUCCESS("Demo data is ready."))
+        out(f"All demo passwords: {PASSWORD}")
+        out(f"  {multi:<28} owner of {lines[0][0].name}, manager of {lines[1][0].name}")
+        out(f"  {'admin@demo.clinic':<28} platform admin (/admin/)")
+        for clinic, spec, patients, orders, api_key in lines:
+            out("")
+            out(f"{clinic.name}  /c/{clinic.slug}/  ({clinic.timezone}, {clinic.currency}) · {patients} patients, {orders} orders")
+            for role in Role.values:
+                out(f"  {role + '@' + spec['mail']:<28} {role}")
+            out(f"  App key: {clinic.app_key}")
+            out(f"  API key: {api_key}")
+
+    def _seed(self, clinic, spec, patient_count, order_count):
+        rng = random.Random(f"demo:{clinic.slug}")
+        tz = clinic.tzinfo
+        today = timezone.now().astimezone(tz).date()
+        now = timezone.now()
+        patients = []
+        for i in range(patient_count):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            if i < 6:  # a few birthdays today and in the next days, so the birthday views have something to show
+                soon = today + timedelta(days=i * 2)
+                dob = date(rng.randint(1960, 2005), soon.month, min(soon.day, 28))
+            else:
+                dob = date(rng.randint(1950, 2012), 1, 1) + timedelta(days=rng.randint(0, 364))
+            joined = now - timedelta(days=rng.randint(0, 720), minutes=rng.randint(0, 1440))
+            patients.append(Patient(
+                clinic=clinic, first_name=first, last_name=last,
+                email=f"{first}.{last}.{i}@example.com".lower().replace("'", ""),
+                phone=f"+44 7700 9{i:05d}" if clinic.currency == "GBP" else f"+1 718 555 {i:04d}",
+                date_of_birth=dob, external_id=f"{clinic.slug[:3]}-{1000 + i}",
+                push_enabled=rng.random() < 0.7, created_at=joined,
+            ))
+        Patient.objects.bulk_create(patients)
+        # created_at is auto_now_add, so the spread of join dates is written afterwards.
+        joined = {p.external_id: p.created_at for p in patients}
+        patients = list(Patient.objects.all())
+        for p in patients:
+            p.created_at = joined[p.external_id]
+
+        orders, order_lines = [], []
+        for n in range(order_count):
+            patient = rng.choice(patients)
+            day = today - timedelta(days=rng.randint(0, 120))
+            placed = datetime.combine(day, time(rng.randint(8, 18), rng.choice([0, 15, 30, 45])), tz)
+            picked = rng.sample(spec["treatments"], k=rng.choice([1, 1, 1, 2]))
+            subtotal = sum(Decimal(price) for _, price in picked)
+            order = Order(clinic=clinic, patient=patient, reference=f"{clinic.slug[:3].upper()}-{10000 + n}",
+                          placed_at=placed, currency=clinic.currency, subtotal=subtotal)
+            if rng.random() < 0.35:
+                source, key, name, kind, value = rng.choice(DISCOUNTS)
+                applied = AppliedDiscount(source=source, discount_type=kind, value=value, source_key=key, source_name=name,
+                                          amount=Decimal(picked[0][1]) if kind == DiscountType.FREE_TREATMENT else None)
+                order.discount_amount = compute_discount_amount(discount=applied, subtotal=subtotal)
+                order.discount_source, order.discount_type, order.discount_value = source, kind, value
+                order.source_key, order.source_name = key, name
+                order.source_label = discount_label(kind, value, clinic.currency)
+            order.total = order.subtotal - order.discount_amount
+            orders.append(order)
+            order_lines.append(picked)
+        Order.objects.bulk_create(orders, batch_size=500)
+        OrderLine.objects.bulk_create(
+            [OrderLine(clinic=clinic, order=o, description=d, unit_price=Decimal(p)) for o, picked in zip(orders, order_lines)
+             for d, p in picked],
+            batch_size=1000,
+        )
+        last_visits = {}
+        for o in orders:
+            if o.patient_id not in last_visits or o.placed_at > last_visits[o.patient_id]:
+                last_visits[o.patient_id] = o.placed_at
+        for patient in patients:
+            patient.last_visit_at = last_visits.get(patient.pk)
+        Patient.objects.bulk_update(patients, ["last_visit_at", "created_at"], batch_size=500)

@@ -1,0 +1,72 @@
+"""Composition pages that read every app: the main dashboard (CORE-5) and the client profile (CORE-6)."""
+
+from datetime import timedelta
+
+from django import forms
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from clinic_crm.dashboard import selectors
+from clinic_crm.orders.models import Order
+from clinic_crm.patients.models import Patient
+from clinic_crm.patients.selectors import get_patient_stats
+from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.decorators import clinic_view
+
+PERIODS = {"7": 7, "30": 30, "90": 90}
+
+
+class RangeForm(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end"):
+            if data["start"] > data["end"]:
+                raise forms.ValidationError("The start date must be on or before the end date.")
+            if (data["end"] - data["start"]).days > 366:
+                raise forms.ValidationError("Choose a range of at most a year.")
+        return data
+
+
+def _attention(clinic) -> list[dict]:
+    items = []
+    if not clinic.onesignal_configured:
+        items.append({"level": "warning", "title": "Push notifications are off",
+                      "text": "Add your OneSignal app id and REST API key so occasion offers can reach patients.",
+                      "url_name": "settings:onesignal"})
+    return items
+
+
+@clinic_view(required_role=Role.VIEWER)
+def dashboard(request):
+    today = timezone.localdate()
+    period = request.GET.get("period", "30")
+    form = RangeForm(request.GET or None)
+    if period == "custom" and form.is_valid() and form.cleaned_data.get("start") and form.cleaned_data.get("end"):
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    else:
+        if period not in PERIODS:
+            period = "30"
+        start, end = today - timedelta(days=PERIODS[period] - 1), today
+    overview = selectors.get_overview(start=start, end=end)
+    context = {
+        "overview": overview, "period": period, "periods": PERIODS, "range_form": form, "nav": "dashboard",
+        "attention": _attention(request.clinic),
+        "birthdays": selectors.list_upcoming_birthdays(today=today),
+        "recent_orders": Order.objects.select_related("patient")[:6],
+        "today": today,
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+@clinic_view(required_role=Role.VIEWER)
+def patient_profile(request, patient_id):
+    patient = get_object_or_404(Patient.objects, pk=patient_id)
+    orders = Order.objects.filter(patient=patient).prefetch_related("lines")
+    context = {
+        "patient": patient, "stats": get_patient_stats(patient=patient), "orders": orders[:50],
+        "order_count": orders.count(), "nav": "patients", "today": timezone.localdate(),
+    }
+    return render(request, "dashboard/patient_profile.html", context)

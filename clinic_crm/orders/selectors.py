@@ -1,0 +1,43 @@
+"""Reads on orders for the Revenue section and metrics (CORE-4, CORE-5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from clinic_crm.common.choices import DiscountSource
+from clinic_crm.orders.filters import OrderFilter
+from clinic_crm.orders.models import Order
+
+
+def list_orders(*, filters: dict | None = None, request=None) -> tuple[QuerySet[Order], OrderFilter]:
+    """Orders of the clinic in scope, newest first, through the Revenue FilterSet."""
+    filterset = OrderFilter(filters or {}, queryset=Order.objects.select_related("patient"), request=request)
+    queryset = filterset.qs if filterset.is_valid() else Order.objects.none()
+    return queryset, filterset
+
+
+def get_order(*, order_id) -> Order:
+    return Order.objects.select_related("patient").prefetch_related("lines").get(pk=order_id)
+
+
+@dataclass(frozen=True)
+class RevenueSummary:
+    orders: int
+    revenue: Decimal
+    discount_given: Decimal
+    discounted_orders: int
+
+
+def summarise_orders(*, queryset: QuerySet[Order]) -> RevenueSummary:
+    """Totals of a filtered order list in one query."""
+    row = queryset.order_by().aggregate(
+        orders=Count("id"), revenue=Sum("total"), discount=Sum("discount_amount"),
+        discounted=Count("id", filter=~Q(discount_source=DiscountSource.NONE)),
+    )
+    return RevenueSummary(
+        orders=row["orders"], revenue=row["revenue"] or Decimal("0"),
+        discount_given=row["discount"] or Decimal("0"), discounted_orders=row["discounted"],
+    )

@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from clinic_crm.patients.models import Patient, SignInCode
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "clinic", "email", "phone", "external_id", "date_of_birth", "push_enabled", "last_visit_at"]
+    list_filter = ["clinic", "push_enabled"]
+    search_fields = ["first_name", "last_name", "email", "phone", "external_id"]
+    list_select_related = ["clinic"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SignInCode)
+class SignInCodeAdmin(admin.ModelAdmin):
+    list_display = ["patient", "clinic", "created_at", "expires_at", "attempts", "used_at"]
+    list_filter = ["clinic"]
+    search_fields = ["patient__email"]
+    exclude = ["code_hash"]
+    readonly_fields = ["patient", "clinic", "expires_at", "attempts", "used_at", "created_at"]
+    list_select_related = ["patient", "clinic"]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,130 @@
+"""Patient endpoints: app sign-in by e-mailed code, the patient's own profile, POS upsert/read (API.md)."""
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from clinic_crm.common.api import ClinicApi, paginate
+from clinic_crm.common.errors import NotFound
+from clinic_crm.patients import selectors, services
+from clinic_crm.patients.models import Patient
+from clinic_crm.patients.serializers import PatientOutput, PatientUpsertInput
+from clinic_crm.tenancy.auth import AppKeyAuthentication, ApiKeyAuthentication, mint_patient_token
+from clinic_crm.tenancy.permissions import HasApiScope, IsAppCaller, IsSignedInPatient
+
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
+
+
+class _SignInThrottle(ScopedRateThrottle):
+    def get_cache_key(self, request, view):
+        email = str(request.data.get("email", "")).strip().lower() if hasattr(request, "data") else ""
+        return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{email}"}
+
+
+class SignInCodeApi(ClinicApi):
+    authentication_classes = [AppKeyAuthentication]
+    permission_classes = [IsAppCaller]
+    throttle_classes = [_SignInThrottle]
+    throttle_scope = "sign_in_code"
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+
+        class Meta:
+            ref_name = "SignInCodeInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: inline_serializer("SignInCodeSent", {"message": serializers.CharField()})},
+        tags=["app"], summary="E-mail a one-time sign-in code to a patient",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_sign_in_code(email=data.validated_data["email"])
+        # The same answer whether or not the address is known, so the endpoint reveals no patients.
+        return Response({"message": "If this address belongs to a patient of the clinic, a code is on its way."},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class SignInTokenApi(ClinicApi):
+    authentication_classes = [AppKeyAuthentication]
+    permission_classes = [IsAppCaller]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "The code has six digits."})
+
+        class Meta:
+            ref_name = "SignInTokenInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("SignInToken", {"token": serializers.CharField(), "patient": PatientOutput()})},
+        tags=["app"], summary="Exchange an e-mailed code for a patient token",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = services.exchange_sign_in_code(email=data.validated_data["email"], code=data.validated_data["code"])
+        token = mint_patient_token(clinic=self.clinic, patient_id=patient.pk)
+        return Response({"token": token, "patient": PatientOutput(patient).data})
+
+
+class AppMeApi(ClinicApi):
+    authentication_classes = [AppKeyAuthentication]
+    permission_classes = [IsSignedInPatient]
+
+    @extend_schema(responses={200: PatientOutput}, tags=["app"], summary="The signed-in patient's own profile")
+    def get(self, request):
+        patient = Patient.objects.filter(pk=request.user.patient_id).first()
+        if patient is None:
+            raise NotFound("This patient no longer exists.")
+        return Response(PatientOutput(patient).data)
+
+
+def _external_id(value: str) -> str:
+    if not EXTERNAL_ID.match(value):
+        raise NotFound("No patient with that external id.")
+    return value
+
+
+class PosPatientListApi(ClinicApi):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiScope("pos")]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Name, e-mail, phone or external id"),
+                    OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        responses={200: PatientOutput(many=True)}, tags=["pos"], summary="List the clinic's patients",
+    )
+    def get(self, request):
+        queryset = selectors.list_patients(search=request.query_params.get("search", ""))
+        return paginate(view=self, queryset=queryset, serializer_class=PatientOutput)
+
+
+class PosPatientDetailApi(ClinicApi):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiScope("pos")]
+
+    @extend_schema(responses={200: PatientOutput}, tags=["pos"], summary="Read a patient by external id")
+    def get(self, request, external_id):
+        patient = Patient.objects.filter(external_id=_external_id(external_id)).first()
+        if patient is None:
+            raise NotFound("No patient with that external id.")
+        return Response(PatientOutput(patient).data)
+
+    @extend_schema(request=PatientUpsertInput, responses={200: PatientOutput, 201: PatientOutput}, tags=["pos"],
+                   summary="Create or update a patient from the booking system")
+    def put(self, request, external_id):
+        if not EXTERNAL_ID.match(external_id):
+            raise serializers.ValidationError(
+                {"external_id": ["Use 1 to 64 letters, digits or . _ : @ - characters."]}
+            )
+        data = PatientUpsertInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient, created = services.upsert_patient(external_id=external_id, data=data.validated_data)
+        return Response(PatientOutput(patient).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

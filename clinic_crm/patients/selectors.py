@@ -1,0 +1,48 @@
+"""Reads on patients (CORE-3, CORE-6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+
+from clinic_crm.common.choices import DiscountSource
+from clinic_crm.orders.models import Order
+from clinic_crm.patients.models import Patient
+
+
+def list_patients(*, search: str = "") -> QuerySet[Patient]:
+    """Patients of the clinic in scope, optionally matching a name, e-mail, phone or external id."""
+    queryset = Patient.objects.all()
+    for term in search.split():
+        queryset = queryset.filter(
+            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
+            | Q(phone__icontains=term) | Q(external_id__iexact=term)
+        )
+    return queryset
+
+
+def get_patient(*, patient_id) -> Patient:
+    return Patient.objects.get(pk=patient_id)
+
+
+@dataclass(frozen=True)
+class PatientStats:
+    lifetime_value: Decimal
+    visits: int
+    saved: Decimal
+    discounted_orders: int
+    last_order_at: object
+
+
+def get_patient_stats(*, patient: Patient) -> PatientStats:
+    """LTV, visits and savings of one patient in one query (CORE-6)."""
+    row = Order.objects.filter(patient=patient).aggregate(
+        ltv=Sum("total"), visits=Count("id"), saved=Sum("discount_amount"),
+        discounted=Count("id", filter=~Q(discount_source=DiscountSource.NONE)), last=Max("placed_at"),
+    )
+    return PatientStats(
+        lifetime_value=row["ltv"] or Decimal("0"), visits=row["visits"], saved=row["saved"] or Decimal("0"),
+        discounted_orders=row["discounted"], last_order_at=row["last"],
+    )

@@ -1,0 +1,124 @@
+"""Writes on patients, and the app's e-mailed one-time-code sign-in (CORE-3, CORE-7)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from clinic_crm.common.errors import ApplicationError
+from clinic_crm.patients.models import Patient, SignInCode
+from clinic_crm.tenancy.context import current_clinic_id
+
+PATIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", "push_enabled", "custom_fields")
+MAX_CODE_ATTEMPTS = 5
+
+
+def _apply(patient: Patient, data: dict) -> Patient:
+    for field in PATIENT_FIELDS:
+        if field in data:
+            value = data[field]
+            if field == "email" and value:
+                value = value.strip().lower()
+            setattr(patient, field, value if value is not None or field == "date_of_birth" else "")
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def create_patient(*, data: dict) -> Patient:
+    """Add a patient to the clinic in scope (CORE-3)."""
+    patient = Patient(clinic_id=current_clinic_id(), external_id=data.get("external_id") or _new_external_id())
+    return _apply(patient, data)
+
+
+@transaction.atomic
+def update_patient(*, patient: Patient, data: dict) -> Patient:
+    """Edit a patient's details (CORE-3)."""
+    return _apply(patient, data)
+
+
+def _new_external_id() -> str:
+    return "p_" + secrets.token_hex(6)
+
+
+def upsert_patient(*, external_id: str, data: dict) -> tuple[Patient, bool]:
+    """Create or update the patient a booking system knows by `external_id`; True when created."""
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                patient = Patient.objects.select_for_update().filter(external_id=external_id).first()
+                if patient is not None:
+                    return _apply(patient, data), False
+                if not data.get("first_name"):
+                    raise ApplicationError(
+                        "first_name is required to create a patient.", code="validation_error",
+                        extra={"fields": {"first_name": ["This field is required."]}},
+                    )
+                patient = Patient(clinic_id=current_clinic_id(), external_id=external_id)
+                return _apply(patient, data), True
+        except IntegrityError:
+            continue  # a concurrent PUT created it first: update it instead
+    raise ApplicationError("The patient changed while saving; try again.", code="conflict")
+
+
+# --- app sign-in ---------------------------------------------------------------------------------
+
+
+def _code_hash(code_id_seed: str, code: str) -> str:
+    return salted_hmac("patient-sign-in-code", f"{code_id_seed}:{code}").hexdigest()
+
+
+@transaction.atomic
+def request_sign_in_code(*, email: str) -> SignInCode | None:
+    """E-mail a six-digit code to the patient with this address, if there is one (CORE-7).
+
+    Returns None for unknown addresses; the API answers the same either way.
+    """
+    from clinic_crm.patients.tasks import send_sign_in_code_email
+
+    patient = Patient.objects.filter(email__iexact=email.strip()).order_by("id").first()
+    if patient is None:
+        return None
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    sign_in = SignInCode.objects.create(
+        clinic_id=patient.clinic_id, patient=patient, code_hash=_code_hash(str(patient.pk), code),
+        expires_at=timezone.now() + timedelta(minutes=settings.SIGN_IN_CODE_MINUTES),
+    )
+    clinic_id = patient.clinic_id
+    transaction.on_commit(lambda: send_sign_in_code_email.delay(clinic_id, patient.pk, code))
+    return sign_in
+
+
+class SignInFailed(ApplicationError):
+    status_code = 400
+    default_code = "invalid_code"
+
+
+@transaction.atomic
+def exchange_sign_in_code(*, email: str, code: str) -> Patient:
+    """Check an e-mailed code and return its patient; each code works once and a few tries only."""
+    patient = Patient.objects.filter(email__iexact=email.strip()).order_by("id").first()
+    sign_in = None
+    if patient is not None:
+        sign_in = (
+            SignInCode.objects.select_for_update()
+            .filter(patient=patient, used_at__isnull=True, expires_at__gt=timezone.now())
+            .order_by("-created_at")
+            .first()
+        )
+    if sign_in is None:
+        raise SignInFailed("This code has expired or is not valid. Ask for a new one.")
+    if sign_in.attempts >= MAX_CODE_ATTEMPTS:
+        raise SignInFailed("Too many wrong codes. Ask for a new one.", code="too_many_attempts")
+    if not constant_time_compare(sign_in.code_hash, _code_hash(str(patient.pk), code.strip())):
+        SignInCode.objects.filter(pk=sign_in.pk).update(attempts=sign_in.attempts + 1)
+        raise SignInFailed("That code is not right. Check the e-mail and try again.")
+    sign_in.used_at = timezone.now()
+    sign_in.save(update_fields=["used_at"])
+    return patient

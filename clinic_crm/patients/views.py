@@ -1,0 +1,43 @@
+"""Client Profiles: the patient list and form (CORE-3). The profile composes every app, so it is in dashboard/."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+
+from clinic_crm.patients import selectors, services
+from clinic_crm.patients.forms import PatientForm
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.decorators import clinic_view
+
+PAGE_SIZE = 25
+
+
+@clinic_view(required_role=Role.VIEWER)
+def patient_list(request):
+    search = request.GET.get("q", "").strip()
+    page = Paginator(selectors.list_patients(search=search), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "search": search, "nav": "patients"}
+    template = "patients/patient_list.html#results" if request.htmx else "patients/patient_list.html"
+    return render(request, template, context)
+
+
+@clinic_view(required_role=Role.STAFF)
+def patient_create(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.create_patient(data=form.cleaned_data)
+        messages.success(request, f"{patient.full_name} was added.")
+        return redirect("dashboard:patient", clinic_slug=request.clinic.slug, patient_id=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "nav": "patients"})
+
+
+@clinic_view(required_role=Role.STAFF)
+def patient_edit(request, patient_id):
+    patient = get_object_or_404(Patient.objects, pk=patient_id)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.update_patient(patient=patient, data=form.cleaned_data)
+        messages.success(request, "Patient details saved.")
+        return redirect("dashboard:patient", clinic_slug=request.clinic.slug, patient_id=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "nav": "patients"})

@@ -1,0 +1,86 @@
+"""Platform admin for clinics, memberships and keys (CORE-8). Secrets are masked, never shown whole."""
+
+from django import forms
+from django.contrib import admin
+
+from clinic_crm.common.fields import mask_secret
+from clinic_crm.tenancy.models import ApiKey, Clinic, IdempotencyKey, Membership
+
+
+
+
+admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
+
+
+class ClinicAdminForm(forms.ModelForm):
+    new_onesignal_api_key = forms.CharField(
+        required=False, widget=forms.PasswordInput, label="New OneSignal REST API key",
+        help_text="Leave empty to keep the stored key.",
+    )
+
+    class Meta:
+        model = Clinic
+        exclude = ["onesignal_api_key"]
+
+    def save(self, commit=True):
+        clinic = super().save(commit=False)
+        if self.cleaned_data.get("new_onesignal_api_key"):
+            clinic.onesignal_api_key = self.cleaned_data["new_onesignal_api_key"]
+        if commit:
+            clinic.save()
+        return clinic
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    form = ClinicAdminForm
+    list_display = ["name", "slug", "timezone", "currency", "locale", "onesignal_key_masked", "is_active", "created_at"]
+    list_filter = ["is_active", "currency", "locale", "timezone"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["app_key", "onesignal_key_masked", "created_at", "updated_at"]
+    inlines = [MembershipInline]
+
+    @admin.display(description="OneSignal key")
+    def onesignal_key_masked(self, obj):
+        return mask_secret(obj.onesignal_api_key) or "—"
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "clinic", "role", "created_at"]
+    list_filter = ["role", "clinic"]
+    search_fields = ["user__email", "user__first_name", "user__last_name", "clinic__name"]
+    autocomplete_fields = ["user", "clinic"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "clinic", "masked_key", "scopes", "last_used_at", "revoked_at", "created_at"]
+    list_filter = ["clinic", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "clinic__name"]
+    readonly_fields = ["prefix", "masked_key", "created_by", "last_used_at", "created_at", "updated_at"]
+    exclude = ["key_hash"]
+
+    @admin.display(description="Key")
+    def masked_key(self, obj):
+        return f"ck_{obj.prefix}_••••"
+
+    def has_add_permission(self, request):
+        return False  # keys are created from Settings or `create_api_key`, which show the key once
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "clinic", "principal", "method", "path", "response_status", "created_at"]
+    list_filter = ["clinic", "method", "response_status"]
+    search_fields = ["key", "principal", "path"]
+    readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

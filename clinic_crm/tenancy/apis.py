@@ -1,0 +1,91 @@
+"""Staff API: the JWT token endpoint and the caller's own identity (API.md, Authentication)."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from clinic_crm.common.api import ClinicApi, PublicApi
+from clinic_crm.common.errors import Unauthenticated
+from clinic_crm.tenancy.auth import StaffJWTAuthentication
+from clinic_crm.tenancy.models import Membership
+from clinic_crm.tenancy.permissions import HasStaffRole
+
+
+class StaffTokenApi(PublicApi):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "staff_token"
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+        clinic = serializers.SlugField(help_text="The clinic's slug.")
+
+        class Meta:
+            ref_name = "StaffTokenInput"
+
+    class OutputSerializer(serializers.Serializer):
+        access = serializers.CharField()
+        refresh = serializers.CharField()
+        token_type = serializers.CharField()
+        expires_in = serializers.IntegerField()
+        clinic = serializers.CharField()
+        role = serializers.CharField()
+
+        class Meta:
+            ref_name = "StaffTokenOutput"
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, tags=["staff"],
+                   summary="Exchange staff e-mail, password and clinic for a JWT")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, email=data.validated_data["email"], password=data.validated_data["password"])
+        membership = None
+        if user is not None:
+            membership = (
+                Membership.objects.select_related("clinic")
+                .filter(user=user, clinic__slug=data.validated_data["clinic"], clinic__is_active=True)
+                .first()
+            )
+        if membership is None:
+            # One answer for a wrong password, an unknown login and another clinic's slug.
+            raise Unauthenticated("The e-mail, password or clinic is not right.")
+        refresh = RefreshToken.for_user(user)
+        # Claims on the refresh token are copied into every access token made from it.
+        refresh["clinic_id"] = membership.clinic_id
+        refresh["role"] = membership.role
+        refresh["name"] = user.get_full_name() or user.email
+        refresh["email"] = user.email
+        access = refresh.access_token
+        body = {
+            "access": str(access), "refresh": str(refresh), "token_type": "Bearer",
+            "expires_in": int(access.lifetime.total_seconds()), "clinic": membership.clinic.slug,
+            "role": membership.role,
+        }
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_200_OK)
+
+
+
+
+class StaffMeApi(ClinicApi):
+    authentication_classes = [StaffJWTAuthentication]
+    permission_classes = [HasStaffRole("viewer")]
+
+    @extend_schema(
+        responses={200: inline_serializer("StaffMe", {
+            "email": serializers.EmailField(), "name": serializers.CharField(), "role": serializers.CharField(),
+            "clinic": inline_serializer("StaffMeClinic", {"id": serializers.CharField(), "slug": serializers.CharField(),
+                                                           "name": serializers.CharField()}),
+        })},
+        tags=["staff"], summary="Who the staff token belongs to",
+    )
+    def get(self, request):
+        principal = request.user
+        return Response({
+            "email": principal.user.email, "name": principal.user.get_full_name() or principal.user.email,
+            "role": principal.role,
+            "clinic": {"id": str(principal.clinic.pk), "slug": principal.clinic.slug, "name": principal.clinic.name},
+        })

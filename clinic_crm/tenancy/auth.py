@@ -1,0 +1,216 @@
+"""Who is calling: staff by session or JWT, patients by app key and token, integrations by API key (API.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from rest_framework import authentication, exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from clinic_crm.tenancy.choices import role_at_least
+from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
+
+
+class EmailBackend(ModelBackend):
+    """Staff sign in with their e-mail address, matched case-insensitively."""
+
+    def authenticate(self, request, username=None, password=None, email=None, **kwargs):
+        login = (email or username or "").strip()
+        if not login or password is None:
+            return None
+        User = get_user_model()
+        user = User.objects.filter(email__iexact=login).order_by("id").first()
+        if user is None:
+            User().set_password(password)  # equalise timing with the found-user path
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+
+@dataclass
+class Principal:
+    """The authenticated caller of an API request, always bound to one clinic."""
+
+    kind: str  # "app" | "patient" | "api_key" | "staff"
+    clinic: Clinic
+    patient_id: int | None = None
+    api_key: ApiKey | None = None
+    user: object | None = None
+    role: str | None = None
+    name: str = ""
+    email: str = ""
+    scopes: list[str] = field(default_factory=list)
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def principal_id(self) -> str:
+        if self.kind == "patient":
+            return f"patient:{self.patient_id}"
+        if self.kind == "api_key":
+            return f"apikey:{self.api_key.pk}"
+        if self.kind == "staff":
+            return f"user:{self.user.pk}"
+        return "app"
+
+    def has_role(self, required: str) -> bool:
+        return self.kind == "staff" and role_at_least(self.role, required)
+
+
+# --- patient tokens ------------------------------------------------------------------------------
+
+PATIENT_TOKEN_TYPE = "patient"
+
+
+def _patient_signing_key() -> str:
+    return hashlib.sha256(f"patient-token:{settings.SECRET_KEY}".encode()).hexdigest()
+
+
+def mint_patient_token(*, clinic: Clinic, patient_id: int) -> str:
+    """Sign a token that lets one patient of one clinic act on their own data."""
+    now = timezone.now()
+    claims = {
+        "typ": PATIENT_TOKEN_TYPE,
+        "clinic": clinic.pk,
+        "sub": str(patient_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(days=settings.PATIENT_TOKEN_DAYS)).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, _patient_signing_key(), algorithm="HS256")
+
+
+def read_patient_token(token: str, *, clinic: Clinic) -> int:
+    try:
+        claims = jwt.decode(token, _patient_signing_key(), algorithms=["HS256"], options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise exceptions.AuthenticationFailed("Your session has expired. Sign in again.")
+    except jwt.PyJWTError:
+        raise exceptions.AuthenticationFailed("The patient token is not valid.")
+    if claims.get("typ") != PATIENT_TOKEN_TYPE or claims.get("clinic") != clinic.pk:
+        raise exceptions.AuthenticationFailed("The patient token is not valid for this app.")
+    return int(claims["sub"])
+
+
+def _bearer(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class AppKeyAuthentication(authentication.BaseAuthentication):
+    """`X-App-Key` names the clinic; an optional `Bearer` patient token names the patient."""
+
+    def authenticate(self, request):
+        app_key = request.META.get("HTTP_X_APP_KEY")
+        if not app_key:
+            return None
+        clinic = Clinic.objects.filter(app_key=app_key, is_active=True).first()
+        if clinic is None:
+            raise exceptions.AuthenticationFailed("The app key is not valid.")
+        token = _bearer(request)
+        if token is None:
+            principal = Principal(kind="app", clinic=clinic)
+        else:
+            principal = Principal(kind="patient", clinic=clinic, patient_id=read_patient_token(token, clinic=clinic))
+        return principal, principal
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="app"'
+
+
+# --- integration API keys ------------------------------------------------------------------------
+
+API_KEY_SCHEME = "Api-Key"
+
+
+def _hash_key(secret: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is as strong as a slow one here.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def generate_api_key() -> tuple[str, str, str]:
+    """Return (full key, prefix, hash). The full key is shown once and never stored."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    full = f"ck_{prefix}_{secret}"
+    return full, prefix, _hash_key(full)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>` for POS systems and integrations."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != API_KEY_SCHEME.lower():
+            return None
+        key = key.strip()
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "ck":
+            raise exceptions.AuthenticationFailed("The API key is not valid.")
+        api_key = ApiKey.objects.select_related("clinic").filter(prefix=parts[1]).first()
+        if api_key is None or not constant_time_compare(api_key.key_hash, _hash_key(key)):
+            raise exceptions.AuthenticationFailed("The API key is not valid.")
+        if api_key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("The API key has been revoked.")
+        if not api_key.clinic.is_active:
+            raise exceptions.AuthenticationFailed("The API key is not valid.")
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=5):
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)  # throttled write, not per request
+        principal = Principal(kind="api_key", clinic=api_key.clinic, api_key=api_key, scopes=list(api_key.scopes))
+        return principal, principal
+
+    def authenticate_header(self, request):
+        return API_KEY_SCHEME
+
+
+# --- staff JWT -----------------------------------------------------------------------------------
+
+
+class StaffJWTAuthentication(JWTAuthentication):
+    """`Authorization: Bearer <staff JWT>`; the role is read from the membership now, not the token."""
+
+    def authenticate(self, request):
+        try:
+            result = super().authenticate(request)
+        except (InvalidToken, TokenError) as exc:
+            raise exceptions.AuthenticationFailed("The staff token is not valid or has expired.") from exc
+        if result is None:
+            return None
+        user, token = result
+        membership = (
+            Membership.objects.select_related("clinic")
+            .filter(user=user, clinic_id=token.get("clinic_id"), clinic__is_active=True)
+            .first()
+        )
+        if membership is None:
+            raise exceptions.AuthenticationFailed("This login no longer has access to the clinic.")
+        principal = Principal(
+            kind="staff",
+            clinic=membership.clinic,
+            user=user,
+            role=membership.role,
+            name=token.get("name", ""),
+            email=token.get("email", ""),
+        )
+        return principal, principal
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="staff"'

@@ -1,0 +1,19 @@
+"""What every dashboard page's frame needs: the clinic, the user's role and the clinic switcher."""
+
+from clinic_crm.tenancy.choices import role_at_least
+from clinic_crm.tenancy.selectors import list_memberships_of_user
+
+
+def clinic(request):
+    current = getattr(request, "clinic", None)
+    if current is None or not request.user.is_authenticated:
+        return {}
+    membership = request.membership
+    return {
+        "clinic": current,
+        "membership": membership,
+        "memberships": list_memberships_of_user(user=request.user),
+        "can_write": role_at_least(membership.role, "staff"),
+        "can_manage": role_at_least(membership.role, "manager"),
+        "is_owner": role_at_least(membership.role, "owner"),
+    }

@@ -1,0 +1,66 @@
+"""Settings forms: clinic profile, OneSignal credentials, API keys and staff (CORE-1, 2, 7, 9)."""
+
+from django import forms
+
+from clinic_crm.common.fields import mask_secret
+from clinic_crm.tenancy.choices import ApiScope, Role
+from clinic_crm.tenancy.models import Clinic
+
+TIMEZONE_HINT = "An IANA zone such as Europe/London or America/New_York."
+
+
+class ClinicForm(forms.ModelForm):
+    class Meta:
+        model = Clinic
+        fields = ["name", "timezone", "currency", "locale", "brand_color", "logo_url"]
+        widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+        help_texts = {
+            "timezone": TIMEZONE_HINT,
+            "locale": "Decides the occasion calendar (Mother's Day is in March in the UK, May in the US).",
+        }
+
+
+class OneSignalForm(forms.Form):
+    app_id = forms.UUIDField(
+        label="OneSignal app id", required=False,
+        help_text="Settings → Keys & IDs in OneSignal. Leave empty to turn push off.",
+    )
+    api_key = forms.CharField(
+        label="REST API key", required=False, widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted. Leave empty to keep the current key.",
+    )
+
+    def __init__(self, *args, clinic: Clinic, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        if clinic.onesignal_api_key:
+            self.fields["api_key"].widget.attrs["placeholder"] = mask_secret(clinic.onesignal_api_key)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("app_id") and not (data.get("api_key") or self.clinic.onesignal_api_key):
+            self.add_error("api_key", "Enter the REST API key that goes with this app id.")
+        return data
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="Where the key is used, e.g. “Front desk POS”.")
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, initial=[ApiScope.POS],
+    )
+
+
+class StaffForm(forms.Form):
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+

@@ -1,0 +1,81 @@
+"""One reusable Idempotency-Key mechanism, stored in the database (API.md, Idempotency)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from clinic_crm.common.errors import Conflict
+from clinic_crm.tenancy.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+
+
+def _request_hash(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, cls=JSONEncoder, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def idempotent(handler):
+    """Decorate an API handler (`post`) so a replay returns the first response and changes nothing.
+
+    The key row is inserted in the request's transaction before the handler runs. A concurrent
+    request with the same key blocks on the unique index until the first commits, then replays.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(view, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        if not key.strip() or len(key) > 255:
+            raise exceptions.ValidationError({HEADER: ["Use a key of 1 to 255 characters."]})
+        request_hash = _request_hash(request)
+        principal = request.user.principal_id
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    principal=principal, key=key, method=request.method, path=request.path[:255],
+                    request_hash=request_hash,
+                )
+        except IntegrityError:
+            record = IdempotencyKey.objects.get(principal=principal, key=key)
+            if record.request_hash != request_hash:
+                raise Conflict(
+                    "This Idempotency-Key was already used with a different request.",
+                    code="idempotency_mismatch",
+                )
+            if record.response_status is None:
+                raise Conflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
+            return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+
+        try:
+            response = handler(view, request, *args, **kwargs)
+        except Exception as exc:  # domain refusals are stored and replayed like successes
+            response = view.handle_exception(exc)
+        if response.status_code >= 500:
+            record.delete()
+            return response
+        record.response_status = response.status_code
+        record.response_body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+        record.save(update_fields=["response_status", "response_body"])
+        return response
+
+    wrapper.idempotent = True
+    return wrapper
+
+
+def purge_idempotency_keys() -> int:
+    """Delete keys older than the retention window in the clinic in scope (kept ≥ 24 h)."""
+    cutoff = timezone.now() - timedelta(hours=max(24, settings.IDEMPOTENCY_KEY_HOURS))
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,59 @@
+"""Migration operation that puts a tenant table behind PostgreSQL row-level security (CORE-1)."""
+
+from django.db.migrations.operations.base import Operation
+
+POLICY = "clinic_isolation"
+
+
+def policy_sql(table: str) -> list[str]:
+    # current_setting(..., true) is STABLE, so the planner keeps using (clinic_id, …) indexes.
+    predicate = (
+        "clinic_id = NULLIF(current_setting('app.clinic_id', true), '')::bigint "
+        "OR current_setting('app.bypass_rls', true) = 'on'"
+    )
+    return [
+        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+        f'DROP POLICY IF EXISTS {POLICY} ON "{table}"',
+        f'CREATE POLICY {POLICY} ON "{table}" USING ({predicate}) WITH CHECK ({predicate})',
+    ]
+
+
+class EnableRowLevelSecurity(Operation):
+    """ENABLE + FORCE row-level security on a model's table with the clinic policy. No-op off PostgreSQL."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _table(self, app_label, state):
+        return state.apps.get_model(app_label, self.model_name)._meta.db_table
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in policy_sql(self._table(app_label, to_state)):
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = self._table(app_label, from_state)
+        schema_editor.execute(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
+        schema_editor.execute(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
+        schema_editor.execute(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
+
+    def describe(self):
+        return f"Enable row-level security on {self.model_name}"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.model_name], {})
+
+    @property
+    def migration_name_fragment(self):
+        return f"rls_{self.model_name.lower()}"

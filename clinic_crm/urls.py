@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from clinic_crm.common.api import api_not_found
+from clinic_crm.tenancy import views as tenancy_views
+
+
+def healthz(request):
+    """Liveness probe, and the bare-Django baseline the benchmarks compare against."""
+    return JsonResponse({"ok": True})
+
+
+admin.site.site_header = "Clinic CRM · platform admin"
+admin.site.site_title = "Clinic CRM admin"
+
+clinic_urls = [
+    path("", include("clinic_crm.dashboard.urls")),
+    path("patients/", include("clinic_crm.patients.urls")),
+    path("revenue/", include("clinic_crm.orders.urls")),
+    path("settings/", include("clinic_crm.tenancy.urls")),
+]
+
+urlpatterns = [
+    path("", tenancy_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/login/", tenancy_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", tenancy_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", tenancy_views.password_change_done, name="password_change_done"),
+    path("c/<slug:clinic_slug>/", include(clinic_urls)),
+    path("api/v1/", include("clinic_crm.api_urls")),
+    path("api/v1/<path:rest>", api_not_found),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "clinic_crm.tenancy.views.page_not_found"
+handler500 = "clinic_crm.tenancy.views.server_error"
+handler403 = "clinic_crm.tenancy.views.permission_denied"
+
