@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from clinic_crm.orders import apis as order_apis
 from clinic_crm.patients import apis as patient_apis
 from clinic_crm.tenancy import apis as tenancy_apis
 
@@ -14,6 +15,8 @@ app_urls = [
 pos_urls = [
     path("patients", patient_apis.PosPatientListApi.as_view(), name="pos-patient-list"),
     path("patients/<str:external_id>", patient_apis.PosPatientDetailApi.as_view(), name="pos-patient-detail"),
+    path("orders", order_apis.PosOrderCreateApi.as_view(), name="pos-order-create"),
+    path("orders/<str:reference>", order_apis.PosOrderDetailApi.as_view(), name="pos-order-detail"),
 ]
 
 staff_urls = [

@@ -120,6 +120,8 @@ class ClinicApi(APIView):
     def permission_denied(self, request, message=None, code=None):
         if request.authenticators and request.user is None:
             raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
+        if code == "not_signed_in":
+            raise exceptions.NotAuthenticated(message)
         raise exceptions.PermissionDenied(message or "You do not have permission to do this.")
 
     @property
@@ -146,7 +148,7 @@ def paginate(*, view: APIView, queryset, serializer_class) -> Response:
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-def api_not_found(request, exception=None):
+def api_not_found(request, exception=None, **kwargs):
     return JsonResponse(error_body("Not found.", "not_found"), status=404)
 
 

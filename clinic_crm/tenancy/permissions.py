@@ -14,6 +14,7 @@ class IsAppCaller(BasePermission):
 
 class IsSignedInPatient(BasePermission):
     message = "Sign in to do this."
+    code = "not_signed_in"  # ClinicApi answers 401, not 403: the patient credential is missing
 
     def has_permission(self, request, view):
         return request.user is not None and request.user.kind == "patient"

@@ -124,9 +124,9 @@ class Command(BaseCommand):
                 date_of_birth=dob, external_id=f"{clinic.slug[:3]}-{1000 + i}",
                 push_enabled=rng.random() < 0.7, created_at=joined,
             ))
-        Patient.objects.bulk_create(patients)
-        # created_at is auto_now_add, so the spread of join dates is written afterwards.
+        # created_at is auto_now_add, so the spread of join dates is written after the insert.
         joined = {p.external_id: p.created_at for p in patients}
+        Patient.objects.bulk_create(patients)
         patients = list(Patient.objects.all())
         for p in patients:
             p.created_at = joined[p.external_id]

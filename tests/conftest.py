@@ -1,0 +1,157 @@
+"""Shared fixtures: two sibling clinics, staff of every role, and API clients for each way in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from clinic_crm.tenancy.choices import ApiScope, Role
+from clinic_crm.tenancy.context import clinic_scope
+from clinic_crm.tenancy.services import create_api_key, create_clinic, create_staff
+
+STRICT = os.environ.get("CLINIC_CRM_STRICT_TESTS") == "1"
+PASSWORD = "correct-horse-battery"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    if STRICT and not on_postgres:
+        raise pytest.UsageError("CLINIC_CRM_STRICT_TESTS=1 needs DATABASE_URL pointing at PostgreSQL")
+    has_chromium = bool(shutil.which(CHROMIUM) or os.path.exists(CHROMIUM))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row-level security / real row locks); "
+                                                    "set DATABASE_URL to run it"))
+        if "browser" in item.keywords and not has_chromium:
+            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
+        if "celery" in item.keywords and not os.environ.get("CELERY_TEST_BROKER_URL"):
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set CELERY_TEST_BROKER_URL=redis://127.0.0.1:6379/14"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if not STRICT:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        reporter.write_line(f"CLINIC_CRM_STRICT_TESTS: {skipped} test(s) skipped; on CI every test must run.", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    from clinic_crm.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _plain_static(settings):
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture
+def on_postgres():
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def clinic_a(db):
+    return create_clinic(name="Clinic A", slug="clinic-a", timezone_name="Europe/London", currency="GBP", locale="uk")
+
+
+@pytest.fixture
+def clinic_b(db):
+    return create_clinic(name="Clinic B", slug="clinic-b", timezone_name="America/New_York", currency="USD",
+                         locale="us")
+
+
+def make_staff(clinic, role, email=None):
+    membership, _ = create_staff(clinic=clinic, email=email or f"{role}@{clinic.slug}.test", role=role,
+                                 password=PASSWORD, first_name=role.capitalize(), last_name=clinic.name)
+    return membership.user
+
+
+@pytest.fixture
+def owner_a(clinic_a):
+    return make_staff(clinic_a, Role.OWNER)
+
+
+@pytest.fixture
+def viewer_a(clinic_a):
+    return make_staff(clinic_a, Role.VIEWER)
+
+
+@pytest.fixture
+def staff_a(clinic_a):
+    return make_staff(clinic_a, Role.STAFF)
+
+
+@pytest.fixture
+def owner_b(clinic_b):
+    return make_staff(clinic_b, Role.OWNER)
+
+
+@pytest.fixture
+def client_for(client):
+    """Log a user into a fresh Django test client."""
+    from django.test import Client
+
+    def _login(user):
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def pos_client_for():
+    """An APIClient carrying a fresh integration key of the clinic."""
+
+    def _make(clinic, scopes=(ApiScope.POS, ApiScope.EVENTS)):
+        _, key = create_api_key(clinic=clinic, name="Test POS", scopes=list(scopes))
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        api.key = key
+        return api
+
+    return _make
+
+
+@pytest.fixture
+def app_client_for():
+    """An APIClient for the clinic's patient app; pass a patient to sign in as them."""
+    from clinic_crm.tenancy.auth import mint_patient_token
+
+    def _make(clinic, patient=None):
+        api = APIClient()
+        headers = {"HTTP_X_APP_KEY": clinic.app_key}
+        if patient is not None:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {mint_patient_token(clinic=clinic, patient_id=patient.pk)}"
+        api.credentials(**headers)
+        return api
+
+    return _make
+
+
+@pytest.fixture
+def in_clinic():
+    """`with in_clinic(clinic): ...` runs a block in that clinic's scope."""
+    return lambda clinic: clinic_scope(clinic.pk)
