@@ -13,6 +13,7 @@ VAR_DIR = Path(environ.Env().str("CLINIC_CRM_VAR_DIR", default=str(BASE_DIR / "v
 
 env = environ.Env()
 env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
+(VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
 
 TESTING = "pytest" in sys.modules
 

@@ -19,3 +19,12 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["clinic", "patient"]
     raw_id_fields = ["patient"]
     inlines = [OrderLineInline]
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(admin.ModelAdmin):
+    list_display = ["description", "order", "clinic", "quantity", "unit_price"]
+    list_filter = ["clinic"]
+    search_fields = ["description", "order__reference"]
+    list_select_related = ["order", "clinic"]
+    raw_id_fields = ["order"]

@@ -1,0 +1,239 @@
+"""Sibling-clinic isolation for every route that exists (CORE-1, CORE-7).
+
+The URL resolver is walked: every route must have an isolation case here or be listed as not
+clinic-owned with a reason, so a new page or endpoint without a case fails the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core import mail
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from clinic_crm.orders.models import Order
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.auth import mint_patient_token
+from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.context import clinic_scope
+from clinic_crm.tenancy.models import ApiKey, Membership
+from tests.conftest import PASSWORD, make_staff
+from tests.factories import OrderFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+# Routes that hold nothing of a clinic, each with the reason.
+NOT_CLINIC_OWNED = {
+    "home": "redirects to one of the user's own clinics",
+    "healthz": "liveness probe, no data",
+    "login": "authentication",
+    "logout": "authentication",
+    "password_change": "the user's own password",
+    "password_change_done": "redirect",
+    "api-schema": "the OpenAPI document",
+    "api-docs": "static docs page",
+}
+
+
+def route_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p.url_patterns, ns)
+            elif isinstance(p, URLPattern) and p.name:
+                names.add(f"{namespace}{p.name}")
+
+    walk(get_resolver().url_patterns)
+    return {n for n in names if not n.startswith("admin:")}
+
+
+@dataclass
+class World:
+    a: object
+    b: object
+    owner_a: object
+    owner_b: object
+    patient_a: Patient
+    patient_b: Patient
+    order_b: Order
+    key_b: ApiKey
+    membership_b: Membership
+    pos_a: APIClient
+
+
+@pytest.fixture
+def world(clinic_a, clinic_b, pos_client_for):
+    owner_a, owner_b = make_staff(clinic_a, Role.OWNER), make_staff(clinic_b, Role.OWNER)
+    with clinic_scope(clinic_a.pk):
+        patient_a = PatientFactory(first_name="Alice", last_name="Alpha", external_id="shared-1",
+                                   email="alice@example.com")
+        OrderFactory(patient=patient_a, reference="A-ORDER-1", currency="GBP")
+    with clinic_scope(clinic_b.pk):
+        patient_b = PatientFactory(first_name="Bob", last_name="Bravo", external_id="b-only-1",
+                                   email="bob@example.com")
+        PatientFactory.create_batch(3, last_name="Bravo")
+        order_b = OrderFactory(patient=patient_b, reference="B-ORDER-1", currency="USD")
+        OrderFactory.create_batch(4, patient=patient_b)
+    pos_a = pos_client_for(clinic_a)
+    from clinic_crm.tenancy.services import create_api_key
+
+    key_b, _ = create_api_key(clinic=clinic_b, name="B POS", scopes=["pos"])
+    membership_b = Membership.objects.get(clinic=clinic_b, user=owner_b)
+    return World(clinic_a, clinic_b, owner_a, owner_b, patient_a, patient_b, order_b, key_b, membership_b, pos_a)
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+# route -> (method, kwargs builder using B's objects under A's slug)
+DASHBOARD_OBJECT_ROUTES = {
+    "dashboard:patient": ("get", lambda w: {"patient_id": w.patient_b.pk}),
+    "patients:edit": ("get", lambda w: {"patient_id": w.patient_b.pk}),
+    "revenue:detail": ("get", lambda w: {"order_id": w.order_b.pk}),
+    "settings:api_key_revoke": ("post", lambda w: {"key_id": w.key_b.pk}),
+    "settings:staff_role": ("post", lambda w: {"membership_id": w.membership_b.pk}),
+    "settings:staff_remove": ("post", lambda w: {"membership_id": w.membership_b.pk}),
+}
+DASHBOARD_PLAIN_ROUTES = {
+    "dashboard:overview": "get", "patients:list": "get", "patients:create": "get", "revenue:list": "get",
+    "settings:clinic": "get", "settings:onesignal": "get", "settings:api_keys": "get", "settings:staff": "get",
+    "settings:app_key_regenerate": "post",
+}
+API_CASES = {
+    "app:app-auth-code", "app:app-auth-token", "app:app-me", "pos:pos-patient-list", "pos:pos-patient-detail",
+    "pos:pos-order-create", "pos:pos-order-detail", "staff:staff-token", "staff:staff-me",
+}
+
+
+def test_every_route_has_an_isolation_case_or_a_reason():
+    covered = set(DASHBOARD_OBJECT_ROUTES) | set(DASHBOARD_PLAIN_ROUTES) | API_CASES | set(NOT_CLINIC_OWNED)
+    missing = sorted(route_names() - covered)
+    assert not missing, f"routes without an isolation case: {missing}"
+
+
+def _all_dashboard_routes(w: World):
+    for name, (method, kwargs) in DASHBOARD_OBJECT_ROUTES.items():
+        yield name, method, kwargs(w)
+    for name, method in DASHBOARD_PLAIN_ROUTES.items():
+        yield name, method, {}
+
+
+def test_a_member_of_a_gets_404_on_every_page_under_clinic_bs_address(world, client_for):
+    client = client_for(world.owner_a)
+    for name, method, kwargs in _all_dashboard_routes(world):
+        url = reverse(name, kwargs={"clinic_slug": world.b.slug, **kwargs})
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+
+
+def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
+    client = client_for(world.owner_a)
+    for name, (method, kwargs) in DASHBOARD_OBJECT_ROUTES.items():
+        url = reverse(name, kwargs={"clinic_slug": world.a.slug, **kwargs(world)})
+        response = getattr(client, method)(url, {"role": "viewer"} if method == "post" else None)
+        assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+    # and nothing of B's changed
+    world.key_b.refresh_from_db()
+    world.membership_b.refresh_from_db()
+    assert world.key_b.revoked_at is None and world.membership_b.role == Role.OWNER
+
+
+@pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list"])
+def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
+    client = client_for(world.owner_a)
+    page = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug})).content.decode()
+    assert "Alice" in page or "A-ORDER-1" in page or "Dashboard" in page
+    for foreign in ("Bravo", "B-ORDER-1", "b-only-1"):
+        assert foreign not in page, f"{name} shows {foreign}"
+
+
+def test_the_overview_counts_only_clinic_as_rows(world, client_for):
+    response = client_for(world.owner_a).get(reverse("dashboard:overview", kwargs={"clinic_slug": world.a.slug}))
+    overview = response.context["overview"]
+    assert overview.patients == 1
+    assert overview.orders == 1
+
+
+def test_revenue_filtered_by_clinic_bs_patient_is_a_form_error_not_their_orders(world, client_for):
+    url = reverse("revenue:list", kwargs={"clinic_slug": world.a.slug})
+    response = client_for(world.owner_a).get(url, {"patient": world.patient_b.pk})
+    assert response.status_code == 200
+    assert "B-ORDER-1" not in response.content.decode()
+    assert response.context["summary"].orders == 0
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+def test_pos_key_of_a_gets_404_for_clinic_bs_patient_and_order(world):
+    assert world.pos_a.get(f"/api/v1/pos/patients/{world.patient_b.external_id}").status_code == 404
+    assert world.pos_a.get(f"/api/v1/pos/orders/{world.order_b.reference}").status_code == 404
+
+
+def test_pos_patient_list_of_a_neither_shows_nor_counts_clinic_b(world):
+    body = world.pos_a.get("/api/v1/pos/patients").json()
+    assert body["count"] == 1
+    assert [p["external_id"] for p in body["results"]] == ["shared-1"]
+
+
+def test_pos_order_for_clinic_bs_patient_is_404_and_creates_nothing(world):
+    response = world.pos_a.post("/api/v1/pos/orders", {"reference": "X-1", "patient_id": world.patient_b.pk,
+                                                         "total": "10.00"}, format="json")
+    assert response.status_code == 404
+    with clinic_scope(world.b.pk):
+        assert not Order.objects.filter(reference="X-1").exists()
+    with clinic_scope(world.a.pk):
+        assert not Order.objects.filter(reference="X-1").exists()
+
+
+def test_pos_upsert_of_an_external_id_known_in_b_stays_in_a(world):
+    with clinic_scope(world.b.pk):
+        PatientFactory(external_id="dup-9", first_name="Bea")
+    response = world.pos_a.put("/api/v1/pos/patients/dup-9", {"first_name": "Ann"}, format="json")
+    assert response.status_code == 201
+    with clinic_scope(world.b.pk):
+        assert Patient.objects.get(external_id="dup-9").first_name == "Bea"
+
+
+def test_a_patient_token_of_b_is_refused_with_clinic_as_app_key(world):
+    api = APIClient()
+    token = mint_patient_token(clinic=world.b, patient_id=world.patient_b.pk)
+    api.credentials(HTTP_X_APP_KEY=world.a.app_key, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/app/me").status_code == 401
+
+
+def test_a_token_naming_clinic_bs_patient_under_a_finds_nobody(world, app_client_for):
+    # A token legitimately minted for clinic A but carrying B's patient id resolves in A's scope only.
+    api = APIClient()
+    token = mint_patient_token(clinic=world.a, patient_id=world.patient_b.pk)
+    api.credentials(HTTP_X_APP_KEY=world.a.app_key, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/app/me").status_code == 404
+
+
+def test_sign_in_through_clinic_as_app_does_not_reach_clinic_bs_patient(world, django_capture_on_commit_callbacks):
+    api = APIClient()
+    api.credentials(HTTP_X_APP_KEY=world.a.app_key)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/app/auth/code", {"email": "bob@example.com"}, format="json")
+    assert response.status_code == 202
+    assert mail.outbox == []
+    response = api.post("/api/v1/app/auth/token", {"email": "bob@example.com", "code": "123456"}, format="json")
+    assert response.status_code == 400
+
+
+def test_staff_token_for_another_clinics_slug_is_refused(world):
+    response = APIClient().post("/api/v1/staff/token", {"email": world.owner_a.email, "password": PASSWORD,
+                                                        "clinic": world.b.slug}, format="json")
+    assert response.status_code == 401
+
+
+def test_staff_me_answers_for_the_tokens_clinic_only(world):
+    api = APIClient()
+    token = api.post("/api/v1/staff/token", {"email": world.owner_a.email, "password": PASSWORD,
+                                             "clinic": world.a.slug}, format="json").json()["access"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/staff/me").json()["clinic"]["slug"] == world.a.slug

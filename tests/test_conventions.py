@@ -1,0 +1,141 @@
+"""Cheap static checks that keep the tenancy rules true as the code grows (STYLE.md)."""
+
+import ast
+import re
+from pathlib import Path
+
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from clinic_crm.tenancy.models import TenantModel
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIRS = ["clinic_crm", "offers", "promos", "coupons", "redemptions", "notifications"]
+
+# Where the escape hatches may appear, and why each is safe.
+ESCAPE_HATCH_ALLOWED = (
+    "clinic_crm/tenancy/",  # defines them
+    "/admin.py",  # Django admin for platform admins runs unscoped by design
+    "/migrations/",  # data migrations work across clinics
+    "/management/commands/",  # operator commands choose their clinic explicitly
+)
+
+
+def python_files():
+    for folder in SOURCE_DIRS:
+        yield from (p for p in (ROOT / folder).rglob("*.py") if ".venv" not in p.parts)
+
+
+def test_escape_hatches_appear_only_where_allowed():
+    offenders = []
+    for path in python_files():
+        rel = "/" + path.relative_to(ROOT).as_posix()
+        if any(part in rel for part in ESCAPE_HATCH_ALLOWED):
+            continue
+        text = path.read_text()
+        for pattern in (r"\ball_clinics\b", r"\bunscoped\("):
+            if re.search(pattern, text):
+                offenders.append(f"{rel}: {pattern}")
+    assert not offenders, f"escape hatches outside the allow-list: {offenders}"
+
+
+def test_get_object_or_404_is_never_given_a_bare_tenant_model():
+    # A model class makes get_object_or_404 use the unscoped default manager; pass Model.objects.
+    tenant_names = {m.__name__ for m in apps.get_models() if issubclass(m, TenantModel)}
+    offenders = []
+    for path in python_files():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "get_object_or_404" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Name) and first.id in tenant_names:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, f"get_object_or_404 with a bare tenant model: {offenders}"
+
+
+def test_every_tenant_model_keeps_the_unscoped_manager_as_django_default_and_objects_scoped():
+    from clinic_crm.tenancy.managers import ClinicScopedManager
+
+    for model in apps.get_models():
+        if issubclass(model, TenantModel):
+            assert model._meta.default_manager.name == "all_clinics", model
+            assert isinstance(model._meta.get_field("clinic").remote_field.model, type)
+            assert not model._meta.get_field("clinic").null, model
+            assert isinstance(model.objects, ClinicScopedManager), model
+
+
+def test_every_tenant_models_unique_constraints_and_indexes_lead_with_clinic():
+    offenders = []
+    for model in apps.get_models():
+        if not issubclass(model, TenantModel):
+            continue
+        for constraint in model._meta.constraints:
+            fields = getattr(constraint, "fields", ())
+            if fields and fields[0] != "clinic":
+                offenders.append(f"{model.__name__}.{constraint.name}")
+        for index in model._meta.indexes:
+            first = index.fields[0] if index.fields else getattr(index.expressions[0], "name", "")
+            if first.lstrip("-") != "clinic":
+                offenders.append(f"{model.__name__}.{index.name}")
+    assert not offenders, f"constraints/indexes not led by clinic: {offenders}"
+
+
+def test_every_dashboard_view_declares_its_required_role():
+    missing = []
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern) and (prefix + str(p.pattern)).startswith("c/<slug:clinic_slug>/"):
+                if not hasattr(p.callback, "required_role"):
+                    missing.append(prefix + str(p.pattern))
+
+    walk(get_resolver().url_patterns)
+    assert not missing, f"dashboard views without required_role: {missing}"
+
+
+def test_every_clinic_api_view_is_a_clinic_api():
+    from clinic_crm.common.api import ClinicApi, PublicApi
+
+    public = {"StaffTokenApi"}
+    offenders = []
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern) and (prefix + str(p.pattern)).startswith("api/v1/"):
+                cls = getattr(p.callback, "view_class", None)
+                if cls is None:
+                    continue
+                if not issubclass(cls, ClinicApi) and not (issubclass(cls, PublicApi) and cls.__name__ in public):
+                    offenders.append(cls.__name__)
+
+    walk(get_resolver().url_patterns)
+    assert not offenders, f"API views outside ClinicApi: {offenders}"
+
+
+def test_lower_layers_never_import_higher_ones():
+    # core <- notifications, redemptions <- offers, promos, coupons; dashboard composes at the top.
+    rules = {
+        "clinic_crm/common": ["clinic_crm.dashboard", "offers", "promos", "coupons", "redemptions", "notifications"],
+        "clinic_crm/tenancy": ["clinic_crm.dashboard", "offers", "promos", "coupons", "redemptions", "notifications"],
+        "clinic_crm/patients": ["clinic_crm.dashboard", "offers", "promos", "coupons", "redemptions", "notifications"],
+        "clinic_crm/orders": ["clinic_crm.dashboard", "offers", "promos", "coupons", "redemptions", "notifications"],
+        "redemptions": ["offers", "promos", "coupons", "clinic_crm.dashboard"],
+        "notifications": ["offers", "promos", "coupons", "clinic_crm.dashboard"],
+    }
+    offenders = []
+    for folder, forbidden in rules.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                for name in names:
+                    if any(name == f or name.startswith(f + ".") for f in forbidden):
+                        offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offenders, offenders

@@ -1,0 +1,44 @@
+"""Settings come from the environment; production refuses to start without a secret key."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_django(env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "clinic_crm.settings"}, capture_output=True, text=True,
+        timeout=60,
+    )
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start():
+    result = run_django({"DEBUG": "0"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_the_embedded_defaults_are_sqlite_and_a_filesystem_broker(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL)"],
+        cwd=ROOT, env={**env, "DEBUG": "1", "CLINIC_CRM_VAR_DIR": str(tmp_path),
+                       "DJANGO_SETTINGS_MODULE": "clinic_crm.settings"}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+
+def test_database_and_broker_urls_are_read_from_the_environment():
+    result = run_django({"DEBUG": "1", "DATABASE_URL": "postgres://u:p@db.example:5432/crm",
+                         "CELERY_BROKER_URL": "redis://cache.example:6379/0"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "redis://cache.example:6379/0"]
