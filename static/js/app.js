@@ -1,25 +1,83 @@
 // Small behaviours: the mobile menu, closing open dropdowns, copy buttons, confirmations.
 (function () {
-  document.addEventListener("click", function (event) {
-    var toggle = event.target.closest("[data-menu-toggle]");
-    if (toggle) { document.body.classList.toggle("nav-open"); return; }
+  var toggle = function () { return document.querySelector("[data-menu-toggle]"); };
+
+  function setMenu(open) {
+    document.body.classList.toggle("nav-open", open);
+    var button = toggle();
+    if (button) button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = document.querySelector("#sidebar a");
+      if (first) first.focus();
+    } else if (button && document.activeElement && document.activeElement.closest("#sidebar")) {
+      button.focus();
+    }
+  }
+
+  function closeDropdowns(except) {
     document.querySelectorAll("details.dropdown[open]").forEach(function (d) {
-      if (!d.contains(event.target)) d.removeAttribute("open");
+      if (d !== except) d.removeAttribute("open");
     });
+  }
+
+  function copyText(button) {
+    var source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    var text = source.textContent.trim();
+    var label = button.textContent;
+    var done = function (message) {
+      button.textContent = message;
+      setTimeout(function () { button.textContent = label; }, 1600);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done("Copied"); }, function () { selectText(source); done("Press Ctrl+C"); });
+    } else {
+      // Plain-http deployments have no Clipboard API: select the text so one key press copies it.
+      selectText(source);
+      done("Press Ctrl+C");
+    }
+  }
+
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-menu-toggle]")) { setMenu(!document.body.classList.contains("nav-open")); return; }
+    if (event.target.closest("[data-menu-close]")) { setMenu(false); return; }
+    closeDropdowns(event.target.closest("details.dropdown"));
     var copy = event.target.closest("[data-copy]");
-    if (copy) {
-      var text = document.getElementById(copy.dataset.copy).textContent.trim();
-      navigator.clipboard && navigator.clipboard.writeText(text).then(function () {
-        var label = copy.textContent; copy.textContent = "Copied"; setTimeout(function () { copy.textContent = label; }, 1500);
-      });
+    if (copy) copyText(copy);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector("details.dropdown[open]");
+    if (open) {
+      open.removeAttribute("open");
+      open.querySelector("summary").focus();
+    } else if (document.body.classList.contains("nav-open")) {
+      setMenu(false);
     }
   });
+
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();
   });
+
   document.addEventListener("change", function (event) {
     var form = event.target.closest("form[data-autosubmit]");
     if (form && event.target.matches("select")) form.requestSubmit();
   });
+
+  // A page that shows a one-time secret was the answer to a POST. Replacing its history entry
+  // makes Reload fetch the page with GET, so the secret is not shown again and no second key is made.
+  if (document.querySelector("[data-forget-post]") && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.href);
+  }
 })();
