@@ -1,0 +1,188 @@
+"""A small HTTP/1.1 load generator: N concurrent clients for a fixed time, one JSON line out.
+
+Standard library only, one asyncio process. Each client keeps its connection open for as long as
+the server allows (gunicorn's sync workers close after every response, so those clients reconnect,
+and the connect time is part of the measured latency, as it is for a real client of that server).
+
+    python bench/loadgen.py --url http://127.0.0.1:8000/healthz --connections 32 --duration 10
+
+Only 127.0.0.1 is accepted as a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import secrets
+import sys
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+ALLOWED_HOSTS = {"127.0.0.1"}
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+class Request:
+    """The bytes of one request; `{n}` in a header or the body becomes a token unique to this run.
+
+    The token starts with a random run id, so a second run never repeats an earlier run's
+    Idempotency-Key or order reference (those are kept server-side for days).
+    """
+
+    def __init__(self, *, method: str, host: str, port: int, target: str, headers: list[str], body: str | None):
+        self._counter = itertools.count(1)
+        self._run_id = secrets.token_hex(4)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: clinic-crm-bench",
+                 "Accept: application/json"]
+        lines += headers
+        payload = body.encode() if body is not None else b""
+        if body is not None:
+            lines.append("Content-Length: {length}")
+        self._template = "\r\n".join(lines) + "\r\n\r\n"
+        self._body = payload
+        self._varies = "{n}" in self._template or b"{n}" in payload
+        self._fixed = None if self._varies else self._render(0)
+
+    def _render(self, n: int) -> bytes:
+        token = f"{self._run_id}-{n}"
+        body = self._body.replace(b"{n}", token.encode()) if self._varies else self._body
+        head = self._template.replace("{length}", str(len(body))).replace("{n}", token)
+        return head.encode("latin-1") + body
+
+    def next_bytes(self) -> bytes:
+        return self._fixed if self._fixed is not None else self._render(next(self._counter))
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one response; return (status, whether the server will close the connection)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    version, status_text = lines[0].split(" ", 2)[:2]
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip().lower()
+    if "chunked" in headers.get("transfer-encoding", ""):
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    else:
+        await reader.read()  # delimited by the server closing the connection
+        return int(status_text), True
+    closes = headers.get("connection") == "close" or version == "HTTP/1.0"
+    return int(status_text), closes
+
+
+async def client(*, host: str, port: int, request: Request, deadline: float, timeout: float, expect: int,
+                 latencies: list[float], errors: Counter, counts: Counter) -> None:
+    reader = writer = None
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        try:
+            if writer is None:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+                counts["connections"] += 1
+            writer.write(request.next_bytes())
+            status, closes = await asyncio.wait_for(read_response(reader), timeout)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
+                ValueError) as exc:
+            errors[type(exc).__name__] += 1
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+            continue
+        latencies.append(time.perf_counter() - started)
+        if status != expect:
+            errors[f"HTTP {status}"] += 1
+        if closes:
+            writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def run(args) -> dict:
+    url = urlsplit(args.url)
+    if url.scheme != "http" or url.hostname not in ALLOWED_HOSTS or not url.port:
+        raise SystemExit(f"refusing {args.url}: only http://127.0.0.1:<port>/… targets are allowed")
+    target = url.path or "/"
+    if url.query:
+        target += "?" + url.query
+    request = Request(method=args.method, host=url.hostname, port=url.port, target=target,
+                      headers=args.header, body=args.body)
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    counts: Counter = Counter()
+    cpu_started = time.process_time()
+    started = time.monotonic()
+    deadline = started + args.duration
+    await asyncio.gather(*(
+        client(host=url.hostname, port=url.port, request=request, deadline=deadline, timeout=args.timeout,
+               expect=args.expect_status, latencies=latencies, errors=errors, counts=counts)
+        for _ in range(args.connections)
+    ))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+
+    def ms(value):
+        return None if value is None else round(value * 1000, 2)
+
+    ok = len(latencies) - sum(v for k, v in errors.items() if k.startswith("HTTP "))
+    return {
+        "url": args.url,
+        "method": args.method,
+        "connections": args.connections,
+        "duration_s": round(elapsed, 3),
+        "requests": len(latencies),
+        "ok": ok,
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": ms(percentile(latencies, 0.50)),
+        "p95_ms": ms(percentile(latencies, 0.95)),
+        "p99_ms": ms(percentile(latencies, 0.99)),
+        "max_ms": ms(latencies[-1] if latencies else None),
+        "tcp_connections": counts["connections"],
+        "cpu_s": round(time.process_time() - cpu_started, 3),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", required=True, help="http://127.0.0.1:<port>/path?query")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--header", action="append", default=[], metavar="'Name: value'",
+                        help="extra request header; repeat for more")
+    parser.add_argument("--body", help="request body (a Content-Length is added); "
+                                       "{n} becomes a token unique to the run")
+    parser.add_argument("--connections", "-c", type=int, default=32, help="concurrent clients (default 32)")
+    parser.add_argument("--duration", "-d", type=float, default=10.0, help="seconds to send for (default 10)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before one request counts as failed")
+    parser.add_argument("--expect-status", type=int, default=200, help="any other status is an error")
+    args = parser.parse_args(argv)
+    if args.connections < 1 or args.duration <= 0:
+        parser.error("--connections and --duration must be positive")
+    result = asyncio.run(run(args))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
