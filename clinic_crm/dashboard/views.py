@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from clinic_crm.dashboard import selectors
-from clinic_crm.orders.models import Order
+from clinic_crm.orders.selectors import list_patient_orders, list_recent_orders
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.selectors import get_patient_stats
 from clinic_crm.tenancy.choices import Role
@@ -55,7 +55,7 @@ def dashboard(request):
         "overview": overview, "period": period, "periods": PERIODS, "range_form": form, "nav": "dashboard",
         "attention": _attention(request.clinic),
         "birthdays": selectors.list_upcoming_birthdays(today=today),
-        "recent_orders": Order.objects.select_related("patient")[:6],
+        "recent_orders": list_recent_orders(),
         "today": today,
     }
     return render(request, "dashboard/overview.html", context)
@@ -64,7 +64,7 @@ def dashboard(request):
 @clinic_view(required_role=Role.VIEWER)
 def patient_profile(request, patient_id):
     patient = get_object_or_404(Patient.objects, pk=patient_id)
-    orders = Order.objects.filter(patient=patient).prefetch_related("lines")
+    orders = list_patient_orders(patient=patient)
     context = {
         "patient": patient, "stats": get_patient_stats(patient=patient), "orders": orders[:50],
         "order_count": orders.count(), "nav": "patients", "today": timezone.localdate(),

@@ -13,6 +13,15 @@ def _patients(request):
     return Patient.objects.all()
 
 
+class OrderFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        return data
+
+
 class OrderFilter(django_filters.FilterSet):
     date_from = django_filters.DateFilter(
         field_name="placed_at", lookup_expr="date__gte", label="From",
@@ -33,6 +42,7 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = Order
         fields = []
+        form = OrderFilterForm
 
     def filter_search(self, queryset, name, value):
         term = value.strip()

@@ -41,3 +41,13 @@ def summarise_orders(*, queryset: QuerySet[Order]) -> RevenueSummary:
         orders=row["orders"], revenue=row["revenue"] or Decimal("0"),
         discount_given=row["discount"] or Decimal("0"), discounted_orders=row["discounted"],
     )
+
+
+def list_recent_orders(*, limit: int = 6) -> QuerySet[Order]:
+    """The latest orders of the clinic in scope, with their patients (CORE-5)."""
+    return Order.objects.select_related("patient")[:limit]
+
+
+def list_patient_orders(*, patient) -> QuerySet[Order]:
+    """A patient's purchase history, newest first, with lines (CORE-6)."""
+    return Order.objects.filter(patient=patient).prefetch_related("lines")

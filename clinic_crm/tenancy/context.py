@@ -53,8 +53,14 @@ def _set_guc(name: str, value: str) -> None:
 
 @contextlib.contextmanager
 def _transaction_setting(name: str, value: str) -> Iterator[None]:
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
         if not _uses_rls():
+            yield
+            return
+        if outermost:
+            # The transaction ends with the block, and SET LOCAL with it: nothing to restore.
+            _set_guc(name, value)
             yield
             return
         previous = _get_guc(name)

@@ -108,16 +108,23 @@ def app_key_regenerate(request):
     return redirect("settings:api_keys", clinic_slug=request.clinic.slug)
 
 
+NEW_KEY_SESSION_KEY = "new_api_key"
+
+
 @clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
 def api_keys(request):
     clinic = request.clinic
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
-        api_key, new_key = services.create_api_key(
+        _, full = services.create_api_key(
             clinic=clinic, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], created_by=request.user,
         )
-        form = ApiKeyForm()
+        # Post/redirect/get: the key is handed to the next page once, so a reload neither shows
+        # it again nor makes a second key.
+        request.session[NEW_KEY_SESSION_KEY] = {"clinic": clinic.pk, "key": full}
+        return redirect("settings:api_keys", clinic_slug=clinic.slug)
+    handed_over = request.session.pop(NEW_KEY_SESSION_KEY, None)
+    new_key = handed_over["key"] if handed_over and handed_over.get("clinic") == clinic.pk else None
     return render(request, "tenancy/settings_api_keys.html", _settings_context(
         request, tab="api_keys", form=form, new_key=new_key, keys=selectors.list_api_keys(clinic=clinic),
     ))

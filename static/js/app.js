@@ -75,9 +75,4 @@
     if (form && event.target.matches("select")) form.requestSubmit();
   });
 
-  // A page that shows a one-time secret was the answer to a POST. Replacing its history entry
-  // makes Reload fetch the page with GET, so the secret is not shown again and no second key is made.
-  if (document.querySelector("[data-forget-post]") && window.history.replaceState) {
-    window.history.replaceState(null, "", window.location.href);
-  }
 })();

@@ -106,3 +106,10 @@ def test_order_times_are_shown_in_the_clinics_timezone(clinic_b, in_clinic, clie
     page = client_for(owner).get(reverse("revenue:detail", kwargs={"clinic_slug": clinic_b.slug,
                                                                    "order_id": order.pk})).content.decode()
     assert "10:05" in page  # 14:05 UTC is 10:05 in New York in July
+
+
+def test_revenue_to_before_from_is_a_form_error(orders, clinic_a, owner_a, client_for):
+    response = client_for(owner_a).get(reverse("revenue:list", kwargs={"clinic_slug": clinic_a.slug}),
+                                       {"date_from": "2026-11-10", "date_to": "2026-11-01"})
+    assert "must be on or before" in response.content.decode()
+    assert response.context["summary"].orders == 0

@@ -113,3 +113,20 @@ def test_the_setting_is_transaction_local_and_does_not_leak_to_the_next_transact
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('app.clinic_id', true)")
         assert (cursor.fetchone()[0] or "") == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outermost_scope_leaves_no_setting_on_the_connection_after_it_commits(clinic_a):
+    # given no transaction open (as at the start of a request or a task)
+    assert not connection.in_atomic_block
+    # when a scope runs and commits
+    with clinic_scope(clinic_a.pk):
+        PatientFactory()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('app.clinic_id', true)")
+            assert cursor.fetchone()[0] == str(clinic_a.pk)
+    # then the same connection carries no clinic into whatever runs next
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.clinic_id', true)")
+        assert (cursor.fetchone()[0] or "") == ""
+    assert Patient.all_clinics.count() == 0

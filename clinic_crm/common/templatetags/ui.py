@@ -103,3 +103,10 @@ def share_bar(part, whole):
 def initials(name: str) -> str:
     parts = [p for p in (name or "").split() if p]
     return mark_safe("".join(p[0].upper() for p in parts[:2]) or "?")
+
+
+@register.filter
+def humanize_key(key: str) -> str:
+    """`referred_by` → "Referred by" for custom-field labels."""
+    text = str(key).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -136,6 +136,8 @@ class Command(BaseCommand):
             patient = rng.choice(patients)
             day = today - timedelta(days=rng.randint(0, 120))
             placed = datetime.combine(day, time(rng.randint(8, 18), rng.choice([0, 15, 30, 45])), tz)
+            if placed > now:  # today's orders so far only
+                placed = now - timedelta(minutes=rng.randint(5, 600))
             picked = rng.sample(spec["treatments"], k=rng.choice([1, 1, 1, 2]))
             subtotal = sum(Decimal(price) for _, price in picked)
             order = Order(clinic=clinic, patient=patient, reference=f"{clinic.slug[:3].upper()}-{10000 + n}",
