@@ -1,6 +1,9 @@
 """OpenAPI: every operation documents the shared error shape beside its own responses."""
 
+import inspect
+
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -23,6 +26,13 @@ _ERRORS = {
 
 
 class ClinicAutoSchema(AutoSchema):
+    def get_description(self):
+        # Only the endpoint's own docstrings: the ClinicApi/PublicApi docstrings it would otherwise
+        # inherit describe our internals, not the operation.
+        handler_doc = get_doc(getattr(self.view, self.method.lower(), None))
+        own_doc = type(self.view).__dict__.get("__doc__")
+        return handler_doc or (inspect.cleandoc(own_doc) if own_doc else "")
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         error = self._get_response_for_code(ErrorSerializer, "400")

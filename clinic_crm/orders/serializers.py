@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic_crm.orders.models import Order, OrderLine
@@ -39,6 +40,7 @@ class OrderOutput(serializers.ModelSerializer):
                   "source_name", "lines"]
         ref_name = "Order"
 
+    @extend_schema_field(DiscountOutput(allow_null=True))
     def get_discount(self, order) -> dict | None:
         if not order.has_discount:
             return None

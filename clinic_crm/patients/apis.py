@@ -1,5 +1,6 @@
 """Patient endpoints: app sign-in by e-mailed code, the patient's own profile, POS upsert/read (API.md)."""
 
+import hashlib
 import re
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -7,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from clinic_crm.common.api import ClinicApi, paginate
+from clinic_crm.common.api import ClinicApi, Pagination, paginate
 from clinic_crm.common.errors import NotFound
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.models import Patient
@@ -20,8 +21,12 @@ EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
 
 class _SignInThrottle(ScopedRateThrottle):
     def get_cache_key(self, request, view):
-        email = str(request.data.get("email", "")).strip().lower() if hasattr(request, "data") else ""
-        return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{email}"}
+        # Throttles run before the serializer, so the body may still be any JSON value here.
+        data = request.data
+        email = str(data.get("email", "")).strip().lower() if isinstance(data, dict) else ""
+        # Hashed: the address is caller input, and cache keys must stay short and plain (memcached).
+        digest = hashlib.sha256(email.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{digest}"}
 
 
 class SignInCodeApi(ClinicApi):
@@ -95,6 +100,7 @@ def _external_id(value: str) -> str:
 class PosPatientListApi(ClinicApi):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiScope("pos")]
+    pagination_class = Pagination  # what `paginate` uses; declared so the schema shows the paged envelope
 
     @extend_schema(
         parameters=[OpenApiParameter("search", str, description="Name, e-mail, phone or external id"),

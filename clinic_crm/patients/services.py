@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -18,14 +19,14 @@ PATIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", 
 MAX_CODE_ATTEMPTS = 5
 
 
-def _apply(patient: Patient, data: dict) -> Patient:
+def _apply(patient: Patient, data: dict, *, validate_constraints: bool = True) -> Patient:
     for field in PATIENT_FIELDS:
         if field in data:
             value = data[field]
             if field == "email" and value:
                 value = value.strip().lower()
             setattr(patient, field, value if value is not None or field == "date_of_birth" else "")
-    patient.full_clean()
+    patient.full_clean(validate_constraints=validate_constraints)
     patient.save()
     return patient
 
@@ -61,7 +62,9 @@ def upsert_patient(*, external_id: str, data: dict) -> tuple[Patient, bool]:
                         extra={"fields": {"first_name": ["This field is required."]}},
                     )
                 patient = Patient(clinic_id=current_clinic_id(), external_id=external_id)
-                return _apply(patient, data), True
+                # The unique index decides a race, not a read-then-check: a concurrent PUT that
+                # commits first makes this insert fail, and the retry updates its row instead.
+                return _apply(patient, data, validate_constraints=False), True
         except IntegrityError:
             continue  # a concurrent PUT created it first: update it instead
     raise ApplicationError("The patient changed while saving; try again.", code="conflict")
@@ -71,7 +74,7 @@ def upsert_patient(*, external_id: str, data: dict) -> tuple[Patient, bool]:
 
 
 def _code_hash(code_id_seed: str, code: str) -> str:
-    return salted_hmac("patient-sign-in-code", f"{code_id_seed}:{code}").hexdigest()
+    return salted_hmac("patient-sign-in-code", f"{code_id_seed}:{code}", algorithm="sha256").hexdigest()
 
 
 @transaction.atomic
@@ -101,8 +104,7 @@ class SignInFailed(ApplicationError):
 
 
 @transaction.atomic
-def exchange_sign_in_code(*, email: str, code: str) -> Patient:
-    """Check an e-mailed code and return its patient; each code works once and a few tries only."""
+def _consume_sign_in_code(*, email: str, code: str) -> tuple[Patient | None, SignInFailed | None]:
     patient = Patient.objects.filter(email__iexact=email.strip()).order_by("id").first()
     sign_in = None
     if patient is not None:
@@ -113,12 +115,22 @@ def exchange_sign_in_code(*, email: str, code: str) -> Patient:
             .first()
         )
     if sign_in is None:
-        raise SignInFailed("This code has expired or is not valid. Ask for a new one.")
+        return None, SignInFailed("This code has expired or is not valid. Ask for a new one.")
     if sign_in.attempts >= MAX_CODE_ATTEMPTS:
-        raise SignInFailed("Too many wrong codes. Ask for a new one.", code="too_many_attempts")
+        return None, SignInFailed("Too many wrong codes. Ask for a new one.", code="too_many_attempts")
     if not constant_time_compare(sign_in.code_hash, _code_hash(str(patient.pk), code.strip())):
-        SignInCode.objects.filter(pk=sign_in.pk).update(attempts=sign_in.attempts + 1)
-        raise SignInFailed("That code is not right. Check the e-mail and try again.")
+        SignInCode.objects.filter(pk=sign_in.pk).update(attempts=F("attempts") + 1)
+        return None, SignInFailed("That code is not right. Check the e-mail and try again.")
     sign_in.used_at = timezone.now()
     sign_in.save(update_fields=["used_at"])
+    return patient, None
+
+
+def exchange_sign_in_code(*, email: str, code: str) -> Patient:
+    """Check an e-mailed code and return its patient; each code works once and a few tries only."""
+    # Raised only once the atomic block has ended: raising inside it would roll the counted
+    # attempt back, and a code could then be guessed without limit.
+    patient, refusal = _consume_sign_in_code(email=email, code=code)
+    if refusal is not None:
+        raise refusal
     return patient

@@ -8,6 +8,7 @@ import time_machine
 from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from clinic_crm.patients.models import SignInCode
 from tests.factories import PatientFactory
@@ -203,9 +204,8 @@ def test_a_code_that_is_not_six_digits_is_a_validation_error(clinic_a, app_clien
 
 def test_exchanging_a_code_needs_the_app_key(clinic_a, ann):
     # given no app key
-    from rest_framework.test import APIClient
-
+    api = APIClient()
     # when a code is sent
-    response = APIClient().post(TOKEN, {"email": EMAIL, "code": "123456"}, format="json")
+    response = api.post(TOKEN, {"email": EMAIL, "code": "123456"}, format="json")
     # then the caller is not authenticated
     assert_error(response, 401, "not_authenticated")
