@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "clinic_crm.common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "clinic_crm.common.schema.ClinicAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "staff_token": "10/min"},
+    "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "sign_in_token": "10/min", "staff_token": "10/min"},
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
 }

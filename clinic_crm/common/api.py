@@ -65,7 +65,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.message, exc.code, exc.extra), status=exc.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return Response(error_body(exc.message, exc.code, exc.extra), status=exc.status_code, headers=headers)
 
     if not isinstance(exc, exceptions.APIException):
         return None

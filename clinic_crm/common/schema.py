@@ -35,11 +35,18 @@ class ClinicAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
+        from clinic_crm.common.api import PublicApi
+
         error = self._get_response_for_code(ErrorSerializer, "400")
-        for code, description in _ERRORS.items():
+        codes = dict(_ERRORS)
+        if isinstance(self.view, PublicApi):  # token endpoints: no clinic yet, so nothing to forbid or hide
+            codes.pop("403")
+            codes.pop("404")
+        handler = getattr(self.view, self.method.lower(), None)
+        if getattr(handler, "idempotent", False):
+            codes["409"] = ("Conflict: a cap reached, an illegal transition, a duplicate, or an "
+                            "Idempotency-Key replayed with a different body")
+        for code, description in codes.items():
             if code not in responses:
                 responses[code] = {**error, "description": description}
-        if self.method == "POST" and "409" not in responses:
-            responses["409"] = {**error, "description": "Conflict: a cap reached, an illegal transition, or an "
-                                "Idempotency-Key replayed with a different body"}
         return responses

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from clinic_crm.common.api import ClinicApi, Pagination, paginate
-from clinic_crm.common.errors import NotFound
+from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.serializers import PatientOutput, PatientUpsertInput
@@ -58,6 +58,10 @@ class SignInCodeApi(ClinicApi):
 class SignInTokenApi(ClinicApi):
     authentication_classes = [AppKeyAuthentication]
     permission_classes = [IsAppCaller]
+    # With five tries per code and five codes a minute, guessing stays slow only if the
+    # exchange itself is limited per address too.
+    throttle_classes = [_SignInThrottle]
+    throttle_scope = "sign_in_token"
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField()
@@ -87,7 +91,8 @@ class AppMeApi(ClinicApi):
     def get(self, request):
         patient = Patient.objects.filter(pk=request.user.patient_id).first()
         if patient is None:
-            raise NotFound("This patient no longer exists.")
+            # The token is sound but its patient is gone (or was never this clinic's): sign in again.
+            raise Unauthenticated("This account no longer exists. Sign in again.")
         return Response(PatientOutput(patient).data)
 
 

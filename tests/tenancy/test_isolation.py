@@ -211,7 +211,7 @@ def test_a_token_naming_clinic_bs_patient_under_a_finds_nobody(world, app_client
     api = APIClient()
     token = mint_patient_token(clinic=world.a, patient_id=world.patient_b.pk)
     api.credentials(HTTP_X_APP_KEY=world.a.app_key, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert api.get("/api/v1/app/me").status_code == 404
+    assert api.get("/api/v1/app/me").status_code == 401
 
 
 def test_sign_in_through_clinic_as_app_does_not_reach_clinic_bs_patient(world, django_capture_on_commit_callbacks):

@@ -209,3 +209,26 @@ def test_exchanging_a_code_needs_the_app_key(clinic_a, ann):
     response = api.post(TOKEN, {"email": EMAIL, "code": "123456"}, format="json")
     # then the caller is not authenticated
     assert_error(response, 401, "not_authenticated")
+
+
+def test_guessing_codes_is_rate_limited_per_address(clinic_a, ann, app_client_for):
+    # given the app of clinic A
+    api = app_client_for(clinic_a)
+    # when one address tries codes many times in a minute
+    answers = [api.post("/api/v1/app/auth/token", {"email": ann.email, "code": f"{n:06d}"}, format="json")
+               for n in range(11)]
+    # then the eleventh is refused before any code is checked
+    assert [a.status_code for a in answers[:10]] == [400] * 10
+    limited = answers[10]
+    assert assert_error(limited, 429, "rate_limited") and int(limited["Retry-After"]) > 0
+
+
+def test_a_token_of_a_deleted_patient_asks_to_sign_in_again(clinic_a, in_clinic, app_client_for):
+    with in_clinic(clinic_a):
+        from tests.factories import PatientFactory
+
+        gone = PatientFactory()
+    api = app_client_for(clinic_a, gone)
+    with in_clinic(clinic_a):
+        gone.delete()
+    assert_error(api.get("/api/v1/app/me"), 401, "authentication_failed")
