@@ -1,0 +1,8 @@
+from django.db import models
+
+
+class PushStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    NO_RECIPIENTS = "no_recipients", "No recipients"

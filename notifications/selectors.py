@@ -1,0 +1,24 @@
+"""Reads for push notifications (OFF-5, OFF-6)."""
+
+from django.db.models import QuerySet
+
+from clinic_crm.patients.models import Patient
+from notifications.models import PushNotification
+
+
+def list_recent_pushes(*, limit: int = 10) -> QuerySet[PushNotification]:
+    """The newest pushes of the clinic in scope, for the history table (OFF-6)."""
+    return PushNotification.objects.order_by("-created_at", "-id")[:limit]
+
+
+def list_push_recipients(*, external_ids: list[str] | None = None) -> QuerySet[Patient]:
+    """Push-enabled patients of the clinic in scope, optionally only those external ids."""
+    queryset = Patient.objects.filter(push_enabled=True).exclude(external_id="")
+    if external_ids is not None:
+        queryset = queryset.filter(external_id__in=external_ids)
+    return queryset
+
+
+def count_push_recipients(*, external_ids: list[str] | None = None) -> int:
+    """How many patients a push would reach, as the confirmation step states it (OFF-5)."""
+    return list_push_recipients(external_ids=external_ids).count()

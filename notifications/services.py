@@ -1,0 +1,111 @@
+"""Queue, deliver and record pushes; every push leaves a history row (OFF-5, OFF-6)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic_crm.tenancy.models import Clinic
+from notifications.backends import get_backend
+from notifications.backends.base import PushError, PushMessage
+from notifications.choices import PushStatus
+from notifications.models import HISTORY_LIMIT, PushNotification
+from notifications.selectors import count_push_recipients, list_push_recipients
+
+
+def trim_push_history() -> int:
+    """Keep only the newest HISTORY_LIMIT rows of the clinic in scope (called where rows are inserted)."""
+    stale = list(PushNotification.objects.order_by("-created_at", "-id").values_list("id", flat=True)[HISTORY_LIMIT:])
+    if not stale:
+        return 0
+    deleted, _ = PushNotification.objects.filter(id__in=stale).delete()
+    return deleted
+
+
+@transaction.atomic
+def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[str] | None = None,
+               source_key: str = "", occurrence: str = "") -> PushNotification:
+    """Record a push and deliver it after commit; with nobody to reach it ends as "no recipients" (OFF-5)."""
+    from notifications.tasks import deliver_push_task
+
+    targeted = count_push_recipients(external_ids=external_ids)
+    push = PushNotification(
+        clinic=clinic, title=title.strip(), message=message.strip(),
+        audience="all" if external_ids is None else "patients", external_ids=sorted(external_ids or []),
+        source_key=source_key, occurrence=occurrence, targeted_count=targeted,
+    )
+    if targeted == 0:
+        push.status = PushStatus.NO_RECIPIENTS
+        push.failure_reason = "No patient has push notifications turned on."
+    push.full_clean()
+    push.save()
+    # Trimmed in the same transaction as the insert, so the log never holds more than the limit.
+    trim_push_history()
+    if push.status == PushStatus.QUEUED:
+        clinic_id, push_id = clinic.pk, push.pk
+        transaction.on_commit(lambda: deliver_push_task.delay(clinic_id, push_id))
+    return push
+
+
+def idempotency_seed(push: PushNotification) -> str:
+    # An occasion's push is the same push however often it is attempted; a manual push is its row.
+    if push.occurrence:
+        return f"{push.clinic_id}:{push.source_key}:{push.occurrence}"
+    return f"{push.clinic_id}:push:{push.pk}"
+
+
+def deliver_push(*, push: PushNotification) -> PushNotification:
+    """Send a queued push through the configured backend; transient errors propagate for a retry."""
+    if push.status != PushStatus.QUEUED:
+        return push  # already settled: a redelivered task must not send twice
+    clinic = Clinic.objects.get(pk=push.clinic_id)
+    external_ids = None
+    if push.audience != "all":
+        external_ids = tuple(list_push_recipients(external_ids=push.external_ids).values_list("external_id", flat=True))
+    message = PushMessage(title=push.title, message=push.message, external_ids=external_ids,
+                          idempotency_seed=idempotency_seed(push))
+    push.attempts += 1
+    try:
+        result = get_backend().send(clinic=clinic, push=message)
+    except PushError as error:
+        if error.transient:
+            push.save(update_fields=["attempts"])
+            raise
+        return mark_push_failed(push=push, reason=str(error))
+    if result.no_recipients:
+        push.status = PushStatus.NO_RECIPIENTS
+        push.failure_reason = result.error or "None of the targeted patients has a subscribed device."
+        push.sent_count = 0
+    elif result.sent:
+        push.status = PushStatus.SENT
+        push.sent_count = result.recipients if result.recipients is not None else push.targeted_count
+        push.provider_ids = result.provider_ids
+        push.failure_reason = result.error  # a partial success keeps the provider's note
+    else:
+        return mark_push_failed(push=push, reason=result.error or "The push service refused the notification.")
+    push.sent_at = timezone.now()
+    push.save(update_fields=["status", "sent_count", "provider_ids", "failure_reason", "attempts", "sent_at"])
+    return push
+
+
+def mark_push_failed(*, push: PushNotification, reason: str) -> PushNotification:
+    """End a push as failed with a reason a clinic can act on (OFF-6)."""
+    push.status = PushStatus.FAILED
+    push.failure_reason = reason[:500]
+    push.save(update_fields=["status", "failure_reason", "attempts"])
+    return push
+
+
+def record_delivered_count(*, push: PushNotification) -> PushNotification:
+    """Replace the targeted count with the provider's own delivery figure, when it has one (OFF-6)."""
+    if push.status != PushStatus.SENT or not push.provider_ids:
+        return push
+    clinic = Clinic.objects.get(pk=push.clinic_id)
+    backend = get_backend()
+    counts = [backend.delivered_count(clinic=clinic, provider_id=pid) for pid in push.provider_ids]
+    if any(c is None for c in counts):
+        return push
+    push.sent_count = sum(counts)
+    push.delivery_confirmed = True
+    push.save(update_fields=["sent_count", "delivery_confirmed"])
+    return push

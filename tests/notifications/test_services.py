@@ -1,0 +1,78 @@
+"""Pushes through the in-memory backend: history rows, statuses, trimming to 50 (OFF-5, OFF-6)."""
+
+import pytest
+
+from notifications.backends import memory
+from notifications.choices import PushStatus
+from notifications.models import PushNotification
+from notifications.selectors import count_push_recipients, list_recent_pushes
+from notifications.services import queue_push
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def memory_backend(settings):
+    settings.PUSH_BACKEND = "memory"
+    memory.outbox.clear()
+    yield memory.outbox
+    memory.outbox.clear()
+
+
+def test_a_push_to_all_reaches_push_enabled_patients_and_is_logged_as_sent(
+        clinic_a, in_clinic, django_capture_on_commit_callbacks, memory_backend):
+    with in_clinic(clinic_a):
+        PatientFactory.create_batch(3, push_enabled=True)
+        PatientFactory(push_enabled=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            push = queue_push(clinic=clinic_a, title="Christmas", message="20% off all week")
+        push.refresh_from_db()
+    assert (push.status, push.targeted_count, push.sent_count) == (PushStatus.SENT, 3, 3)
+    assert len(memory_backend) == 1
+    clinic_id, message = memory_backend[0]
+    assert clinic_id == clinic_a.pk and message.external_ids is None and message.title == "Christmas"
+
+
+def test_specific_patients_only(clinic_a, in_clinic, django_capture_on_commit_callbacks, memory_backend):
+    with in_clinic(clinic_a):
+        PatientFactory(external_id="p-1", push_enabled=True)
+        PatientFactory(external_id="p-2", push_enabled=False)
+        PatientFactory(external_id="p-3", push_enabled=True)
+        assert count_push_recipients(external_ids=["p-1", "p-2"]) == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            push = queue_push(clinic=clinic_a, title="Happy birthday", message="A gift", external_ids=["p-1", "p-2"])
+        push.refresh_from_db()
+    assert push.sent_count == 1
+    assert memory_backend[0][1].external_ids == ("p-1",)
+
+
+def test_nobody_to_reach_is_neutral_not_sent_and_sends_nothing(clinic_a, in_clinic, django_capture_on_commit_callbacks,
+                                                                memory_backend):
+    with in_clinic(clinic_a):
+        PatientFactory(push_enabled=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            push = queue_push(clinic=clinic_a, title="T", message="M")
+    assert push.status == PushStatus.NO_RECIPIENTS and push.sent_count == 0
+    assert memory_backend == []
+
+
+def test_after_60_pushes_the_newest_50_remain_and_the_page_lists_10(clinic_a, in_clinic):
+    with in_clinic(clinic_a):
+        for n in range(60):
+            queue_push(clinic=clinic_a, title=f"Push {n}", message="m")
+        titles = list(PushNotification.objects.order_by("-created_at", "-id").values_list("title", flat=True))
+        recent = [p.title for p in list_recent_pushes()]
+    assert len(titles) == 50
+    assert titles[0] == "Push 59" and titles[-1] == "Push 10"
+    assert recent == [f"Push {n}" for n in range(59, 49, -1)]
+
+
+def test_trimming_one_clinic_leaves_the_other_alone(clinic_a, clinic_b, in_clinic):
+    with in_clinic(clinic_b):
+        queue_push(clinic=clinic_b, title="B", message="m")
+    with in_clinic(clinic_a):
+        for n in range(55):
+            queue_push(clinic=clinic_a, title=f"A{n}", message="m")
+    with in_clinic(clinic_b):
+        assert PushNotification.objects.count() == 1
