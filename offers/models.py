@@ -1,0 +1,95 @@
+"""One-time offers, the automated occasion offers of each clinic, and their firings (OFF-1 … OFF-4)."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from clinic_crm.common.models import DiscountTerms, TimeStampedModel
+from clinic_crm.tenancy.models import TenantModel
+from offers.choices import Occasion
+
+
+class Offer(TenantModel, DiscountTerms, TimeStampedModel):
+    """A one-time offer (OFF-1): shown in the app while published, active and inside its dates."""
+
+    name = models.CharField(max_length=120, help_text="Internal name, shown in the dashboard.")
+    title = models.CharField(max_length=120, help_text="The headline patients see in the app.")
+    description = models.TextField(blank=True)
+    image_url = models.URLField(blank=True)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True, help_text="Off stops new redemptions; ones already made stand.")
+    published = models.BooleanField(default=False, help_text="Visible in the patient app.")
+    max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    current_uses = models.PositiveIntegerField(default=0)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "published", "active"], name="offer_clinic_visible")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True) | models.Q(current_uses__lte=models.F("max_uses")),
+                name="offer_uses_within_cap",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def promotion_key(self) -> str:
+        return f"offer_{self.pk}"
+
+    def clean(self):
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ValidationError({"valid_until": "“Until” must be on or after “From”."})
+        if self.discount_type != "free_treatment" and self.discount_value is None:
+            raise ValidationError({"discount_value": "Enter the discount's value."})
+        if self.discount_type == "percent" and self.discount_value is not None and self.discount_value > 100:
+            raise ValidationError({"discount_value": "A percentage cannot be more than 100."})
+
+
+class AutomatedOffer(TenantModel, DiscountTerms, TimeStampedModel):
+    """One per clinic and occasion; configured and toggled, never deleted (OFF-3)."""
+
+    occasion = models.CharField(max_length=20, choices=Occasion.choices)
+    push_title = models.CharField(max_length=120, blank=True)
+    push_message = models.CharField(max_length=500, blank=True)
+    validity_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="How long the offer can be redeemed after the occasion fires.",
+    )
+    active = models.BooleanField(default=False, help_text="The automation fires on the occasion.")
+    published = models.BooleanField(default=False, help_text="Visible in the patient app.")
+    # Set when the occasion fires: the last day the offer can be redeemed for that occurrence.
+    redeemable_until = models.DateField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["clinic_id", "occasion"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "occasion"], name="automatedoffer_one_per_occasion"),
+        ]
+
+    def __str__(self):
+        return self.get_occasion_display()
+
+    @property
+    def promotion_key(self) -> str:
+        return f"automated_offer_{self.pk}"
+
+
+class OccasionFiring(TenantModel):
+    """That an automated offer fired for one occurrence. The unique constraint is what makes a
+    retried task, a second worker or a second beat unable to fire it twice (OFF-4)."""
+
+    automated_offer = models.ForeignKey(AutomatedOffer, on_delete=models.CASCADE, related_name="firings")
+    occurrence = models.DateField()
+    fired_at = models.DateTimeField(auto_now_add=True)
+    push = models.ForeignKey("notifications.PushNotification", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-fired_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "automated_offer", "occurrence"], name="firing_once_per_occurrence"),
+        ]
