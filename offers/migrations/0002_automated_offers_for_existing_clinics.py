@@ -12,9 +12,9 @@ def create_missing(apps, schema_editor):
     AutomatedOffer = apps.get_model("offers", "AutomatedOffer")
     # Safe: a data migration fills rows for every clinic, each row for its own clinic.
     with unscoped():
-        for clinic_id in Clinic.objects.values_list("id", flat=True):
-            existing = set(AutomatedOffer.objects.filter(clinic_id=clinic_id).values_list("occasion", flat=True))
-            AutomatedOffer.objects.bulk_create([
+        for clinic_id in Clinic._default_manager.values_list("id", flat=True):
+            existing = set(AutomatedOffer._default_manager.filter(clinic_id=clinic_id).values_list("occasion", flat=True))
+            AutomatedOffer._default_manager.bulk_create([
                 AutomatedOffer(clinic_id=clinic_id, occasion=o, **automated_offer_defaults(o))
                 for o in Occasion.values if o not in existing
             ])
