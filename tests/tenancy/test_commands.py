@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from clinic_crm.patients.models import Patient
+from offers.models import AutomatedOffer, Offer
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 from tests.factories import PatientFactory
 
@@ -91,6 +92,10 @@ def test_seed_demo_is_idempotent_and_prints_logins_and_keys(in_clinic):
         with in_clinic(clinic):
             assert Patient.objects.count() == 30
             assert Patient.objects.exclude(date_of_birth=None).count() == 30
+            assert Offer.objects.count() == 3 and Offer.objects.filter(published=True).count() == 2
+            assert AutomatedOffer.objects.count() == 10
+            assert set(AutomatedOffer.objects.filter(active=True).values_list("occasion", flat=True)) == {
+                "christmas", "birthday", "black_friday"}
         assert Membership.objects.filter(clinic=clinic).count() == 5  # four roles + the two-clinic login
         assert ApiKey.objects.filter(clinic=clinic, revoked_at=None).count() == 1
     for output in (first, second):

@@ -19,6 +19,9 @@ from clinic_crm.tenancy.choices import ApiScope, Role
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import ApiKey, Clinic
 from clinic_crm.tenancy.services import create_api_key, create_clinic, create_staff, revoke_api_key
+from offers.choices import Occasion
+from offers.models import AutomatedOffer, Offer
+from offers.services import configure_automated_offer, create_offer
 
 PASSWORD = "demo-password"
 DEMO_KEY_NAME = "Demo POS"
@@ -76,6 +79,8 @@ class Command(BaseCommand):
                 with clinic_scope(clinic.pk):
                     if not Patient.objects.exists():
                         self._seed(clinic, spec, opts["patients"], opts["orders"])
+                    if not Offer.objects.exists():
+                        self._seed_offers(clinic)
                     patients, orders = Patient.objects.count(), Order.objects.count()
                 for old in ApiKey.objects.filter(clinic=clinic, name=DEMO_KEY_NAME, revoked_at__isnull=True):
                     revoke_api_key(api_key=old)
@@ -102,6 +107,26 @@ class Command(BaseCommand):
                 out(f"  {role + '@' + spec['mail']:<28} {role}")
             out(f"  App key: {clinic.app_key}")
             out(f"  API key: {api_key}")
+
+    def _seed_offers(self, clinic):
+        today = timezone.now().astimezone(clinic.tzinfo).date()
+        for name, title, kind, value, published, cap in [
+            ("Spring whitening offer", "£25 off teeth whitening", DiscountType.AMOUNT, Decimal("25.00"), True, 50),
+            ("New patient exam", "Your first exam on us", DiscountType.FREE_TREATMENT, None, True, None),
+            ("Invisalign consultation", "20% off your Invisalign consultation", DiscountType.PERCENT,
+             Decimal("20"), False, None),
+        ]:
+            create_offer(clinic=clinic, data={
+                "name": name, "title": title, "description": "Book online or at reception.", "discount_type": kind,
+                "discount_value": value, "valid_from": today - timedelta(days=10),
+                "valid_until": today + timedelta(days=60), "published": published, "max_uses": cap,
+            })
+        for occasion, value, published in [(Occasion.CHRISTMAS, Decimal("20"), True),
+                                           (Occasion.BIRTHDAY, Decimal("15"), True),
+                                           (Occasion.BLACK_FRIDAY, Decimal("30"), False)]:
+            automated = AutomatedOffer.objects.get(occasion=occasion)
+            configure_automated_offer(automated_offer=automated, data={"discount_value": value, "active": True,
+                                                                       "published": published})
 
     def _seed(self, clinic, spec, patient_count, order_count):
         rng = random.Random(f"demo:{clinic.slug}")
