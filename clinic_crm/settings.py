@@ -215,6 +215,14 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # --- Push notifications -----------------------------------------------------------------------
 PUSH_BACKEND = env.str("PUSH_BACKEND", default="console")  # console | onesignal | memory
 ONESIGNAL_API_URL = env.str("ONESIGNAL_API_URL", default="https://api.onesignal.com")
+# External ids per create request. The SDK's models say 2,000 per call, OneSignal's guide 20,000
+# (performance.md §3): keep the smaller figure until the live limit is confirmed.
+ONESIGNAL_CHUNK_SIZE = env.int("ONESIGNAL_CHUNK_SIZE", default=2000)
+if not 1 <= ONESIGNAL_CHUNK_SIZE <= 20_000:
+    raise ImproperlyConfigured("ONESIGNAL_CHUNK_SIZE must be between 1 and 20000.")
+# (connect, read) seconds. The SDK has no timeout of its own, and a stalled call would hold a worker.
+ONESIGNAL_TIMEOUT = (env.float("ONESIGNAL_CONNECT_TIMEOUT", default=3.0),
+                     env.float("ONESIGNAL_READ_TIMEOUT", default=10.0))
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -242,6 +250,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "clinic_crm.tenancy.tasks.purge_idempotency_keys_for_all_clinics",
         "schedule": crontab(minute=17),  # https://crontab.guru/#17_*_*_*_* — hourly at :17
+    },
+    # Each clinic fires from FIRE_HOUR in its own time zone, so the check runs all day, every day.
+    "check-occasions": {
+        "task": "offers.tasks.check_occasions_for_all_clinics",
+        "schedule": crontab(minute="*/15"),  # https://crontab.guru/#*/15_*_*_*_* — every 15 minutes
     },
 }
 

@@ -22,3 +22,8 @@ def list_push_recipients(*, external_ids: list[str] | None = None) -> QuerySet[P
 def count_push_recipients(*, external_ids: list[str] | None = None) -> int:
     """How many patients a push would reach, as the confirmation step states it (OFF-5)."""
     return list_push_recipients(external_ids=external_ids).count()
+
+
+def list_push_recipient_external_ids(*, external_ids: list[str] | None = None) -> list[str]:
+    """External ids a push goes to, oldest patient first so batch boundaries hold between retries (OFF-5)."""
+    return list(list_push_recipients(external_ids=external_ids).order_by("id").values_list("external_id", flat=True))

@@ -10,7 +10,7 @@ from notifications.backends import get_backend
 from notifications.backends.base import PushError, PushMessage
 from notifications.choices import PushStatus
 from notifications.models import HISTORY_LIMIT, PushNotification
-from notifications.selectors import count_push_recipients, list_push_recipients
+from notifications.selectors import count_push_recipients, list_push_recipient_external_ids
 
 
 def trim_push_history() -> int:
@@ -51,17 +51,23 @@ def idempotency_seed(push: PushNotification) -> str:
     # An occasion's push is the same push however often it is attempted; a manual push is its row.
     if push.occurrence:
         return f"{push.clinic_id}:{push.source_key}:{push.occurrence}"
-    return f"{push.clinic_id}:push:{push.pk}"
+    # The creation time keeps a reused primary key (a restored or rebuilt database sending through
+    # the same OneSignal app) from matching an earlier push's key, which OneSignal would drop.
+    return f"{push.clinic_id}:push:{push.pk}:{push.created_at.isoformat()}"
 
 
 def deliver_push(*, push: PushNotification) -> PushNotification:
-    """Send a queued push through the configured backend; transient errors propagate for a retry."""
+    """Send a queued push through the configured backend; transient errors propagate for a retry (OFF-5).
+
+    The caller must let the row's changes commit before it retries (see `deliver_push_task`): the
+    attempt count and any batches already sent are what a later attempt or `give_up_push` reads.
+    """
     if push.status != PushStatus.QUEUED:
         return push  # already settled: a redelivered task must not send twice
     clinic = Clinic.objects.get(pk=push.clinic_id)
     external_ids = None
     if push.audience != "all":
-        external_ids = tuple(list_push_recipients(external_ids=push.external_ids).values_list("external_id", flat=True))
+        external_ids = tuple(list_push_recipient_external_ids(external_ids=push.external_ids))
     message = PushMessage(title=push.title, message=push.message, external_ids=external_ids,
                           idempotency_seed=idempotency_seed(push))
     push.attempts += 1
@@ -71,18 +77,27 @@ def deliver_push(*, push: PushNotification) -> PushNotification:
         if error.transient:
             push.save(update_fields=["attempts"])
             raise
-        return mark_push_failed(push=push, reason=str(error))
+        return give_up_push(push=push, reason=str(error))
+    if result.transient:
+        if result.sent:
+            # Some batches went, a later one hit a transient error. Keep what went, so giving up
+            # still reports it; the retry repeats every batch and the provider drops the repeats.
+            push.provider_ids = result.provider_ids
+            push.sent_count = result.recipients if result.recipients is not None else 0
+        push.save(update_fields=["attempts", "provider_ids", "sent_count"])
+        raise PushError(result.error or "The push service asked to try again later.", transient=True,
+                        retry_after=result.retry_after)
     if result.no_recipients:
         push.status = PushStatus.NO_RECIPIENTS
-        push.failure_reason = result.error or "None of the targeted patients has a subscribed device."
+        push.failure_reason = (result.error or "None of the targeted patients has a subscribed device.")[:500]
         push.sent_count = 0
     elif result.sent:
         push.status = PushStatus.SENT
         push.sent_count = result.recipients if result.recipients is not None else push.targeted_count
         push.provider_ids = result.provider_ids
-        push.failure_reason = result.error  # a partial success keeps the provider's note
+        push.failure_reason = result.error[:500]  # a partial success keeps the provider's note
     else:
-        return mark_push_failed(push=push, reason=result.error or "The push service refused the notification.")
+        return give_up_push(push=push, reason=result.error or "The push service refused the notification.")
     push.sent_at = timezone.now()
     push.save(update_fields=["status", "sent_count", "provider_ids", "failure_reason", "attempts", "sent_at"])
     return push
@@ -93,6 +108,20 @@ def mark_push_failed(*, push: PushNotification, reason: str) -> PushNotification
     push.status = PushStatus.FAILED
     push.failure_reason = reason[:500]
     push.save(update_fields=["status", "failure_reason", "attempts"])
+    return push
+
+
+def give_up_push(*, push: PushNotification, reason: str) -> PushNotification:
+    """End a push that cannot go further: sent if batches went in an earlier attempt, else failed (OFF-6)."""
+    if push.status != PushStatus.QUEUED:
+        return push
+    if not push.provider_ids:
+        return mark_push_failed(push=push, reason=reason)
+    # Those batches reached patients: the history shows them as sent, with why the rest did not go.
+    push.status = PushStatus.SENT
+    push.failure_reason = reason[:500]
+    push.sent_at = timezone.now()
+    push.save(update_fields=["status", "failure_reason", "attempts", "sent_at"])
     return push
 
 

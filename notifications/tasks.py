@@ -1,5 +1,7 @@
 """Delivery runs in Celery: transient errors retry with backoff, then the push is marked failed."""
 
+from __future__ import annotations
+
 from celery import shared_task
 
 from clinic_crm.tenancy.context import with_clinic_scope
@@ -9,30 +11,41 @@ from notifications.choices import PushStatus
 from notifications.models import PushNotification
 
 MAX_RETRIES = 5
+# A provider's Retry-After is honoured up to this; it stays well under the broker's visibility
+# timeout (4 h) so a waiting retry is never redelivered as a duplicate.
+MAX_RETRY_DELAY = 60 * 60
 # OneSignal's view endpoint allows about one request a second per app; read figures later, once.
 DELIVERY_FIGURE_DELAY = 15 * 60
 
 
-@shared_task(max_retries=MAX_RETRIES, acks_late=True)
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def deliver_push_task(self, clinic_id: int, push_id: int) -> str:
+    last_attempt = self.request.retries >= self.max_retries
+    outcome = _attempt_delivery(clinic_id, push_id, last_attempt=last_attempt)
+    # The retry is raised only here, after the clinic scope (and its transaction) has closed:
+    # raised inside, it would roll back the attempt count and the batches already sent.
+    if isinstance(outcome, PushError):
+        # Retry-After when the provider gives one; otherwise 30 s, 60 s, … up to 10 min.
+        countdown = min(outcome.retry_after or min(600, 30 * 2 ** self.request.retries), MAX_RETRY_DELAY)
+        raise self.retry(countdown=countdown, exc=outcome)
+    if outcome is None:
+        return "gone"
+    if outcome.status == PushStatus.SENT and outcome.provider_ids:
+        fetch_delivered_count_task.apply_async((clinic_id, outcome.pk), countdown=DELIVERY_FIGURE_DELAY)
+    return outcome.status
+
+
 @with_clinic_scope
-def deliver_push_task(clinic_id: int, push_id: int) -> str:
-    task = deliver_push_task
+def _attempt_delivery(clinic_id: int, push_id: int, *, last_attempt: bool) -> PushNotification | PushError | None:
     push = PushNotification.objects.filter(pk=push_id).first()
     if push is None:
-        return "gone"
+        return None
     try:
-        push = services.deliver_push(push=push)
+        return services.deliver_push(push=push)
     except PushError as error:
-        if task.request.retries >= task.max_retries:
-            services.mark_push_failed(push=push, reason=f"Gave up after {push.attempts} attempts: {error}")
-            return PushStatus.FAILED
-        # Retry-After when the provider gives one; otherwise 30 s, 60 s, … capped well under the
-        # broker's visibility timeout so a retry is never redelivered as a duplicate.
-        countdown = error.retry_after or min(600, 30 * 2 ** task.request.retries)
-        raise task.retry(countdown=countdown, exc=error)
-    if push.status == PushStatus.SENT and push.provider_ids:
-        fetch_delivered_count_task.apply_async((clinic_id, push.pk), countdown=DELIVERY_FIGURE_DELAY)
-    return push.status
+        if last_attempt:
+            return services.give_up_push(push=push, reason=f"Gave up after {push.attempts} attempts: {error}")
+        return error
 
 
 @shared_task(rate_limit="1/s", acks_late=True)

@@ -1,0 +1,224 @@
+"""OneSignal through its official SDK, with each clinic's own app id and REST API key (OFF-5, OFF-6).
+
+Patients are targeted by external id, never by segment: a OneSignal app may be shared by several
+clinics, and only this clinic's push-enabled patients may be reached. Each batch of ids is one
+create request carrying a deterministic idempotency key, so a Celery retry or a second beat
+repeats the request and OneSignal answers with the earlier result instead of sending again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import onesignal
+import urllib3
+from django.conf import settings
+from onesignal.api import default_api
+from onesignal.exceptions import ApiException, OpenApiException
+from onesignal.helpers import is_message_sent
+from onesignal.model.include_aliases import IncludeAliases
+from onesignal.model.notification import Notification
+
+from notifications.backends.base import BasePushBackend, PushError, PushMessage, PushResult
+from notifications.selectors import list_push_recipient_external_ids
+
+logger = logging.getLogger("notifications.onesignal")
+
+NOT_CONFIGURED = "OneSignal is not configured for this clinic."
+NOBODY_TO_REACH = "No patient has push notifications turned on."
+# Fixed for good: changing it would give every pending retry a new key and let OneSignal send twice.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("cdb5ef5d-5424-4eab-9db5-f3bd9802e87e")
+
+
+def idempotency_key(*, seed: str, chunk_index: int) -> str:
+    """The same push and batch give the same UUID in every process, attempt and release."""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{seed}:{chunk_index}"))
+
+
+@dataclass
+class _ChunkOutcome:
+    size: int
+    provider_id: str = ""
+    reached: int = 0
+    note: str = ""  # OneSignal's `errors` on a 200: why nobody, or not everybody, was reached
+    error: PushError | None = None
+    stop: bool = False  # later batches would fail the same way
+
+
+class OneSignalBackend(BasePushBackend):
+    def send(self, *, clinic, push: PushMessage) -> PushResult:
+        app_id, api_key = _credentials(clinic)
+        if push.external_ids is None:
+            # Runs in the clinic's scope (the delivery task enters it), so only its patients come back.
+            external_ids = list_push_recipient_external_ids()
+        else:
+            external_ids = list(push.external_ids)
+        if not external_ids:
+            return PushResult(sent=False, no_recipients=True, error=NOBODY_TO_REACH)
+        size = settings.ONESIGNAL_CHUNK_SIZE
+        chunks = [external_ids[start:start + size] for start in range(0, len(external_ids), size)]
+        outcomes: list[_ChunkOutcome] = []
+        with onesignal.ApiClient(_configuration(api_key)) as client:
+            api = default_api.DefaultApi(client)
+            for index, chunk in enumerate(chunks):
+                outcome = _send_chunk(api, app_id=app_id, push=push, index=index, external_ids=chunk)
+                outcomes.append(outcome)
+                # After a transient error, stop: the retry repeats every batch with the same keys,
+                # and OneSignal replays those that already went.
+                if outcome.error is not None and (outcome.error.transient or outcome.stop):
+                    break
+        return _combine(outcomes)
+
+    def delivered_count(self, *, clinic, provider_id: str) -> int | None:
+        if not clinic.onesignal_configured:
+            return None
+        try:
+            with onesignal.ApiClient(_configuration(clinic.onesignal_api_key)) as client:
+                notification = default_api.DefaultApi(client).get_notification(
+                    clinic.onesignal_app_id, provider_id, _request_timeout=settings.ONESIGNAL_TIMEOUT)
+        except (OpenApiException, urllib3.exceptions.HTTPError) as error:
+            logger.warning("OneSignal delivery figure for %s unavailable: %s", provider_id, _describe(error))
+            return None
+        successful = notification.get("successful")
+        return successful if isinstance(successful, int) else None
+
+
+def _credentials(clinic) -> tuple[str, str]:
+    if not clinic.onesignal_configured:
+        raise PushError(NOT_CONFIGURED, transient=False)
+    return clinic.onesignal_app_id, clinic.onesignal_api_key
+
+
+def _configuration(api_key: str) -> onesignal.Configuration:
+    configuration = onesignal.Configuration(rest_api_key=api_key, host=settings.ONESIGNAL_API_URL)
+    # No transport-level retries: Celery retries on its own schedule, honouring Retry-After.
+    configuration.retries = False
+    return configuration
+
+
+def _send_chunk(api, *, app_id: str, push: PushMessage, index: int, external_ids: list[str]) -> _ChunkOutcome:
+    notification = Notification(
+        app_id=app_id,
+        headings={"en": push.title},
+        contents={"en": push.message},
+        target_channel="push",
+        include_aliases=IncludeAliases(external_id=external_ids),
+        idempotency_key=idempotency_key(seed=push.idempotency_seed, chunk_index=index),
+    )
+    size = len(external_ids)
+    try:
+        response = api.create_notification(notification, _request_timeout=settings.ONESIGNAL_TIMEOUT)
+    except ApiException as error:
+        return _ChunkOutcome(size, error=_push_error(error), stop=error.status in (401, 403))
+    except urllib3.exceptions.HTTPError as error:  # timeouts, refused or dropped connections
+        return _ChunkOutcome(size, error=PushError(f"OneSignal could not be reached ({_describe(error)}).",
+                                                   transient=True))
+    except OpenApiException as error:  # an answer the SDK could not read; repeating it would not help
+        return _ChunkOutcome(size, error=PushError(f"OneSignal gave an unreadable answer: {error}", transient=False))
+    errors = response.get("errors")
+    note = "; ".join(_error_messages(errors))
+    if not is_message_sent(response):
+        # HTTP 200 with an empty id: nothing was created, e.g. no subscribed device among these ids.
+        return _ChunkOutcome(size, note=note or "OneSignal created no notification.")
+    unknown = _invalid_external_ids(errors)
+    return _ChunkOutcome(size, provider_id=response["id"], reached=max(size - unknown, 0), note=note)
+
+
+def _combine(outcomes: list[_ChunkOutcome]) -> PushResult:
+    went = [o for o in outcomes if o.provider_id]
+    errors = [o.error for o in outcomes if o.error is not None]
+    transient = next((e for e in errors if e.transient), None)
+    notes = _unique([str(e) for e in errors] + [o.note for o in outcomes if o.note])
+    if not went:
+        if transient is not None:
+            raise transient
+        if errors:
+            raise errors[0]
+        return PushResult(sent=False, no_recipients=True, error="; ".join(notes))
+    return PushResult(
+        sent=True,
+        provider_ids=[o.provider_id for o in went],
+        recipients=sum(o.reached for o in went),
+        error="; ".join(notes),
+        transient=transient is not None,
+        retry_after=transient.retry_after if transient is not None else None,
+    )
+
+
+def _push_error(error: ApiException) -> PushError:
+    detail = "; ".join(error.error_messages) or (error.reason or "no details")
+    status = error.status or 0
+    if status == 429:
+        return PushError(f"OneSignal is rate limiting this app: {detail}", transient=True,
+                         retry_after=_retry_after(error.headers))
+    if status == 0 or status >= 500:
+        return PushError(f"OneSignal had a problem ({status or 'no answer'}): {detail}", transient=True)
+    if status in (401, 403):
+        return PushError(f"OneSignal refused the clinic's app id or REST API key: {detail}", transient=False)
+    return PushError(f"OneSignal rejected the notification: {detail}", transient=False)
+
+
+def _retry_after(headers) -> int | None:
+    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+    value = None
+    for name, header_value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            value = str(header_value).strip()
+            break
+    if not value:
+        return None
+    try:
+        return max(1, math.ceil(float(value)))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(1, math.ceil((when - datetime.now(timezone.utc)).total_seconds()))
+
+
+def _error_messages(errors) -> list[str]:
+    if not errors:
+        return []
+    if isinstance(errors, str):
+        return [errors]
+    if isinstance(errors, list):
+        return [str(e) for e in errors]
+    if isinstance(errors, dict):
+        return [f"{key}: {value if isinstance(value, str) else json.dumps(value)}"
+                for key, value in sorted(errors.items())]
+    return [str(errors)]
+
+
+def _invalid_external_ids(errors) -> int:
+    """How many of the batch's external ids OneSignal did not know (a partial success)."""
+    if not isinstance(errors, dict):
+        return 0
+    invalid = errors.get("invalid_aliases")
+    if isinstance(invalid, dict):
+        return len(invalid.get("external_id") or [])
+    return len(errors.get("invalid_external_user_ids") or [])
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ApiException):
+        return f"HTTP {error.status}"
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2, so it is tested first.
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return "connection failed"
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    return type(error).__name__
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
