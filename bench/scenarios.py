@@ -83,3 +83,33 @@ register(Scenario(
     description="POS list: API-key auth, clinic scope + RLS, count and a page of 20 patients",
     headers=lambda ctx: {"Authorization": f"Api-Key {ctx['api_key']}"},
 ))
+
+BENCH_OFFERS = 50
+
+
+def _seed_published_offers(ctx: Context) -> dict:
+    """Make sure the bench clinic has BENCH_OFFERS live one-time offers, through the offers service."""
+    from decimal import Decimal
+
+    from clinic_crm.tenancy.models import Clinic
+    from offers.models import Offer
+    from offers.services import create_offer
+
+    clinic = Clinic.objects.get(pk=ctx["clinic_id"])
+    have = Offer.objects.filter(name__startswith="Bench offer ").count()
+    for n in range(have, BENCH_OFFERS):
+        create_offer(clinic=clinic, data={
+            "name": f"Bench offer {n}", "title": f"{10 + n % 40}% off treatment {n}",
+            "description": "A live offer the app lists.", "discount_type": "percent",
+            "discount_value": Decimal(10 + n % 40), "active": True, "published": True,
+        })
+    return {"offers": BENCH_OFFERS}
+
+
+register(Scenario(
+    name="app_config",
+    path="/api/v1/app/config",
+    description=f"patient app: clinic branding and {BENCH_OFFERS} live offers (cached body per config version)",
+    seed=_seed_published_offers,
+    headers=lambda ctx: {"X-App-Key": ctx["app_key"]},
+))

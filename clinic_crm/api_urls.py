@@ -5,11 +5,14 @@ from django.urls import include, path
 from clinic_crm.orders import apis as order_apis
 from clinic_crm.patients import apis as patient_apis
 from clinic_crm.tenancy import apis as tenancy_apis
+from offers import apis as offer_apis
 
 app_urls = [
     path("auth/code", patient_apis.SignInCodeApi.as_view(), name="app-auth-code"),
     path("auth/token", patient_apis.SignInTokenApi.as_view(), name="app-auth-token"),
     path("me", patient_apis.AppMeApi.as_view(), name="app-me"),
+    path("config", offer_apis.AppConfigApi.as_view(), name="app-config"),
+    path("offers/<str:offer_id>/redeem", offer_apis.AppOfferRedeemApi.as_view(), name="app-offer-redeem"),
 ]
 
 pos_urls = [
@@ -17,11 +20,31 @@ pos_urls = [
     path("patients/<str:external_id>", patient_apis.PosPatientDetailApi.as_view(), name="pos-patient-detail"),
     path("orders", order_apis.PosOrderCreateApi.as_view(), name="pos-order-create"),
     path("orders/<str:reference>", order_apis.PosOrderDetailApi.as_view(), name="pos-order-detail"),
+    path("offers/<str:offer_id>/redeem", offer_apis.PosOfferRedeemApi.as_view(), name="pos-offer-redeem"),
 ]
 
 staff_urls = [
     path("token", tenancy_apis.StaffTokenApi.as_view(), name="staff-token"),
     path("me", tenancy_apis.StaffMeApi.as_view(), name="staff-me"),
+    path("offers/", offer_apis.StaffOfferListApi.as_view(), name="staff-offer-list"),
+    path("offers/<str:offer_id>", offer_apis.StaffOfferDetailApi.as_view(), name="staff-offer-detail"),
+    path("offers/<str:offer_id>/publish", offer_apis.StaffOfferPublishApi.as_view(), name="staff-offer-publish"),
+    path("offers/<str:offer_id>/unpublish", offer_apis.StaffOfferUnpublishApi.as_view(),
+         name="staff-offer-unpublish"),
+    path("offers/<str:offer_id>/activate", offer_apis.StaffOfferActivateApi.as_view(), name="staff-offer-activate"),
+    path("offers/<str:offer_id>/deactivate", offer_apis.StaffOfferDeactivateApi.as_view(),
+         name="staff-offer-deactivate"),
+    path("automated-offers/", offer_apis.StaffAutomatedOfferListApi.as_view(), name="staff-automated-offer-list"),
+    path("automated-offers/<str:offer_id>", offer_apis.StaffAutomatedOfferDetailApi.as_view(),
+         name="staff-automated-offer-detail"),
+    path("automated-offers/<str:offer_id>/publish", offer_apis.StaffAutomatedOfferPublishApi.as_view(),
+         name="staff-automated-offer-publish"),
+    path("automated-offers/<str:offer_id>/unpublish", offer_apis.StaffAutomatedOfferUnpublishApi.as_view(),
+         name="staff-automated-offer-unpublish"),
+    path("automated-offers/<str:offer_id>/activate", offer_apis.StaffAutomatedOfferActivateApi.as_view(),
+         name="staff-automated-offer-activate"),
+    path("automated-offers/<str:offer_id>/deactivate", offer_apis.StaffAutomatedOfferDeactivateApi.as_view(),
+         name="staff-automated-offer-deactivate"),
 ]
 
 urlpatterns = [

@@ -1,5 +1,7 @@
 """The patient app's config is cached per clinic under a version that every change bumps (OFF-7)."""
 
+import time
+
 from django.core.cache import cache
 
 VERSION_KEY = "offers:config-version:{clinic_id}"
@@ -9,8 +11,8 @@ def config_version(clinic_id: int) -> int:
     key = VERSION_KEY.format(clinic_id=clinic_id)
     version = cache.get(key)
     if version is None:
-        cache.add(key, 1, timeout=None)
-        version = cache.get(key, 1)
+        cache.add(key, time.time_ns(), timeout=None)
+        version = cache.get(key)
     return version
 
 
@@ -19,5 +21,7 @@ def invalidate_app_config(clinic_id: int) -> None:
     key = VERSION_KEY.format(clinic_id=clinic_id)
     try:
         cache.incr(key)
-    except ValueError:  # not cached yet (or evicted): start a fresh, different version
-        cache.set(key, 2, timeout=None)
+    except ValueError:
+        # Not cached (or evicted): restart from a value no earlier version can have held, so an
+        # old cached body or ETag is never mistaken for the current one.
+        cache.set(key, time.time_ns(), timeout=None)

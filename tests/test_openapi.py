@@ -25,6 +25,19 @@ FOUNDATION_OPERATIONS = {
     "/api/v1/staff/token": {"post"},
     "/api/v1/staff/me": {"get"},
 }
+OFFER_OPERATIONS = {
+    "/api/v1/app/config": {"get"},
+    "/api/v1/app/offers/{offer_id}/redeem": {"post"},
+    "/api/v1/pos/offers/{offer_id}/redeem": {"post"},
+    "/api/v1/staff/offers/": {"get", "post"},
+    "/api/v1/staff/offers/{offer_id}": {"get", "patch", "delete"},
+    **{f"/api/v1/staff/offers/{{offer_id}}/{action}": {"post"}
+       for action in ("publish", "unpublish", "activate", "deactivate")},
+    "/api/v1/staff/automated-offers/": {"get"},
+    "/api/v1/staff/automated-offers/{offer_id}": {"get", "patch"},
+    **{f"/api/v1/staff/automated-offers/{{offer_id}}/{action}": {"post"}
+       for action in ("publish", "unpublish", "activate", "deactivate")},
+}
 HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
 
 
@@ -78,7 +91,7 @@ def test_every_schema_path_is_routed_and_every_routed_endpoint_is_in_the_schema(
 def test_each_implemented_api_md_operation_is_documented(schema):
     # given the operations API.md names that exist now
     # then each is in the schema with its methods
-    for path, methods in FOUNDATION_OPERATIONS.items():
+    for path, methods in {**FOUNDATION_OPERATIONS, **OFFER_OPERATIONS}.items():
         assert path in schema["paths"], path
         assert methods <= set(schema["paths"][path]), path
 

@@ -1,5 +1,10 @@
 """Writes on offers. Lifecycle here; occasion firing in automation.py; redeeming in redemption.py."""
 
+from offers.services.automation import (  # noqa: F401
+    fire_automated_offer,
+    fire_due_occasions,
+    list_birthday_patients,
+)
 from offers.services.lifecycle import (  # noqa: F401
     activate_automated_offer,
     activate_offer,
@@ -14,4 +19,13 @@ from offers.services.lifecycle import (  # noqa: F401
     unpublish_automated_offer,
     unpublish_offer,
     update_offer,
+)
+from offers.services.redemption import (  # noqa: F401
+    TillRedemption,
+    clinic_today,
+    ensure_offer_redeemable,
+    get_offer_by_promotion_key,
+    is_offer_redeemable,
+    redeem_offer_at_till,
+    redeem_offer_in_app,
 )

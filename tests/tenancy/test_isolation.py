@@ -19,6 +19,8 @@ from clinic_crm.tenancy.auth import mint_patient_token
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import ApiKey, Membership
+from offers.models import AutomatedOffer, Offer
+from offers.services import configure_automated_offer, create_offer
 from tests.conftest import PASSWORD, make_staff
 from tests.factories import OrderFactory, PatientFactory
 
@@ -64,6 +66,8 @@ class World:
     key_b: ApiKey
     membership_b: Membership
     pos_a: APIClient
+    offer_b: Offer
+    automated_b: AutomatedOffer
 
 
 @pytest.fixture
@@ -84,7 +88,18 @@ def world(clinic_a, clinic_b, pos_client_for):
 
     key_b, _ = create_api_key(clinic=clinic_b, name="B POS", scopes=["pos"])
     membership_b = Membership.objects.get(clinic=clinic_b, user=owner_b)
-    return World(clinic_a, clinic_b, owner_a, owner_b, patient_a, patient_b, order_b, key_b, membership_b, pos_a)
+    with clinic_scope(clinic_a.pk):
+        create_offer(clinic=clinic_a, data={"name": "A offer", "title": "A offer", "discount_type": "percent",
+                                            "discount_value": "10", "published": True})
+    with clinic_scope(clinic_b.pk):
+        offer_b = create_offer(clinic=clinic_b, data={"name": "B secret offer", "title": "B secret offer",
+                                                      "discount_type": "percent", "discount_value": "10",
+                                                      "published": True, "max_uses": 5})
+        automated_b = AutomatedOffer.objects.get(occasion="christmas")
+        configure_automated_offer(automated_offer=automated_b, data={"published": True, "active": True,
+                                                                     "push_title": "B secret push"})
+    return World(clinic_a, clinic_b, owner_a, owner_b, patient_a, patient_b, order_b, key_b, membership_b, pos_a,
+                 offer_b, automated_b)
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -103,9 +118,25 @@ DASHBOARD_PLAIN_ROUTES = {
     "settings:clinic": "get", "settings:onesignal": "get", "settings:api_keys": "get", "settings:staff": "get",
     "settings:app_key_regenerate": "post",
 }
+# route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
+OFFER_API_OBJECT_ROUTES = {
+    "app:app-offer-redeem": ("post", lambda w: {"offer_id": w.offer_b.promotion_key}),
+    "pos:pos-offer-redeem": ("post", lambda w: {"offer_id": w.offer_b.promotion_key}),
+    "staff:staff-offer-detail": ("get", lambda w: {"offer_id": str(w.offer_b.pk)}),
+    "staff:staff-offer-publish": ("post", lambda w: {"offer_id": str(w.offer_b.pk)}),
+    "staff:staff-offer-unpublish": ("post", lambda w: {"offer_id": str(w.offer_b.pk)}),
+    "staff:staff-offer-activate": ("post", lambda w: {"offer_id": str(w.offer_b.pk)}),
+    "staff:staff-offer-deactivate": ("post", lambda w: {"offer_id": str(w.offer_b.pk)}),
+    "staff:staff-automated-offer-detail": ("get", lambda w: {"offer_id": str(w.automated_b.pk)}),
+    "staff:staff-automated-offer-publish": ("post", lambda w: {"offer_id": str(w.automated_b.pk)}),
+    "staff:staff-automated-offer-unpublish": ("post", lambda w: {"offer_id": str(w.automated_b.pk)}),
+    "staff:staff-automated-offer-activate": ("post", lambda w: {"offer_id": str(w.automated_b.pk)}),
+    "staff:staff-automated-offer-deactivate": ("post", lambda w: {"offer_id": str(w.automated_b.pk)}),
+}
 API_CASES = {
     "app:app-auth-code", "app:app-auth-token", "app:app-me", "pos:pos-patient-list", "pos:pos-patient-detail",
     "pos:pos-order-create", "pos:pos-order-detail", "staff:staff-token", "staff:staff-me",
+    "app:app-config", "staff:staff-offer-list", "staff:staff-automated-offer-list", *OFFER_API_OBJECT_ROUTES,
 }
 
 
@@ -237,3 +268,44 @@ def test_staff_me_answers_for_the_tokens_clinic_only(world):
                                              "clinic": world.a.slug}, format="json").json()["access"]
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert api.get("/api/v1/staff/me").json()["clinic"]["slug"] == world.a.slug
+
+
+def _staff_api(world):
+    api = APIClient()
+    token = api.post("/api/v1/staff/token", {"email": world.owner_a.email, "password": PASSWORD,
+                                             "clinic": world.a.slug}, format="json").json()["access"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api
+
+
+def test_every_offer_api_answers_404_for_clinic_bs_offers_and_changes_nothing(world):
+    with clinic_scope(world.a.pk):
+        patient_token = mint_patient_token(clinic=world.a, patient_id=world.patient_a.pk)
+    app = APIClient()
+    app.credentials(HTTP_X_APP_KEY=world.a.app_key, HTTP_AUTHORIZATION=f"Bearer {patient_token}")
+    clients = {"app": app, "pos": world.pos_a, "staff": _staff_api(world)}
+    for name, (method, kwargs) in OFFER_API_OBJECT_ROUTES.items():
+        url = reverse(name, kwargs=kwargs(world))
+        body = {"patient_id": world.patient_a.pk, "purchase_amount": "50.00"} if name.startswith("pos") else {}
+        response = getattr(clients[name.split(":")[0]], method)(url, body, format="json")
+        assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+    with clinic_scope(world.b.pk):
+        offer = Offer.objects.get(pk=world.offer_b.pk)
+        automated = AutomatedOffer.objects.get(pk=world.automated_b.pk)
+    assert (offer.published, offer.active, offer.current_uses) == (True, True, 0)
+    assert (automated.published, automated.active) == (True, True)
+
+
+def test_offer_lists_and_the_app_config_of_a_never_show_clinic_b(world):
+    staff = _staff_api(world)
+    for url in ("/api/v1/staff/offers/", "/api/v1/staff/automated-offers/"):
+        text = staff.get(url).content.decode()
+        assert "B secret" not in text
+    offers = staff.get("/api/v1/staff/offers/").json()
+    rows = offers["results"] if isinstance(offers, dict) else offers
+    assert [o["name"] for o in rows] == ["A offer"]
+    app = APIClient()
+    app.credentials(HTTP_X_APP_KEY=world.a.app_key)
+    config = app.get("/api/v1/app/config").json()
+    assert config["clinic"]["slug"] == world.a.slug
+    assert [o["title"] for o in config["offers"]] == ["A offer"]

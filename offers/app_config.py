@@ -1,0 +1,98 @@
+"""The patient app's configuration: what the app shows now, cached per clinic and version (OFF-7).
+
+The body is serialized once per (clinic, config version, clinic date, clinic profile) and kept
+in the Django cache as bytes; every offer change bumps the version on commit (config_cache),
+so the next fetch rebuilds it. The ETag is derived from the same parts, so a client holding the
+current tag gets a 304 without the body being read from the cache at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic_crm.tenancy.models import Clinic
+from offers.config_cache import config_version
+from offers.models import AutomatedOffer, Offer
+from offers.services.redemption import clinic_today, is_offer_redeemable
+
+BODY_KEY = "offers:app-config:{clinic_id}:{tag}"
+BODY_TIMEOUT = 24 * 3600  # a new date or version makes a new key; old ones just age out
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    etag: str
+    body: bytes
+
+
+def list_app_offers(*, today: date) -> tuple[list[Offer], list[AutomatedOffer]]:
+    """Published, active, in-window one-time offers and published automated offers of the clinic in scope."""
+    one_time = list(
+        Offer.objects.filter(published=True, active=True)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .order_by("-created_at", "-id")
+    )
+    automated = list(AutomatedOffer.objects.filter(published=True).order_by("occasion"))
+    return one_time, automated
+
+
+def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
+    """The config body API.md gives, for the clinic's date `today` (OFF-7)."""
+    one_time, automated = list_app_offers(today=today)
+    offers = []
+    for offer in one_time:
+        offers.append({
+            "id": offer.promotion_key, "kind": "one_time", "occasion": None, "title": offer.title,
+            "description": offer.description, "discount_label": offer.discount_label_in(clinic.currency),
+            "valid_from": offer.valid_from, "valid_until": offer.valid_until,
+            "redeemable": is_offer_redeemable(offer=offer, today=today),
+        })
+    for offer in automated:
+        redeemable = is_offer_redeemable(offer=offer, today=today)
+        offers.append({
+            "id": offer.promotion_key, "kind": "automated", "occasion": offer.occasion,
+            "title": offer.push_title or offer.get_occasion_display(), "description": offer.push_message,
+            "discount_label": offer.discount_label_in(clinic.currency), "valid_from": None,
+            "valid_until": offer.redeemable_until if redeemable else None, "redeemable": redeemable,
+        })
+    return {
+        "clinic": {"name": clinic.name, "slug": clinic.slug, "currency": clinic.currency,
+                   "timezone": clinic.timezone, "branding": clinic.branding},
+        "offers": offers,
+        "generated_at": now.astimezone(clinic.tzinfo),
+    }
+
+
+def _tag(clinic: Clinic, today: date) -> str:
+    # The clinic's own profile (name, branding) is part of the body but not of the offer version.
+    profile = clinic.updated_at.isoformat() if clinic.updated_at else ""
+    seed = f"{clinic.pk}:{config_version(clinic.pk)}:{today.isoformat()}:{profile}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def get_app_config_etag(*, clinic: Clinic, now: datetime | None = None) -> str:
+    """The strong ETag of the clinic's current config, without building it."""
+    return f'"{_tag(clinic, clinic_today(clinic, now))}"'
+
+
+def get_app_config(*, clinic: Clinic, now: datetime | None = None) -> AppConfig:
+    """The clinic's config as cached bytes with its ETag, building it on a miss (OFF-7)."""
+    now = now or timezone.now()
+    today = clinic_today(clinic, now)
+    tag = _tag(clinic, today)
+    key = BODY_KEY.format(clinic_id=clinic.pk, tag=tag)
+    body = cache.get(key)
+    if body is None:
+        body = json.dumps(build_app_config(clinic=clinic, today=today, now=now), cls=DjangoJSONEncoder,
+                          separators=(",", ":")).encode()
+        cache.set(key, body, BODY_TIMEOUT)
+    return AppConfig(etag=f'"{tag}"', body=body)
