@@ -19,6 +19,7 @@ admin.site.site_title = "Clinic CRM admin"
 clinic_urls = [
     path("", include("clinic_crm.dashboard.urls")),
     path("patients/", include("clinic_crm.patients.urls")),
+    path("offers/", include("offers.urls")),
     path("revenue/", include("clinic_crm.orders.urls")),
     path("settings/", include("clinic_crm.tenancy.urls")),
 ]

@@ -1,5 +1,6 @@
 """Composition pages that read every app: the main dashboard (CORE-5) and the client profile (CORE-6)."""
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from django import forms
@@ -12,6 +13,7 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.patients.selectors import get_patient_stats
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
+from offers.selectors import list_offer_attention
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
 
@@ -36,6 +38,8 @@ def _attention(clinic) -> list[dict]:
         items.append({"level": "warning", "title": "Push notifications are off",
                       "text": "Add your OneSignal app id and REST API key so occasion offers can reach patients.",
                       "url_name": "settings:onesignal"})
+    # Offer mistakes the seed's "common mistakes" describe, caught before a patient meets them (OFF-12).
+    items += [asdict(item) for item in list_offer_attention(clinic=clinic, today=timezone.localdate())]
     return items
 
 

@@ -67,6 +67,21 @@ def pages_to_visit(page: Page, base: str, clinic: str) -> list[tuple[str, str]]:
                   ("revenue-patient", f"{c}/revenue/?patient={patient_id}")]
     if order:
         pages.append(("order", base + order))
+    pages += [("offers", f"{c}/offers/"), ("offers-automated", f"{c}/offers/automated/"),
+              ("offer-new", f"{c}/offers/new/")]
+    page.goto(f"{c}/offers/")
+    offer = first_href(page, "[data-testid=offer-row] a[href$='/redemptions/']")
+    pushable = first_href(page, "[data-testid=push-button]")
+    page.goto(f"{c}/offers/automated/")
+    automated = first_href(page, "[data-testid=automated-row] a[href$='/edit/']")
+    if offer:
+        offer_base = base + offer.removesuffix("redemptions/")
+        pages += [("offer-edit", f"{offer_base}edit/"), ("offer-redemptions", f"{offer_base}redemptions/"),
+                  ("offer-delete", f"{offer_base}delete/")]
+    if pushable:
+        pages.append(("offer-push", base + pushable))
+    if automated:
+        pages.append(("offer-automated-edit", base + automated))
     return pages
 
 
@@ -140,6 +155,21 @@ def run(camera: Camera, base: str, email: str, password: str, clinic: str, only:
                 page.goto(f"{base}/c/{clinic}/")
                 page.get_by_text("Custom", exact=True).click()
                 camera.shoot(page, "range-picker", viewport)
+            if wanted("offers-menu"):
+                page.goto(f"{base}/c/{clinic}/offers/")
+                menu = page.locator("[data-testid=offer-row] details.row-menu summary")
+                if menu.count():
+                    menu.first.click()
+                    camera.shoot(page, "offers-menu", viewport, full_page=False)
+            if wanted("offer-errors"):
+                page.goto(f"{base}/c/{clinic}/offers/new/")
+                page.locator("#id_name").fill("Broken")
+                page.get_by_label("Percent").check()
+                page.locator("#id_discount_value").fill("150")
+                page.locator("#id_valid_from").fill("2026-05-10")
+                page.locator("#id_valid_until").fill("2026-05-01")
+                page.get_by_role("button", name="Create offer").click()
+                camera.shoot(page, "offer-errors", viewport)
             if phone and wanted("menu"):
                 page.goto(f"{base}/c/{clinic}/revenue/")
                 page.get_by_role("button", name="Open menu").click()
@@ -150,11 +180,14 @@ def run(camera: Camera, base: str, email: str, password: str, clinic: str, only:
             # What a read-only viewer sees, and the refusal when they try to write.
             context = browser.new_context(viewport=size, locale="en-GB", is_mobile=phone, has_touch=phone)
             page = context.new_page()
-            if wanted("viewer") or wanted("forbidden"):
+            if wanted("viewer") or wanted("forbidden") or wanted("viewer-offers"):
                 sign_in(page, base, viewer, password)
                 if wanted("viewer"):
                     page.goto(f"{base}/c/{clinic}/patients/")
                     camera.shoot(page, "viewer-patients", viewport)
+                if wanted("viewer-offers"):
+                    page.goto(f"{base}/c/{clinic}/offers/")
+                    camera.shoot(page, "viewer-offers", viewport)
                 if wanted("forbidden"):
                     page.goto(f"{base}/c/{clinic}/patients/new/")
                     camera.shoot(page, "forbidden", viewport)

@@ -112,11 +112,23 @@ DASHBOARD_OBJECT_ROUTES = {
     "settings:api_key_revoke": ("post", lambda w: {"key_id": w.key_b.pk}),
     "settings:staff_role": ("post", lambda w: {"membership_id": w.membership_b.pk}),
     "settings:staff_remove": ("post", lambda w: {"membership_id": w.membership_b.pk}),
+    "offers:edit": ("get", lambda w: {"offer_id": w.offer_b.pk}),
+    "offers:publish": ("post", lambda w: {"offer_id": w.offer_b.pk}),
+    "offers:unpublish": ("post", lambda w: {"offer_id": w.offer_b.pk}),
+    "offers:delete": ("post", lambda w: {"offer_id": w.offer_b.pk}),
+    "offers:push": ("post", lambda w: {"offer_id": w.offer_b.pk}),
+    "offers:redemptions": ("get", lambda w: {"offer_id": w.offer_b.pk}),
+    "offers:automated_edit": ("get", lambda w: {"automated_id": w.automated_b.pk}),
+    "offers:automated_activate": ("post", lambda w: {"automated_id": w.automated_b.pk}),
+    "offers:automated_deactivate": ("post", lambda w: {"automated_id": w.automated_b.pk}),
+    "offers:automated_publish": ("post", lambda w: {"automated_id": w.automated_b.pk}),
+    "offers:automated_unpublish": ("post", lambda w: {"automated_id": w.automated_b.pk}),
 }
 DASHBOARD_PLAIN_ROUTES = {
     "dashboard:overview": "get", "patients:list": "get", "patients:create": "get", "revenue:list": "get",
     "settings:clinic": "get", "settings:onesignal": "get", "settings:api_keys": "get", "settings:staff": "get",
     "settings:app_key_regenerate": "post",
+    "offers:list": "get", "offers:automated": "get", "offers:create": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -171,14 +183,23 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
     world.key_b.refresh_from_db()
     world.membership_b.refresh_from_db()
     assert world.key_b.revoked_at is None and world.membership_b.role == Role.OWNER
+    with clinic_scope(world.b.pk):
+        offer = Offer.objects.get(pk=world.offer_b.pk)
+        automated = AutomatedOffer.objects.get(pk=world.automated_b.pk)
+        from notifications.models import PushNotification
+
+        assert not PushNotification.objects.exists()
+    assert (offer.published, offer.active) == (True, True)
+    assert (automated.published, automated.active) == (True, True)
 
 
-@pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list"])
+@pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
+                                  "offers:automated"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
     page = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug})).content.decode()
-    assert "Alice" in page or "A-ORDER-1" in page or "Dashboard" in page
-    for foreign in ("Bravo", "B-ORDER-1", "b-only-1"):
+    assert "Alice" in page or "A-ORDER-1" in page or "Dashboard" in page or "A offer" in page or "Christmas" in page
+    for foreign in ("Bravo", "B-ORDER-1", "b-only-1", "B secret"):
         assert foreign not in page, f"{name} shows {foreign}"
 
 

@@ -1,0 +1,203 @@
+"""Reads for the Offers section of the dashboard (OFF-1, OFF-3, OFF-9, OFF-12)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils.formats import date_format
+
+from clinic_crm.tenancy.models import Clinic
+from offers.choices import Occasion
+from offers.models import AutomatedOffer, Offer
+from offers.occasions import next_occurrence
+from redemptions.choices import RedemptionStatus
+from redemptions.models import Redemption
+
+# How far ahead an occasion counts as "due" for the attention list (OFF-12).
+DUE_WITHIN_DAYS = 14
+# A cap four fifths used up (80%) is worth a look before patients start being turned away.
+CATALOGUE_ORDER = {value: index for index, value in enumerate(Occasion.values)}
+OCCASION_ICONS = {
+    Occasion.NEW_YEAR: "party-popper", Occasion.VALENTINES_DAY: "heart", Occasion.MOTHERS_DAY: "flower-2",
+    Occasion.EASTER: "egg", Occasion.FATHERS_DAY: "hand-heart", Occasion.SUMMER: "sun", Occasion.HALLOWEEN: "ghost",
+    Occasion.BLACK_FRIDAY: "shopping-bag", Occasion.CHRISTMAS: "tree-pine", Occasion.BIRTHDAY: "cake",
+}
+
+
+@dataclass(frozen=True)
+class OfferCard:
+    """A one-time offer as its row in the list shows it."""
+
+    offer: Offer
+    discount_label: str
+    usage_percent: int | None  # None when the offer has no cap
+    ended: bool  # past its Until date
+    upcoming: bool  # before its From date
+    cap_reached: bool
+
+    @property
+    def in_app(self) -> bool:
+        """Whether patients can see it in the app right now (OFF-7's rule, as the dashboard explains it)."""
+        offer = self.offer
+        return offer.published and offer.active and not self.ended and not self.upcoming and not self.cap_reached
+
+
+@dataclass(frozen=True)
+class AutomatedOfferCard:
+    """An automated offer as its row shows it, with the date it next fires."""
+
+    automated_offer: AutomatedOffer
+    discount_label: str
+    next_date: date | None  # None for Birthday: it fires on each patient's own birthday
+
+    @property
+    def is_birthday(self) -> bool:
+        return self.automated_offer.occasion == Occasion.BIRTHDAY
+
+    @property
+    def icon(self) -> str:
+        return OCCASION_ICONS.get(self.automated_offer.occasion, "calendar")
+
+
+@dataclass(frozen=True)
+class OfferRedemptionSummary:
+    redemptions: int
+    applied: int
+    pending: int
+    cancelled: int
+    discount_given: Decimal
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One thing about offers that will surprise the clinic if left alone (OFF-12)."""
+
+    key: str  # stable, for tests and de-duplication: "unpublished_automated:christmas"
+    level: str
+    title: str
+    text: str
+    url_name: str  # takes only the clinic slug, as the dashboard's attention list links it
+
+
+def list_offers() -> QuerySet[Offer]:
+    """The one-time offers of the clinic in scope, newest first (OFF-1)."""
+    return Offer.objects.all()
+
+
+def list_offer_cards(*, currency: str, today: date) -> list[OfferCard]:
+    """The one-time offer list with each row's discount label, usage and dates judged for `today` (OFF-1)."""
+    cards = []
+    for offer in list_offers():
+        usage = None
+        if offer.max_uses:
+            usage = min(100, round(100 * offer.current_uses / offer.max_uses))
+        cards.append(OfferCard(
+            offer=offer, discount_label=offer.discount_label_in(currency), usage_percent=usage,
+            ended=bool(offer.valid_until and offer.valid_until < today),
+            upcoming=bool(offer.valid_from and offer.valid_from > today),
+            cap_reached=bool(offer.max_uses and offer.current_uses >= offer.max_uses),
+        ))
+    return cards
+
+
+def list_automated_offer_cards(*, currency: str, locale: str, today: date) -> list[AutomatedOfferCard]:
+    """One row per occasion in calendar order, each with its next date in the clinic's locale (OFF-3)."""
+    offers = sorted(AutomatedOffer.objects.all(), key=lambda a: CATALOGUE_ORDER.get(a.occasion, len(CATALOGUE_ORDER)))
+    return [
+        AutomatedOfferCard(automated_offer=a, discount_label=a.discount_label_in(currency),
+                           next_date=next_occurrence(a.occasion, today, locale))
+        for a in offers
+    ]
+
+
+def list_offer_redemptions(*, offer: Offer) -> QuerySet[Redemption]:
+    """Who redeemed this offer, newest first, with patient and order in the same query (OFF-9)."""
+    return Redemption.objects.filter(promotion_key=offer.promotion_key).select_related("patient", "order")
+
+
+def summarise_offer_redemptions(*, offer: Offer) -> OfferRedemptionSummary:
+    """Totals of an offer's redemptions in one query; revenue is the total of the orders it was applied to (OFF-9)."""
+    applied = Q(status=RedemptionStatus.APPLIED)
+    row = Redemption.objects.filter(promotion_key=offer.promotion_key).order_by().aggregate(
+        redemptions=Count("id"),
+        applied=Count("id", filter=applied),
+        pending=Count("id", filter=Q(status=RedemptionStatus.PENDING)),
+        cancelled=Count("id", filter=Q(status=RedemptionStatus.CANCELLED)),
+        discount=Sum("discount_amount", filter=applied),
+        revenue=Sum("order__total", filter=applied),
+    )
+    return OfferRedemptionSummary(
+        redemptions=row["redemptions"], applied=row["applied"], pending=row["pending"], cancelled=row["cancelled"],
+        discount_given=row["discount"] or Decimal("0"), revenue=row["revenue"] or Decimal("0"),
+    )
+
+
+def count_offer_redemptions(*, offer: Offer, status: str) -> int:
+    """How many of an offer's redemptions are in `status`: what deleting it would remove or keep (OFF-2)."""
+    return Redemption.objects.filter(promotion_key=offer.promotion_key, status=status).count()
+
+
+def _short(day: date) -> str:
+    return date_format(day, "j M Y")
+
+
+def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
+    """The offer mistakes the seed warns about, caught before they happen (OFF-12). Two queries."""
+    items: list[AttentionItem] = []
+    automated = sorted(AutomatedOffer.objects.filter(active=True),
+                       key=lambda a: CATALOGUE_ORDER.get(a.occasion, len(CATALOGUE_ORDER)))
+    for a in automated:
+        if not a.published:
+            items.append(AttentionItem(
+                key=f"unpublished_automated:{a.occasion}", level="warning",
+                title=f"{a.get_occasion_display()} is active but not published",
+                text="It will send a push patients can't see in the app. Publish it, or deactivate it.",
+                url_name="offers:automated",
+            ))
+    if not clinic.onesignal_configured:
+        horizon = today + timedelta(days=DUE_WITHIN_DAYS)
+        for a in automated:
+            if a.occasion == Occasion.BIRTHDAY:
+                items.append(AttentionItem(
+                    key=f"push_off:{a.occasion}", level="warning",
+                    title=f"{a.get_occasion_display()} can't reach patients",
+                    text="It sends on each patient's birthday, but push notifications are not set up.",
+                    url_name="settings:onesignal",
+                ))
+                continue
+            when = next_occurrence(a.occasion, today, clinic.locale)
+            if when is not None and when <= horizon:
+                items.append(AttentionItem(
+                    key=f"push_off:{a.occasion}", level="warning",
+                    title=f"{a.get_occasion_display()} fires on {_short(when)} without push",
+                    text="Push notifications are not set up, so patients won't be told about it.",
+                    url_name="settings:onesignal",
+                ))
+
+    # Integer arithmetic on both sides: uses / cap >= 4 / 5, without a mixed-type expression.
+    candidates = Offer.objects.alias(used5=F("current_uses") * 5, cap4=F("max_uses") * 4).filter(
+        Q(published=True, valid_until__lt=today) | Q(active=True, max_uses__isnull=False, used5__gte=F("cap4"))
+    )
+    for offer in candidates:
+        if offer.published and offer.valid_until and offer.valid_until < today:
+            items.append(AttentionItem(
+                key=f"ended_published:{offer.pk}", level="warning",
+                title=f"“{offer.name}” ended on {_short(offer.valid_until)} but is still published",
+                text="Patients no longer see it. Unpublish it to keep the list tidy, or extend its dates.",
+                url_name="offers:list",
+            ))
+        elif offer.active and offer.max_uses and offer.current_uses * 5 >= offer.max_uses * 4:
+            full = offer.current_uses >= offer.max_uses
+            items.append(AttentionItem(
+                key=f"cap:{offer.pk}", level="warning",
+                title=(f"“{offer.name}” has reached its cap" if full
+                       else f"“{offer.name}” is nearly used up"),
+                text=(f"{offer.current_uses} of {offer.max_uses} uses taken. "
+                      + ("Patients can no longer redeem it." if full else "Raise the cap if it should keep running.")),
+                url_name="offers:list",
+            ))
+    return items
