@@ -41,12 +41,9 @@ class Offer(TenantModel, DiscountTerms, TimeStampedModel):
         return f"offer_{self.pk}"
 
     def clean(self):
+        super().clean()  # the discount's own rules (DiscountTerms)
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise ValidationError({"valid_until": "“Until” must be on or after “From”."})
-        if self.discount_type != "free_treatment" and self.discount_value is None:
-            raise ValidationError({"discount_value": "Enter the discount's value."})
-        if self.discount_type == "percent" and self.discount_value is not None and self.discount_value > 100:
-            raise ValidationError({"discount_value": "A percentage cannot be more than 100."})
 
 
 class AutomatedOffer(TenantModel, DiscountTerms, TimeStampedModel):

@@ -28,6 +28,19 @@ class DiscountTerms(models.Model):
     class Meta:
         abstract = True
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.discount_type != DiscountType.FREE_TREATMENT and self.discount_value is None:
+            raise ValidationError({"discount_value": "Enter the discount's value."})
+        if self.discount_type != DiscountType.FREE_TREATMENT and self.discount_value is not None \
+                and self.discount_value <= 0:
+            raise ValidationError({"discount_value": "The discount must be more than zero."})
+        if self.discount_type == DiscountType.PERCENT and self.discount_value is not None \
+                and self.discount_value > 100:
+            raise ValidationError({"discount_value": "A percentage cannot be more than 100."})
+
     def discount_label_in(self, currency: str) -> str:
         return discount_label(self.discount_type, self.discount_value, currency)
 

@@ -245,3 +245,22 @@ def test_malformed_ids_are_404_not_500(clinic_a, offer_id):
     response = staff_api(clinic_a).get(f"{OFFERS}{offer_id}")
     # then it is 404
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("discount,field_message", [
+    ({"type": "percent", "value": "150"}, "more than 100"),
+    ({"type": "amount", "value": None}, "value"),
+    ({"type": "percent", "value": "0"}, "more than zero"),
+])
+def test_an_automated_offer_with_an_impossible_discount_is_refused(clinic_a, in_clinic, discount, field_message):
+    # given the Christmas offer at its defaults
+    with in_clinic(clinic_a):
+        christmas = AutomatedOffer.objects.get(occasion=Occasion.CHRISTMAS)
+    # when staff set an impossible discount
+    response = staff_api(clinic_a).patch(f"{AUTOMATED}{christmas.pk}", {"discount": discount}, format="json")
+    # then it is a validation error and the stored discount is unchanged
+    assert response.status_code == 400, response.content
+    assert field_message in response.json()["message"]
+    with in_clinic(clinic_a):
+        christmas.refresh_from_db()
+    assert christmas.discount_value == Decimal("10")
