@@ -103,6 +103,7 @@ def app_env(args, secret_key: str) -> dict:
         "DEBUG": "0",
         "ALLOWED_HOSTS": HOST,
         "CONN_MAX_AGE": str(args.conn_max_age),
+        "CACHE_URL": args.cache_url,
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "clinic_crm.settings",
     })
@@ -269,6 +270,10 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
     parser.add_argument("--conn-max-age", type=int, default=60,
                         help="CONN_MAX_AGE for the app: 60 as docker-compose.yml sets it; 0 reconnects per request")
+    parser.add_argument("--cache-url", default="locmemcache://",
+                        help="CACHE_URL for the app: locmemcache:// (default, per worker), "
+                             "rediscache://127.0.0.1:6379/3 (shared, as in production), or "
+                             "dummycache:// (nothing is ever cached: the cold path)")
     parser.add_argument("--patients", type=int, default=500, help="patients in the bench clinic (default 500)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
                         help="PostgreSQL URL of the bench database (env BENCH_DATABASE_URL); created if missing")
@@ -330,7 +335,7 @@ def main(argv=None) -> int:
     rows = [summarise(name, runs[name]) for name in args.scenarios]
     table = format_table(rows, args.scenarios[0])
     setup = (f"{args.connections} connections, {args.rounds} x {args.duration:g} s per scenario, gunicorn "
-             f"{args.workers} {args.worker_class} workers, CONN_MAX_AGE={args.conn_max_age}, {context['patients']} "
+             f"{args.workers} {args.worker_class} workers, CONN_MAX_AGE={args.conn_max_age}, cache {args.cache_url}, {context['patients']} "
              f"patients, {os.cpu_count()} CPUs, load average {load_before:.2f} before")
     print(setup)
     print(table)

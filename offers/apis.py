@@ -49,6 +49,8 @@ NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 class AppConfigApi(ClinicApi):
     authentication_classes = [AppKeyAuthentication]
     permission_classes = [IsAppCaller]
+    # Usually answered from the cache: get_app_config opens the clinic's scope only to rebuild.
+    scope_transaction = False
 
     @extend_schema(
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,

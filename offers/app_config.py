@@ -13,11 +13,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import Clinic
 from offers.config_cache import config_version
 from offers.models import AutomatedOffer, Offer
@@ -90,9 +91,16 @@ def get_app_config(*, clinic: Clinic, now: datetime | None = None) -> AppConfig:
     today = clinic_today(clinic, now)
     tag = _tag(clinic, today)
     key = BODY_KEY.format(clinic_id=clinic.pk, tag=tag)
-    body = cache.get(key)
+    # The key carries the version, so a process's own copy can never be stale: only the version
+    # itself is read from the shared cache on every request.
+    local = caches["local"]
+    body = local.get(key)
     if body is None:
-        body = json.dumps(build_app_config(clinic=clinic, today=today, now=now), cls=DjangoJSONEncoder,
-                          separators=(",", ":")).encode()
-        cache.set(key, body, BODY_TIMEOUT)
+        body = cache.get(key)
+        if body is None:
+            with clinic_scope(clinic.pk):
+                config = build_app_config(clinic=clinic, today=today, now=now)
+            body = json.dumps(config, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+            cache.set(key, body, BODY_TIMEOUT)
+        local.set(key, body, BODY_TIMEOUT)
     return AppConfig(etag=f'"{tag}"', body=body)

@@ -61,6 +61,15 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    # Cached lookups (app keys, app config, throttles) must not leak from one test into the next.
+    from django.core.cache import caches
+
+    for alias in ("default", "local"):
+        caches[alias].clear()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static(settings):
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

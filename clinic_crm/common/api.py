@@ -15,7 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic_crm.common.errors import ApplicationError
-from clinic_crm.tenancy.context import clinic_scope
+from clinic_crm.common.negotiation import JsonOnlyNegotiation
+from clinic_crm.tenancy.context import clinic_context, clinic_scope
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,15 @@ class ClinicApi(APIView):
 
     Subclasses choose `authentication_classes` and `permission_classes`; they may not override
     `initial()` or `dispatch()`, where the scope is entered and left.
+
+    `scope_transaction = False` is for handlers that mostly answer from a cache: the clinic is
+    named for the ORM but no transaction or RLS setting is opened, so a cache hit costs no
+    database round trip. Such a handler enters `clinic_scope` itself around its queries; one
+    it forgets sees no tenant rows (row-level security fails closed).
     """
+
+    scope_transaction = True
+    content_negotiation_class = JsonOnlyNegotiation
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -115,7 +124,8 @@ class ClinicApi(APIView):
         principal = request.user
         if principal is None:
             raise exceptions.NotAuthenticated("Authentication credentials were not provided.")
-        self._scope_stack.enter_context(clinic_scope(principal.clinic.id))
+        scope = clinic_scope if self.scope_transaction else clinic_context
+        self._scope_stack.enter_context(scope(principal.clinic.id))
         timezone.activate(principal.clinic.tzinfo)
 
     def permission_denied(self, request, message=None, code=None):
@@ -135,6 +145,7 @@ class PublicApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
+    content_negotiation_class = JsonOnlyNegotiation
 
 
 class Pagination(LimitOffsetPagination):

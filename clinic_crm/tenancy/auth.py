@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import jwt
 from django.conf import settings
+from django.core.cache import cache, caches
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
@@ -113,6 +114,39 @@ def _bearer(request) -> str | None:
     return None
 
 
+# Every app request names its clinic by key, so the lookup is cached briefly. Secrets are left
+# out of the cached row: the instance loads them from the database if anything reads them.
+APP_KEY_CACHE_SECONDS = 60
+APP_KEY_LOCAL_SECONDS = 5  # how long another process may still see a replaced key
+_APP_KEY_FIELDS = [f.attname for f in Clinic._meta.concrete_fields if f.attname != "onesignal_api_key"]
+
+
+def _app_key_cache_key(app_key: str) -> str:
+    return "tenancy:app-key:" + hashlib.sha256(app_key.encode()).hexdigest()
+
+
+def clinic_for_app_key(app_key: str) -> Clinic | None:
+    """The active clinic an app key names, from the cache when possible."""
+    cache_key = _app_key_cache_key(app_key)
+    local = caches["local"]
+    row = local.get(cache_key)
+    if row is None:
+        row = cache.get(cache_key)
+        if row is None:
+            row = Clinic.objects.filter(app_key=app_key, is_active=True).values_list(*_APP_KEY_FIELDS).first()
+            if row is None:
+                return None
+            cache.set(cache_key, row, APP_KEY_CACHE_SECONDS)
+        local.set(cache_key, row, APP_KEY_LOCAL_SECONDS)
+    return Clinic.from_db("default", _APP_KEY_FIELDS, row)
+
+
+def forget_app_key(app_key: str) -> None:
+    """Drop a cached clinic lookup: its key was replaced, or the clinic changed."""
+    cache.delete(_app_key_cache_key(app_key))
+    caches["local"].delete(_app_key_cache_key(app_key))
+
+
 class AppKeyAuthentication(authentication.BaseAuthentication):
     """`X-App-Key` names the clinic; an optional `Bearer` patient token names the patient."""
 
@@ -120,7 +154,7 @@ class AppKeyAuthentication(authentication.BaseAuthentication):
         app_key = request.META.get("HTTP_X_APP_KEY")
         if not app_key:
             return None
-        clinic = Clinic.objects.filter(app_key=app_key, is_active=True).first()
+        clinic = clinic_for_app_key(app_key)
         if clinic is None:
             raise exceptions.AuthenticationFailed("The app key is not valid.")
         token = _bearer(request)

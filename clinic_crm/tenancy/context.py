@@ -87,6 +87,24 @@ def clinic_scope(clinic_id: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def clinic_context(clinic_id: int) -> Iterator[None]:
+    """Name the clinic for the ORM only, with no transaction and no RLS setting.
+
+    For handlers that usually answer from a cache: any tenant query they make without entering
+    `clinic_scope` sees no rows under row-level security, so forgetting it fails closed.
+    """
+    if clinic_id is None:
+        raise TenantScopeError("clinic_context() needs a clinic id")
+    token = _current_clinic_id.set(int(clinic_id))
+    unscoped_token = _unscoped.set(False)
+    try:
+        yield
+    finally:
+        _unscoped.reset(unscoped_token)
+        _current_clinic_id.reset(token)
+
+
+@contextlib.contextmanager
 def unscoped() -> Iterator[None]:
     """Read and write every clinic's rows. Platform admin, migrations and maintenance only."""
     token = _unscoped.set(True)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from clinic_crm.common.errors import Conflict
-from clinic_crm.tenancy.auth import generate_api_key
+from clinic_crm.tenancy.auth import forget_app_key, generate_api_key
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 
@@ -35,6 +35,8 @@ def update_clinic(*, clinic: Clinic, data: dict) -> Clinic:
             setattr(clinic, field, data[field])
     clinic.full_clean()
     clinic.save()
+    old_key = clinic.app_key
+    transaction.on_commit(lambda: forget_app_key(old_key))
     return clinic
 
 
@@ -48,6 +50,8 @@ def set_onesignal_credentials(*, clinic: Clinic, app_id: str, api_key: str | Non
         clinic.onesignal_api_key = ""
     clinic.full_clean()
     clinic.save(update_fields=["onesignal_app_id", "onesignal_api_key", "updated_at"])
+    old_key = clinic.app_key
+    transaction.on_commit(lambda: forget_app_key(old_key))
     return clinic
 
 
@@ -55,8 +59,10 @@ def regenerate_app_key(*, clinic: Clinic) -> Clinic:
     """Issue a new app key; the old one stops working at once."""
     from clinic_crm.tenancy.models import generate_app_key
 
+    old_key = clinic.app_key
     clinic.app_key = generate_app_key()
     clinic.save(update_fields=["app_key", "updated_at"])
+    transaction.on_commit(lambda: forget_app_key(old_key))
     return clinic
 
 

@@ -248,3 +248,20 @@ def test_the_config_needs_the_app_key(client):
     wrong = client.get(CONFIG, HTTP_X_APP_KEY="app_wrong")
     # then both are 401
     assert missing.status_code == 401 and wrong.status_code == 401
+
+
+def test_a_warm_config_fetch_makes_no_database_round_trip(clinic_a, django_assert_num_queries):
+    # given the config fetched once (cache filled, app key lookup cached)
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_X_APP_KEY=clinic_a.app_key)
+    first = api.get("/api/v1/app/config")
+    assert first.status_code == 200
+    # when it is fetched again, with and without the ETag
+    with django_assert_num_queries(0):
+        again = api.get("/api/v1/app/config")
+        not_modified = api.get("/api/v1/app/config", HTTP_IF_NONE_MATCH=first["ETag"])
+    # then both are answered from the cache alone
+    assert again.content == first.content
+    assert not_modified.status_code == 304

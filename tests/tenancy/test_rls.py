@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
 from clinic_crm.patients.models import Patient
-from clinic_crm.tenancy.context import clinic_scope, unscoped
+from clinic_crm.tenancy.context import clinic_context, clinic_scope, unscoped
 from clinic_crm.tenancy.models import TenantModel
 from tests.factories import PatientFactory
 
@@ -130,3 +130,14 @@ def test_an_outermost_scope_leaves_no_setting_on_the_connection_after_it_commits
         cursor.execute("SELECT current_setting('app.clinic_id', true)")
         assert (cursor.fetchone()[0] or "") == ""
     assert Patient.all_clinics.count() == 0
+
+
+def test_the_orm_only_context_without_a_scope_fails_closed_in_the_database(clinic_a):
+    # given a patient of clinic A
+    with clinic_scope(clinic_a.pk):
+        PatientFactory()
+    # when code names the clinic for the ORM only and forgets to open the clinic's scope
+    with clinic_context(clinic_a.pk):
+        count = Patient.objects.count()
+    # then row-level security still hands back nothing
+    assert count == 0
