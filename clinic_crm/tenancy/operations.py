@@ -57,3 +57,45 @@ class EnableRowLevelSecurity(Operation):
     @property
     def migration_name_fragment(self):
         return f"rls_{self.model_name.lower()}"
+
+
+class MakeAppendOnly(Operation):
+    """Refuse UPDATE and DELETE on a table in PostgreSQL itself (audit logs). No-op elsewhere."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _table(self, app_label, state):
+        return state.apps.get_model(app_label, self.model_name)._meta.db_table
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = self._table(app_label, to_state)
+        schema_editor.execute(
+            "CREATE OR REPLACE FUNCTION refuse_change_to_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION '%% is append-only: %% refused', TG_TABLE_NAME, TG_OP "
+            "USING ERRCODE = 'insufficient_privilege'; END $$"
+        )
+        schema_editor.execute(f'DROP TRIGGER IF EXISTS append_only ON "{table}"')
+        schema_editor.execute(
+            f'CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON "{table}" '
+            "FOR EACH ROW EXECUTE FUNCTION refuse_change_to_append_only()"
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(f'DROP TRIGGER IF EXISTS append_only ON "{self._table(app_label, from_state)}"')
+
+    def describe(self):
+        return f"Make {self.model_name} append-only"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.model_name], {})
