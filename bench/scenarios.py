@@ -113,3 +113,42 @@ register(Scenario(
     seed=_seed_published_offers,
     headers=lambda ctx: {"X-App-Key": ctx["app_key"]},
 ))
+
+
+BENCH_PROMO_CODE = "BENCHHOT"
+
+
+def _seed_unlimited_promo(ctx: Context) -> dict:
+    """One active promo with no caps, made through the promos service: every client redeems it at once."""
+    from decimal import Decimal
+
+    from clinic_crm.tenancy.models import Clinic
+    from promos.events import Actor
+    from promos.models import PromoCode
+    from promos.services import create_promo
+
+    clinic = Clinic.objects.get(pk=ctx["clinic_id"])
+    if not PromoCode.objects.filter(code__iexact=BENCH_PROMO_CODE).exists():
+        create_promo(clinic=clinic, actor=Actor(id=None, name="Bench", email="bench@example.com"), data={
+            "name": "Bench hot promo", "code": BENCH_PROMO_CODE, "discount_type": "percent",
+            "discount_value": Decimal("10"), "status": "active",
+        })
+    return {"promo_code": BENCH_PROMO_CODE}
+
+
+def _promo_redeem_body(ctx: Context) -> str:
+    import json
+
+    return json.dumps({"code": ctx["promo_code"], "external_id": ctx["patient_external_id"],
+                       "order": {"reference": "bench-{n}", "total": "100.00"}})
+
+
+register(Scenario(
+    name="pos_promo_redeem", method="POST", path="/api/v1/pos/promos/redeem",
+    description="POS: every client redeems one hot promo code (conditional UPDATE on one row, order, ledger)",
+    seed=_seed_unlimited_promo,
+    headers=lambda ctx: {"Authorization": f"Api-Key {ctx['api_key']}", "Content-Type": "application/json",
+                         "Idempotency-Key": "bench-{n}"},
+    body=_promo_redeem_body,
+    expect_status=201,
+))

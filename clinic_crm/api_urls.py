@@ -6,6 +6,7 @@ from clinic_crm.orders import apis as order_apis
 from clinic_crm.patients import apis as patient_apis
 from clinic_crm.tenancy import apis as tenancy_apis
 from offers import apis as offer_apis
+from promos import apis as promo_apis
 
 app_urls = [
     path("auth/code", patient_apis.SignInCodeApi.as_view(), name="app-auth-code"),
@@ -13,6 +14,7 @@ app_urls = [
     path("me", patient_apis.AppMeApi.as_view(), name="app-me"),
     path("config", offer_apis.AppConfigApi.as_view(), name="app-config"),
     path("offers/<str:offer_id>/redeem", offer_apis.AppOfferRedeemApi.as_view(), name="app-offer-redeem"),
+    path("promos/validate", promo_apis.AppPromoValidateApi.as_view(), name="app-promo-validate"),
 ]
 
 pos_urls = [
@@ -21,6 +23,7 @@ pos_urls = [
     path("orders", order_apis.PosOrderCreateApi.as_view(), name="pos-order-create"),
     path("orders/<str:reference>", order_apis.PosOrderDetailApi.as_view(), name="pos-order-detail"),
     path("offers/<str:offer_id>/redeem", offer_apis.PosOfferRedeemApi.as_view(), name="pos-offer-redeem"),
+    path("promos/redeem", promo_apis.PosPromoRedeemApi.as_view(), name="pos-promo-redeem"),
 ]
 
 staff_urls = [
@@ -45,6 +48,11 @@ staff_urls = [
          name="staff-automated-offer-activate"),
     path("automated-offers/<str:offer_id>/deactivate", offer_apis.StaffAutomatedOfferDeactivateApi.as_view(),
          name="staff-automated-offer-deactivate"),
+    path("promos/", promo_apis.StaffPromoListApi.as_view(), name="staff-promo-list"),
+    path("promos/<str:promo_id>", promo_apis.StaffPromoDetailApi.as_view(), name="staff-promo-detail"),
+    path("promos/<str:promo_id>/pause", promo_apis.StaffPromoPauseApi.as_view(), name="staff-promo-pause"),
+    path("promos/<str:promo_id>/activate", promo_apis.StaffPromoActivateApi.as_view(), name="staff-promo-activate"),
+    path("promos/<str:promo_id>/archive", promo_apis.StaffPromoArchiveApi.as_view(), name="staff-promo-archive"),
 ]
 
 urlpatterns = [

@@ -38,6 +38,13 @@ OFFER_OPERATIONS = {
     **{f"/api/v1/staff/automated-offers/{{offer_id}}/{action}": {"post"}
        for action in ("publish", "unpublish", "activate", "deactivate")},
 }
+PROMO_OPERATIONS = {
+    "/api/v1/app/promos/validate": {"post"},
+    "/api/v1/pos/promos/redeem": {"post"},
+    "/api/v1/staff/promos/": {"get", "post"},
+    "/api/v1/staff/promos/{promo_id}": {"get", "patch"},
+    **{f"/api/v1/staff/promos/{{promo_id}}/{action}": {"post"} for action in ("pause", "activate", "archive")},
+}
 HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
 
 
@@ -91,7 +98,7 @@ def test_every_schema_path_is_routed_and_every_routed_endpoint_is_in_the_schema(
 def test_each_implemented_api_md_operation_is_documented(schema):
     # given the operations API.md names that exist now
     # then each is in the schema with its methods
-    for path, methods in {**FOUNDATION_OPERATIONS, **OFFER_OPERATIONS}.items():
+    for path, methods in {**FOUNDATION_OPERATIONS, **OFFER_OPERATIONS, **PROMO_OPERATIONS}.items():
         assert path in schema["paths"], path
         assert methods <= set(schema["paths"][path]), path
 

@@ -68,6 +68,7 @@ class World:
     pos_a: APIClient
     offer_b: Offer
     automated_b: AutomatedOffer
+    promo_b: object = None
 
 
 @pytest.fixture
@@ -98,8 +99,19 @@ def world(clinic_a, clinic_b, pos_client_for):
         automated_b = AutomatedOffer.objects.get(occasion="christmas")
         configure_automated_offer(automated_offer=automated_b, data={"published": True, "active": True,
                                                                      "push_title": "B secret push"})
+    from promos.events import Actor
+    from promos.services import create_promo
+
+    with clinic_scope(clinic_b.pk):
+        promo_b = create_promo(clinic=clinic_b, actor=Actor(id=None, name="B", email="b@example.com"), data={
+            "name": "B secret promo", "code": "BSECRET", "discount_type": "percent", "discount_value": "10",
+            "status": "active"})
+        from promos.services import activate_promo
+
+        if promo_b.status != "active":
+            promo_b = activate_promo(promo=promo_b, actor=Actor(id=None, name="B", email="b@example.com"))
     return World(clinic_a, clinic_b, owner_a, owner_b, patient_a, patient_b, order_b, key_b, membership_b, pos_a,
-                 offer_b, automated_b)
+                 offer_b, automated_b, promo_b)
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -149,6 +161,8 @@ API_CASES = {
     "app:app-auth-code", "app:app-auth-token", "app:app-me", "pos:pos-patient-list", "pos:pos-patient-detail",
     "pos:pos-order-create", "pos:pos-order-detail", "staff:staff-token", "staff:staff-me",
     "app:app-config", "staff:staff-offer-list", "staff:staff-automated-offer-list", *OFFER_API_OBJECT_ROUTES,
+    "app:app-promo-validate", "pos:pos-promo-redeem", "staff:staff-promo-list", "staff:staff-promo-detail",
+    "staff:staff-promo-pause", "staff:staff-promo-activate", "staff:staff-promo-archive",
 }
 
 
@@ -330,3 +344,30 @@ def test_offer_lists_and_the_app_config_of_a_never_show_clinic_b(world):
     config = app.get("/api/v1/app/config").json()
     assert config["clinic"]["slug"] == world.a.slug
     assert [o["title"] for o in config["offers"]] == ["A offer"]
+
+
+def test_clinic_bs_promo_codes_and_ids_are_unknown_to_clinic_a(world):
+    # the app: B's code does not validate for A's patient
+    with clinic_scope(world.a.pk):
+        token = mint_patient_token(clinic=world.a, patient_id=world.patient_a.pk)
+    app = APIClient()
+    app.credentials(HTTP_X_APP_KEY=world.a.app_key, HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = app.post("/api/v1/app/promos/validate", {"code": "BSECRET", "order_total": "100.00"}, format="json").json()
+    assert body["valid"] is False and body["code"] == "code_unknown"
+    # the till: B's code is unknown to A's key, and nothing is redeemed
+    response = world.pos_a.post("/api/v1/pos/promos/redeem", {
+        "code": "BSECRET", "patient_id": world.patient_a.pk, "order": {"reference": "PR-1", "total": "100.00"}},
+        format="json")
+    assert response.status_code == 404
+    # staff: B's promo id is 404 for every route, and lists never show it
+    staff = _staff_api(world)
+    for suffix, method in (("", "get"), ("", "patch"), ("/pause", "post"), ("/activate", "post"),
+                           ("/archive", "post")):
+        url = f"/api/v1/staff/promos/{world.promo_b.pk}{suffix}"
+        assert getattr(staff, method)(url, {}, format="json").status_code == 404, url
+    assert "B secret promo" not in staff.get("/api/v1/staff/promos/").content.decode()
+    with clinic_scope(world.b.pk):
+        from promos.models import Promo
+
+        promo = Promo.objects.get(pk=world.promo_b.pk)
+    assert (promo.status, promo.uses) == ("active", 0)

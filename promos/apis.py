@@ -1,0 +1,211 @@
+"""Promo endpoints: the app's validate, the POS redeem, and the staff Promo resource (API.md, PRO-3)."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Avg, Count, Prefetch
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import status
+from rest_framework.response import Response
+
+from clinic_crm.common.api import ClinicApi, Pagination
+from clinic_crm.common.errors import NotFound, Unauthenticated
+from clinic_crm.common.schema import ErrorSerializer
+from clinic_crm.orders.services import LineInput
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, StaffJWTAuthentication
+from clinic_crm.tenancy.idempotency import idempotent
+from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsSignedInPatient
+from promos import services
+from promos.events import Actor
+from promos.models import Promo, PromoCode, PromoTier
+from promos.serializers import (
+    PromoInput,
+    PromoOutput,
+    PromoRedeemInput,
+    PromoRedemptionOutput,
+    PromoValidateInput,
+    PromoValidateOutput,
+)
+from redemptions.choices import RedemptionStatus
+from redemptions.models import Redemption
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER,
+    description="Up to 255 characters. A replay with the same key and body returns the first response.",
+)
+PROMO_ID = OpenApiParameter("promo_id", str, OpenApiParameter.PATH, description='The promo\'s id, e.g. "12".')
+NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+
+
+# --- patient app -----------------------------------------------------------------------------------
+
+
+def _signed_in_patient(request) -> Patient:
+    patient = Patient.objects.select_related("clinic").filter(pk=request.user.patient_id).first()
+    if patient is None:
+        raise Unauthenticated("This account no longer exists. Sign in again.")
+    return patient
+
+
+class AppPromoValidateApi(ClinicApi):
+    authentication_classes = [AppKeyAuthentication]
+    permission_classes = [IsSignedInPatient]
+
+    @extend_schema(request=PromoValidateInput, responses={200: PromoValidateOutput}, tags=["app"],
+                   summary="Check a promo code against the patient's order")
+    def post(self, request):
+        """Always 200 for a well-formed request: `{"valid": true, "discount", "discount_label"}` or
+        `{"valid": false, "code", "message"}` with a domain code (`code_unknown`, `code_paused`,
+        `code_not_started`, `code_expired`, `code_archived`, `usage_limit_reached`,
+        `customer_limit_reached`, `minimum_order_not_met`, `not_eligible`) and a sentence to show."""
+        data = PromoValidateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        check = services.validate_promo_code(code=data.validated_data["code"], patient=_signed_in_patient(request),
+                                             order_total=data.validated_data["order_total"])
+        if check.valid:
+            body = {"valid": True, "discount": f"{check.discount:.2f}", "discount_label": check.discount_label}
+        else:
+            body = {"valid": False, "code": check.code, "message": check.message}
+        return Response(body)
+
+
+# --- point of sale ---------------------------------------------------------------------------------
+
+
+class PosPromoRedeemApi(ClinicApi):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiScope("pos")]
+
+    @extend_schema(
+        request=PromoRedeemInput, parameters=[IDEMPOTENCY_HEADER],
+        responses={201: inline_serializer("PosPromoRedeemed", {"redemption": PromoRedemptionOutput()})},
+        tags=["pos"], summary="Redeem a promo code on an order",
+    )
+    @idempotent
+    def post(self, request):
+        """Records the order with the promo's discount and an applied redemption. 404 `code_unknown`
+        for a code the clinic does not have, 404 `unknown_patient`; 409 with the domain code when
+        refused (`usage_limit_reached`, `customer_limit_reached`, `code_paused`, …). Caps hold
+        exactly under concurrent redeems."""
+        data = PromoRedeemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        patients = Patient.objects.select_related("clinic")
+        if values.get("patient_id"):
+            patient = patients.filter(pk=values["patient_id"]).first()
+        else:
+            patient = patients.filter(external_id=values["external_id"]).first()
+        if patient is None:
+            raise NotFound("No such patient in this clinic.", code="unknown_patient")
+        order = values["order"]
+        lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"])
+                 for l in order.get("lines", [])]
+        redemption = services.redeem_promo_code(
+            code=values["code"], patient=patient, order_reference=order["reference"],
+            order_total=order.get("total") or 0, lines=lines or None,
+        )
+        return Response({"redemption": PromoRedemptionOutput(redemption).data}, status=status.HTTP_201_CREATED)
+
+
+# --- staff -----------------------------------------------------------------------------------------
+
+
+def _promos():
+    return Promo.objects.prefetch_related(
+        Prefetch("codes", queryset=PromoCode.objects.filter(patient__isnull=True).order_by("id")),
+        Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")),
+    )
+
+
+def _metrics(promos) -> dict:
+    """Unique customers and average order value of each promo, from the ledger, in one query."""
+    keys = {promo.promotion_key: promo.pk for promo in promos}
+    rows = (Redemption.objects.filter(promotion_key__in=list(keys), status=RedemptionStatus.APPLIED)
+            .values("promotion_key")
+            .annotate(unique_customers=Count("patient", distinct=True), avg_order_value=Avg("order__subtotal")))
+    return {keys[row["promotion_key"]]: row for row in rows}
+
+
+def _get_promo(promo_id: str) -> Promo:
+    promo = _promos().filter(pk=int(promo_id)).first() if NUMERIC_ID.match(promo_id) else None
+    if promo is None:
+        raise NotFound("No such promo.")
+    return promo
+
+
+class _StaffApi(ClinicApi):
+    authentication_classes = [StaffJWTAuthentication]
+    permission_classes = [HasStaffRole("staff")]  # viewers read, staff and above write
+
+    def output(self, promo: Promo) -> dict:
+        promo = _get_promo(str(promo.pk))  # fresh, with codes and tiers as the write left them
+        return PromoOutput(promo, context={"currency": self.clinic.currency, "metrics": _metrics([promo])}).data
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.from_principal(self.request.user)
+
+
+class StaffPromoListApi(_StaffApi):
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                   responses={200: PromoOutput(many=True)}, tags=["staff"], summary="List promos")
+    def get(self, request):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(_promos().order_by("-created_at", "-id"), request, view=self)
+        context = {"currency": self.clinic.currency, "metrics": _metrics(page)}
+        return paginator.get_paginated_response(PromoOutput(page, many=True, context=context).data)
+
+    @extend_schema(request=PromoInput, responses={201: PromoOutput}, tags=["staff"], summary="Create a promo")
+    def post(self, request):
+        """Logged in the promo's activity log with the token's name and e-mail."""
+        data = PromoInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        promo = services.create_promo(clinic=self.clinic, data=data.service_data(), actor=self.actor)
+        return Response(self.output(promo), status=status.HTTP_201_CREATED)
+
+
+class StaffPromoDetailApi(_StaffApi):
+    @extend_schema(parameters=[PROMO_ID], responses={200: PromoOutput}, tags=["staff"], summary="Read a promo")
+    def get(self, request, promo_id):
+        return Response(self.output(_get_promo(promo_id)))
+
+    @extend_schema(parameters=[PROMO_ID], request=PromoInput(partial=True), responses={200: PromoOutput},
+                   tags=["staff"], summary="Edit a promo")
+    def patch(self, request, promo_id):
+        """One activity-log row with the before and after of every changed field; archived promos
+        cannot be edited (409 `code_archived`)."""
+        promo = _get_promo(promo_id)
+        data = PromoInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        promo = services.update_promo(promo=promo, data=data.service_data(), actor=self.actor)
+        return Response(self.output(promo))
+
+
+def _promo_action(service, summary: str, description: str):
+    @extend_schema(parameters=[PROMO_ID], request=None,
+                   responses={200: PromoOutput, 409: OpenApiResponse(ErrorSerializer, description="Not allowed from this status.")},
+                   tags=["staff"], summary=summary, description=description)
+    def post(self, request, promo_id):
+        promo = service(promo=_get_promo(promo_id), actor=self.actor)
+        return Response(self.output(promo))
+
+    return post
+
+
+class StaffPromoPauseApi(_StaffApi):
+    post = _promo_action(services.pause_promo, "Pause a promo",
+                         "Active → paused; its code answers \"This code is paused.\". 409 `illegal_transition`.")
+
+
+class StaffPromoActivateApi(_StaffApi):
+    post = _promo_action(services.activate_promo, "Activate a promo",
+                         "Draft or paused → active. 409 `code_archived` for an archived promo.")
+
+
+class StaffPromoArchiveApi(_StaffApi):
+    post = _promo_action(services.archive_promo, "Archive a promo (final)",
+                         "Kept for the audit trail and never redeemable again. 409 `illegal_transition`.")

@@ -1,0 +1,239 @@
+"""Serializers for the promo APIs: the app's validate, the POS redeem and the staff Promo resource (API.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clinic_crm.orders.serializers import DiscountOutput, OrderLineInput
+from offers.serializers import DiscountInput, discount_body
+from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
+
+MAX_ID = 2**63 - 1
+MAX_INT = 2**31 - 1
+MONEY = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+
+
+# --- patient app -----------------------------------------------------------------------------------
+
+
+class PromoValidateInput(serializers.Serializer):
+    code = serializers.CharField(max_length=60, trim_whitespace=True)
+    order_total = serializers.DecimalField(**MONEY)
+
+    class Meta:
+        ref_name = "PromoValidateInput"
+
+
+class PromoValidateOutput(serializers.Serializer):
+    """Both answers are 200: `valid` true with the discount, or false with the domain code and message."""
+
+    valid = serializers.BooleanField()
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
+                                        help_text="The amount taken off this order (valid codes only).")
+    discount_label = serializers.CharField(required=False)
+    code = serializers.CharField(required=False, help_text="Why the code was refused (invalid codes only).")
+    message = serializers.CharField(required=False)
+
+    class Meta:
+        ref_name = "PromoValidation"
+
+
+# --- point of sale ---------------------------------------------------------------------------------
+
+
+class PromoOrderInput(serializers.Serializer):
+    reference = serializers.CharField(max_length=64)
+    total = serializers.DecimalField(**MONEY, required=False)
+    lines = OrderLineInput(many=True, required=False, max_length=500)
+
+    class Meta:
+        ref_name = "PromoRedeemOrderInput"
+
+    def validate(self, data):
+        if not data.get("lines") and data.get("total") is None:
+            raise serializers.ValidationError({"total": ["Give the order's total or its lines."]})
+        if not data["reference"].strip():
+            raise serializers.ValidationError({"reference": ["Give the order's reference."]})
+        return data
+
+
+class PromoRedeemInput(serializers.Serializer):
+    code = serializers.CharField(max_length=60)
+    patient_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    external_id = serializers.CharField(max_length=64, required=False)
+    order = PromoOrderInput()
+
+    class Meta:
+        ref_name = "PromoRedeemInput"
+
+    def validate(self, data):
+        if bool(data.get("patient_id")) == bool(data.get("external_id")):
+            raise serializers.ValidationError({"patient_id": ["Give exactly one of patient_id or external_id."]})
+        return data
+
+
+class PromoRedemptionOutput(serializers.Serializer):
+    id = serializers.CharField()
+    promo_id = serializers.CharField(source="promotion_key", help_text='The promotion id, e.g. "promo_12".')
+    discount = serializers.DecimalField(source="discount_amount", max_digits=12, decimal_places=2,
+                                        help_text="The amount taken off the order.")
+    discount_label = serializers.CharField()
+    order_id = serializers.CharField(allow_null=True)
+
+    class Meta:
+        ref_name = "PromoRedemption"
+
+
+# --- staff -----------------------------------------------------------------------------------------
+
+
+class PromoTierInput(serializers.Serializer):
+    min_order = serializers.DecimalField(**MONEY)
+    discount = DiscountInput()
+
+    class Meta:
+        ref_name = "PromoTierInput"
+
+
+class PromoInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=PromoKind.choices, required=False)
+    status = serializers.ChoiceField(choices=[PromoStatus.DRAFT, PromoStatus.ACTIVE], required=False,
+                                     help_text="On create only: start as a draft (default) or active.")
+    code = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                 help_text="Global and tiered promos: the shared code (case-insensitive).")
+    discount = DiscountInput(required=False)
+    tiers = PromoTierInput(many=True, required=False, max_length=20)
+    applies_to = serializers.ChoiceField(choices=AppliesTo.choices, required=False)
+    applies_to_items = serializers.ListField(child=serializers.CharField(max_length=120), max_length=100,
+                                             required=False)
+    audience = serializers.ChoiceField(choices=Audience.choices, required=False)
+    audience_segment = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    audience_patient_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=10000, required=False,
+        help_text='Audience "patients": the named patients.')
+    min_order = serializers.DecimalField(**MONEY, allow_null=True, required=False)
+    max_uses = serializers.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True, required=False)
+    max_uses_per_customer = serializers.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True,
+                                                     required=False)
+    starts_at = serializers.DateTimeField(allow_null=True, required=False)
+    ends_at = serializers.DateTimeField(allow_null=True, required=False)
+    show_banner = serializers.BooleanField(required=False)
+    auto_apply = serializers.BooleanField(required=False)
+    marketing_cost = serializers.DecimalField(**MONEY, allow_null=True, required=False)
+    budget = serializers.DecimalField(**MONEY, allow_null=True, required=False)
+
+    class Meta:
+        ref_name = "PromoInput"
+
+    def validate(self, data):
+        if not self.partial and data.get("kind", PromoKind.GLOBAL) != PromoKind.TIERED and "discount" not in data:
+            raise serializers.ValidationError({"discount": ["Give the promo's discount."]})
+        return data
+
+    def service_data(self) -> dict:
+        """The services' shape: discount flattened into discount_type/discount_value, tiers likewise."""
+        data = dict(self.validated_data)
+        discount = data.pop("discount", None)
+        if discount is not None:
+            data["discount_type"] = discount["type"]
+            data["discount_value"] = discount.get("value")
+        if "tiers" in data:
+            data["tiers"] = [{"min_order": t["min_order"], "discount_type": t["discount"]["type"],
+                              "discount_value": t["discount"].get("value")} for t in data["tiers"]]
+        return data
+
+
+class PromoTierOutput(serializers.Serializer):
+    min_order = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.SerializerMethodField()
+    discount_label = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "PromoTier"
+
+    @extend_schema_field(DiscountOutput)
+    def get_discount(self, tier) -> dict:
+        return discount_body(tier.discount_type, tier.discount_value)
+
+    def get_discount_label(self, tier) -> str:
+        from clinic_crm.common.models import discount_label
+
+        return discount_label(tier.discount_type, tier.discount_value, self.context["currency"])
+
+
+class PromoMetricsOutput(serializers.Serializer):
+    uses = serializers.IntegerField()
+    unique_customers = serializers.IntegerField()
+    total_discounted = serializers.DecimalField(max_digits=12, decimal_places=2)
+    avg_order_value = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+    class Meta:
+        ref_name = "PromoMetrics"
+
+
+class PromoOutput(serializers.Serializer):
+    id = serializers.CharField()
+    promotion_id = serializers.CharField(source="promotion_key", help_text='One id space across kinds: "promo_12".')
+    code = serializers.SerializerMethodField(help_text="The shared code; null for personalised promos.")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    is_expired = serializers.SerializerMethodField()
+    discount = serializers.SerializerMethodField()
+    discount_label = serializers.SerializerMethodField()
+    tiers = serializers.SerializerMethodField()
+    min_order = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    max_uses = serializers.IntegerField(allow_null=True)
+    max_uses_per_customer = serializers.IntegerField(allow_null=True)
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    applies_to = serializers.CharField()
+    applies_to_items = serializers.ListField(child=serializers.CharField())
+    audience = serializers.CharField()
+    audience_segment = serializers.CharField()
+    show_banner = serializers.BooleanField()
+    auto_apply = serializers.BooleanField()
+    marketing_cost = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    budget = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    metrics = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Promo"
+
+    def get_code(self, promo) -> str | None:
+        if promo.kind == PromoKind.PERSONALISED:
+            return None
+        shared = [c for c in promo.codes.all() if c.patient_id is None]
+        return shared[0].code if shared else None
+
+    def get_is_expired(self, promo) -> bool:
+        return promo.is_expired()
+
+    @extend_schema_field(DiscountOutput)
+    def get_discount(self, promo) -> dict:
+        return discount_body(promo.discount_type, promo.discount_value)
+
+    def get_discount_label(self, promo) -> str:
+        return promo.discount_label_in(self.context["currency"])
+
+    @extend_schema_field(PromoTierOutput(many=True))
+    def get_tiers(self, promo) -> list:
+        if promo.kind != PromoKind.TIERED:
+            return []
+        return PromoTierOutput(sorted(promo.tiers.all(), key=lambda t: t.min_order), many=True,
+                               context=self.context).data
+
+    @extend_schema_field(PromoMetricsOutput)
+    def get_metrics(self, promo) -> dict:
+        found = self.context.get("metrics", {}).get(promo.pk, {})
+        return PromoMetricsOutput({
+            "uses": promo.uses, "total_discounted": promo.discounted,
+            "unique_customers": found.get("unique_customers", 0), "avg_order_value": found.get("avg_order_value"),
+        }).data
+

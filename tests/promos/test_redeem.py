@@ -1,0 +1,237 @@
+"""Redeeming a promo code at the till: the order, the ledger, idempotency and caps under concurrency (PRO-3)."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from clinic_crm.orders.models import Order
+from promos import services
+from promos.events import Actor
+from promos.models import Promo, PromoCustomerUsage
+from redemptions.models import Redemption
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+ACTOR = Actor(id=None, name="Ann Owner", email="ann@example.com")
+
+
+def make_promo(clinic, in_clinic, **data) -> Promo:
+    values = {"name": "Spring", "code": "SPRING20", "discount_type": "percent", "discount_value": Decimal("20"),
+              "status": "active", **data}
+    with in_clinic(clinic):
+        return services.create_promo(clinic=clinic, data=values, actor=ACTOR)
+
+
+@pytest.fixture
+def ann(clinic_a, in_clinic):
+    with in_clinic(clinic_a):
+        return PatientFactory(first_name="Ann", external_id="ann")
+
+
+def redeem(api, code="SPRING20", reference="ORD-1", total="150.00", headers=None, **who):
+    body = {"code": code, "order": {"reference": reference, "total": total}, **(who or {"external_id": "ann"})}
+    return api.post("/api/v1/pos/promos/redeem", body, format="json", **(headers or {}))
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"message", "code", "extra"} and body["code"] == code
+
+
+def test_a_redeem_records_the_order_through_the_core_flow_and_an_applied_ledger_row(
+        clinic_a, in_clinic, ann, pos_client_for):
+    # given an active 20% promo
+    promo = make_promo(clinic_a, in_clinic)
+    # when the POS redeems it on a £150 order, in lower case
+    response = redeem(pos_client_for(clinic_a), code="spring20")
+    # then the answer has the redemption, and the order, ledger and counters agree
+    assert response.status_code == 201, response.content
+    body = response.json()["redemption"]
+    assert body["discount"] == "30.00" and body["promo_id"] == promo.promotion_key
+    with in_clinic(clinic_a):
+        order = Order.objects.get(pk=int(body["order_id"]))
+        redemption = Redemption.objects.get(pk=int(body["id"]))
+        promo.refresh_from_db()
+        usage = PromoCustomerUsage.objects.get(promo=promo, patient=ann)
+    assert (order.reference, order.subtotal, order.discount_amount, order.total) == (
+        "ORD-1", Decimal("150.00"), Decimal("30.00"), Decimal("120.00"))
+    assert (order.discount_source, order.source_key, order.source_name, order.source_label) == (
+        "promo", promo.promotion_key, "Spring", "20% Off")
+    assert (redemption.status, redemption.promotion_kind, redemption.order_id, redemption.discount_amount) == (
+        "applied", "promo", order.pk, Decimal("30.00"))
+    assert (promo.uses, promo.discounted, usage.uses) == (1, Decimal("30.00"), 1)
+
+
+def test_a_redeem_with_lines_discounts_their_sum(clinic_a, in_clinic, ann, pos_client_for):
+    make_promo(clinic_a, in_clinic, discount_type="amount", discount_value=Decimal("15"))
+    body = {"code": "SPRING20", "patient_id": ann.pk, "order": {"reference": "L-1", "lines": [
+        {"description": "Whitening", "unit_price": "40.00", "quantity": 2}]}}
+    response = pos_client_for(clinic_a).post("/api/v1/pos/promos/redeem", body, format="json")
+    assert response.status_code == 201, response.content
+    with in_clinic(clinic_a):
+        order = Order.objects.get(reference="L-1")
+    assert (order.subtotal, order.total) == (Decimal("80.00"), Decimal("65.00"))
+
+
+@pytest.mark.parametrize("setup,status,code", [
+    ({"status": "draft"}, 409, "code_not_started"),
+    ({"max_uses": 1, "_uses": 1}, 409, "usage_limit_reached"),
+    ({"min_order": Decimal("500")}, 409, "minimum_order_not_met"),
+])
+def test_a_refused_redeem_changes_nothing(clinic_a, in_clinic, ann, pos_client_for, setup, status, code):
+    # given a promo that refuses this order
+    uses = setup.pop("_uses", 0)
+    promo = make_promo(clinic_a, in_clinic, **setup)
+    with in_clinic(clinic_a):
+        Promo.objects.filter(pk=promo.pk).update(uses=uses)
+    # when redeemed
+    response = redeem(pos_client_for(clinic_a))
+    # then it is refused with the domain code and nothing is recorded
+    assert_error(response, status, code)
+    with in_clinic(clinic_a):
+        assert not Order.objects.exists() and not Redemption.objects.exists()
+        assert Promo.objects.get(pk=promo.pk).uses == uses
+
+
+def test_an_unknown_code_or_patient_is_404(clinic_a, in_clinic, ann, pos_client_for):
+    make_promo(clinic_a, in_clinic)
+    api = pos_client_for(clinic_a)
+    assert_error(redeem(api, code="NOPE"), 404, "code_unknown")
+    assert_error(redeem(api, external_id="nobody"), 404, "unknown_patient")
+
+
+def test_a_second_redeem_over_the_per_customer_limit_is_refused(clinic_a, in_clinic, ann, pos_client_for):
+    make_promo(clinic_a, in_clinic, max_uses_per_customer=1)
+    api = pos_client_for(clinic_a)
+    assert redeem(api, reference="A").status_code == 201
+    assert_error(redeem(api, reference="B"), 409, "customer_limit_reached")
+
+
+def test_a_personal_code_of_another_patient_is_not_eligible_at_the_till(clinic_a, in_clinic, ann, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic, kind="personalised", code="")
+    with in_clinic(clinic_a):
+        PatientFactory(external_id="bob")
+        code = services.generate_personal_codes(promo=promo, patients=[ann], actor=ACTOR)[0].code
+    api = pos_client_for(clinic_a)
+    assert_error(redeem(api, code=code, external_id="bob"), 409, "not_eligible")
+    assert redeem(api, code=code, external_id="ann").status_code == 201
+
+
+def test_a_replayed_idempotency_key_returns_the_first_result_and_redeems_nothing_more(
+        clinic_a, in_clinic, ann, pos_client_for):
+    # given a redeem made with an Idempotency-Key
+    promo = make_promo(clinic_a, in_clinic)
+    api = pos_client_for(clinic_a)
+    first = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-7"})
+    # when the same request is replayed, and the key is reused with another body
+    replay = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-7"})
+    mismatch = redeem(api, reference="ORD-2", headers={"HTTP_IDEMPOTENCY_KEY": "till-7"})
+    # then the replay is the first answer, the mismatch is 409, and one use was taken
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json() and replay.headers["Idempotent-Replayed"] == "true"
+    assert_error(mismatch, 409, "idempotency_mismatch")
+    with in_clinic(clinic_a):
+        assert Promo.objects.get(pk=promo.pk).uses == 1
+        assert Redemption.objects.count() == 1 and Order.objects.count() == 1
+
+
+def test_clinic_a_cannot_redeem_clinic_bs_code_or_patient(clinic_a, clinic_b, in_clinic, ann, pos_client_for):
+    # given a code and a patient that only clinic B has
+    make_promo(clinic_b, in_clinic, code="BONLY")
+    with in_clinic(clinic_b):
+        bob = PatientFactory(external_id="bob-b")
+    api = pos_client_for(clinic_a)
+    # then clinic A's key finds neither
+    assert_error(redeem(api, code="BONLY"), 404, "code_unknown")
+    assert_error(redeem(api, patient_id=bob.pk), 404, "unknown_patient")
+
+
+# --- concurrency (PostgreSQL) ------------------------------------------------------------------------
+
+
+def _rush(api_for_each, send, count):
+    start = threading.Barrier(count)
+    results: list = []
+    lock = threading.Lock()
+
+    def worker(i):
+        try:
+            api = api_for_each(i)
+            start.wait()
+            response = send(api, i)
+            with lock:
+                results.append((response.status_code, response.json().get("code")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_redeems_on_a_cap_of_ten_give_exactly_ten(clinic_a, in_clinic, pos_client_for):
+    # Real row locks and concurrent transactions are PostgreSQL's; SQLite serialises all writers.
+    # given a promo capped at 10 uses and 50 patients at 50 tills
+    promo = make_promo(clinic_a, in_clinic, max_uses=10)
+    with in_clinic(clinic_a):
+        patients = [PatientFactory(external_id=f"rush-{i}") for i in range(50)]
+    clients = [pos_client_for(clinic_a) for _ in range(50)]
+    # when they all redeem at once
+    results = _rush(lambda i: clients[i],
+                    lambda api, i: redeem(api, reference=f"R-{i}", external_id=patients[i].external_id), 50)
+    # then exactly 10 succeed and 40 are told the cap is reached, and counters and ledger agree
+    assert sorted(results, key=str) == sorted([(201, None)] * 10 + [(409, "usage_limit_reached")] * 40, key=str)
+    with in_clinic(clinic_a):
+        promo.refresh_from_db()
+        assert promo.uses == 10 and promo.discounted == Decimal("300.00")
+        assert Redemption.objects.filter(promotion_key=promo.promotion_key, status="applied").count() == 10
+        assert Order.objects.filter(source_key=promo.promotion_key).count() == 10
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_redeems_by_one_patient_with_a_limit_of_one_give_exactly_one(
+        clinic_a, in_clinic, ann, pos_client_for):
+    # given a promo each patient may use once, and one patient at 20 tills at once
+    promo = make_promo(clinic_a, in_clinic, max_uses_per_customer=1)
+    clients = [pos_client_for(clinic_a) for _ in range(20)]
+    # when they all redeem
+    results = _rush(lambda i: clients[i], lambda api, i: redeem(api, reference=f"P-{i}"), 20)
+    # then one succeeds and the others hit the per-customer limit
+    assert sorted(results, key=str) == sorted([(201, None)] + [(409, "customer_limit_reached")] * 19, key=str)
+    with in_clinic(clinic_a):
+        promo.refresh_from_db()
+        assert promo.uses == 1
+        assert PromoCustomerUsage.objects.get(promo=promo, patient=ann).uses == 1
+        assert Redemption.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_of_one_idempotency_key_redeem_once(clinic_a, in_clinic, ann, pos_client_for):
+    # given one till sending the same request 5 times at once
+    promo = make_promo(clinic_a, in_clinic)
+    api = pos_client_for(clinic_a)
+    key = api.key
+    from rest_framework.test import APIClient
+
+    def client(_):
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return c
+
+    results = _rush(client, lambda c, i: redeem(c, headers={"HTTP_IDEMPOTENCY_KEY": "same"}), 5)
+    # then one use was taken; the others replayed it or were told it is in progress
+    assert (201, None) in results
+    assert all(r in ((201, None), (409, "idempotency_in_progress")) for r in results), results
+    with in_clinic(clinic_a):
+        assert Promo.objects.get(pk=promo.pk).uses == 1 and Redemption.objects.count() == 1
