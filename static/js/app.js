@@ -75,4 +75,31 @@
     if (form && event.target.matches("select")) form.requestSubmit();
   });
 
+  // Form sections that only matter for some choices (a promo's code for shared-code kinds, tiers for
+  // tiered ones, the patients list for a named audience). Without JS every section stays visible.
+  function chosen(form, name) {
+    var checked = form.querySelector('input[name="' + name + '"]:checked');
+    if (checked) return checked.value;
+    var select = form.querySelector('select[name="' + name + '"]');
+    return select ? select.value : null;
+  }
+
+  function syncDependents(form) {
+    form.querySelectorAll("[data-show-when]").forEach(function (block) {
+      var value = chosen(form, block.getAttribute("data-show-when"));
+      if (value === null) return;
+      var wanted = block.getAttribute("data-show-values").split(" ");
+      block.hidden = wanted.indexOf(value) === -1;
+    });
+  }
+
+  document.querySelectorAll("form").forEach(function (form) {
+    if (form.querySelector("[data-show-when]")) syncDependents(form);
+  });
+
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form");
+    if (form && form.querySelector("[data-show-when]")) syncDependents(form);
+  });
+
 })();

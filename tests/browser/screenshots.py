@@ -82,6 +82,14 @@ def pages_to_visit(page: Page, base: str, clinic: str) -> list[tuple[str, str]]:
         pages.append(("offer-push", base + pushable))
     if automated:
         pages.append(("offer-automated-edit", base + automated))
+    pages += [("promos", f"{c}/promos/"), ("promos-paused", f"{c}/promos/?status=paused"),
+              ("promo-new", f"{c}/promos/new/"), ("promos-compare", f"{c}/promos/compare/"),
+              ("promos-portfolio", f"{c}/promos/portfolio/?period=90")]
+    page.goto(f"{c}/promos/")
+    promo = first_href(page, "[data-testid=promo-row] a.row-link")
+    if promo:
+        pages += [("promo-detail", base + promo), ("promo-edit", f"{base}{promo}edit/"),
+                  ("promo-archive", f"{base}{promo}archive/")]
     return pages
 
 

@@ -135,12 +135,20 @@ DASHBOARD_OBJECT_ROUTES = {
     "offers:automated_deactivate": ("post", lambda w: {"automated_id": w.automated_b.pk}),
     "offers:automated_publish": ("post", lambda w: {"automated_id": w.automated_b.pk}),
     "offers:automated_unpublish": ("post", lambda w: {"automated_id": w.automated_b.pk}),
+    "promos:detail": ("get", lambda w: {"promo_id": w.promo_b.pk}),
+    "promos:edit": ("get", lambda w: {"promo_id": w.promo_b.pk}),
+    "promos:pause": ("post", lambda w: {"promo_id": w.promo_b.pk}),
+    "promos:activate": ("post", lambda w: {"promo_id": w.promo_b.pk}),
+    "promos:archive": ("post", lambda w: {"promo_id": w.promo_b.pk}),
+    "promos:generate_codes": ("post", lambda w: {"promo_id": w.promo_b.pk}),
+    "promos:codes_csv": ("get", lambda w: {"promo_id": w.promo_b.pk}),
 }
 DASHBOARD_PLAIN_ROUTES = {
     "dashboard:overview": "get", "patients:list": "get", "patients:create": "get", "revenue:list": "get",
     "settings:clinic": "get", "settings:onesignal": "get", "settings:api_keys": "get", "settings:staff": "get",
     "settings:app_key_regenerate": "post",
     "offers:list": "get", "offers:automated": "get", "offers:create": "get",
+    "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -205,14 +213,18 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
         assert not PushNotification.objects.exists()
     assert (offer.published, offer.active) == (True, True)
     assert (automated.published, automated.active) == (True, True)
+    with clinic_scope(world.b.pk):
+        from promos.models import Promo
+
+        assert Promo.objects.get(pk=world.promo_b.pk).status == "active"
 
 
 @pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
-                                  "offers:automated"])
+                                  "offers:automated", "promos:list", "promos:compare", "promos:portfolio"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
     page = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug})).content.decode()
-    assert "Alice" in page or "A-ORDER-1" in page or "Dashboard" in page or "A offer" in page or "Christmas" in page
+    assert any(mine in page for mine in ("Alice", "A-ORDER-1", "Dashboard", "A offer", "Christmas", "Promo"))
     for foreign in ("Bravo", "B-ORDER-1", "b-only-1", "B secret"):
         assert foreign not in page, f"{name} shows {foreign}"
 

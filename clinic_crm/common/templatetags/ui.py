@@ -110,3 +110,46 @@ def humanize_key(key: str) -> str:
     """`referred_by` → "Referred by" for custom-field labels."""
     text = str(key).replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@register.simple_tag
+def line_chart(series, currency: str = "", height: int = 180, label: str = "Per day", unit: str = ""):
+    """An accessible SVG line chart of [(date, value)], rendered on the server: an area, a line and a
+    point per day whose <title> gives the exact figure on hover."""
+    series = list(series)
+    if not series:
+        return ""
+    width, top, bottom = 720, 14, 8
+    plot_h = height - top - bottom
+    peak = max((Decimal(value) for _, value in series), default=Decimal("0")) or Decimal("1")
+    step = width / max(1, len(series) - 1)
+
+    def point(i, value):
+        x = i * step if len(series) > 1 else width / 2
+        y = top + plot_h - float(Decimal(value) / peak) * plot_h
+        return f"{x:.1f}", f"{y:.1f}"
+
+    points = [point(i, value) for i, (_, value) in enumerate(series)]
+    line = " ".join(f"{x},{y}" for x, y in points)
+    base = f"{top + plot_h:.1f}"
+    area = f"{points[0][0]},{base} {line} {points[-1][0]},{base}"
+
+    def shown(value):
+        if currency:
+            return format_money(Decimal(value), currency)
+        return f"{value} {unit}".strip()
+
+    dots = [(x, y, f"{day:%a %d %b}: {shown(value)}") for (x, y), (day, value) in zip(points, series)]
+    grid = [f"{top + plot_h * f:.1f}" for f in (0, 0.5)]
+    return format_html(
+        '<svg class="chart chart-line" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" '
+        'preserveAspectRatio="none">{grid}<line x1="0" x2="{w}" y1="{base}" y2="{base}" class="chart-axis"/>'
+        '<polygon class="chart-area" points="{area}"/><polyline class="chart-stroke" points="{line}" '
+        'vector-effect="non-scaling-stroke"/>{dots}</svg>',
+        w=width, h=height, label=label, base=base, area=area, line=line,
+        grid=format_html_join("", '<line x1="0" x2="{}" y1="{}" y2="{}" class="chart-grid"/>',
+                              ((width, y, y) for y in grid)),
+        dots=format_html_join(
+            "", '<circle class="chart-dot" cx="{}" cy="{}" r="3" vector-effect="non-scaling-stroke">'
+                '<title>{}</title></circle>', dots),
+    )

@@ -1,0 +1,374 @@
+"""Reads for Marketing → Promos: the list and its segments, a promo's metrics and activity, the comparison
+across promos and the portfolio over time (PRO-4, PRO-6, PRO-7, PRO-8).
+
+Every figure comes from the redemption ledger (applied rows) and the orders they were applied to, summed
+in SQL, so a page costs the same few queries whether a promo was used three times or thirty thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.http import QueryDict
+from django.utils import timezone
+
+from clinic_crm.common.models import discount_label
+from promos.filters import SEGMENTS, PromoFilter, expired_q, segment_q
+from promos.models import Promo, PromoActivity, PromoCode, PromoTier
+from redemptions.choices import RedemptionStatus
+from redemptions.models import Redemption
+
+ZERO = Decimal("0.00")
+PROMO_KEY_PREFIX = "promo_"
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _applied() -> QuerySet[Redemption]:
+    """Applied promo redemptions: what the ledger counts as a use (pending ones may never reach an order)."""
+    return Redemption.objects.filter(status=RedemptionStatus.APPLIED, promotion_key__startswith=PROMO_KEY_PREFIX) \
+        .order_by()
+
+
+# The ledger row's own discount is the truth; older rows without one fall back to their order's snapshot.
+_DISCOUNT = Coalesce("discount_amount", "order__discount_amount", Value(ZERO), output_field=MONEY)
+_REVENUE = Coalesce("order__total", Value(ZERO), output_field=MONEY)
+
+
+# ---- List (PRO-6) ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PromoRow:
+    promo: Promo
+    code: str  # the shared code, or "" for personalised promos
+    code_count: int
+    discount_label: str
+    expired: bool
+
+    @property
+    def badge(self) -> str:
+        return "expired" if self.expired else self.promo.status
+
+    @property
+    def badge_label(self) -> str:
+        return "Expired" if self.expired else self.promo.get_status_display()
+
+
+@dataclass(frozen=True)
+class PromoList:
+    filter: PromoFilter
+    rows: list[PromoRow]
+    segments: list[Segment]
+    segment: str
+    searching: bool
+
+
+def list_promos(*, data: QueryDict | dict | None = None, now: datetime | None = None) -> PromoFilter:
+    """The clinic's promos through the list's FilterSet: segment, search and sort (PRO-6)."""
+    return PromoFilter(data or None, queryset=Promo.objects.all(), now=now)
+
+
+def count_promo_segments(*, search: str = "", now: datetime | None = None) -> list[Segment]:
+    """How many promos each segment holds, for the current search, in one query (PRO-6)."""
+    now = now or timezone.now()
+    base = list_promos(data={"q": search} if search else None, now=now).qs.order_by()
+    counts = base.aggregate(**{
+        (key or "all"): Count("id", filter=segment_q(key, now)) if key else Count("id") for key, _ in SEGMENTS
+    })
+    return [Segment(key=key, label=label, count=counts[key or "all"]) for key, label in SEGMENTS]
+
+
+def list_promo_rows(*, data: QueryDict | dict | None, currency: str, now: datetime | None = None) -> PromoList:
+    """The list page: filtered, sorted rows with their code and derived status, plus segment counts (PRO-6)."""
+    now = now or timezone.now()
+    promo_filter = list_promos(data=data, now=now)
+    first_code = PromoCode.objects.filter(promo=OuterRef("pk"), patient__isnull=True).order_by("id").values("code")[:1]
+    code_count = PromoCode.objects.filter(promo=OuterRef("pk")).order_by().values("promo") \
+        .annotate(n=Count("id")).values("n")
+    promos = promo_filter.qs.annotate(
+        first_code=Subquery(first_code),
+        code_count=Coalesce(Subquery(code_count, output_field=IntegerField()), 0),
+    )
+    rows = [
+        PromoRow(promo=p, code=p.first_code or "", code_count=p.code_count,
+                 discount_label=_discount_label(p, currency), expired=p.is_expired(now))
+        for p in promos
+    ]
+    form = promo_filter.form
+    search = (form.cleaned_data.get("q") or "") if form.is_valid() else ""
+    segment = (form.cleaned_data.get("status") or "") if form.is_valid() else ""
+    return PromoList(filter=promo_filter, rows=rows, segments=count_promo_segments(search=search, now=now),
+                     segment=segment, searching=bool(search))
+
+
+def _discount_label(promo: Promo, currency: str) -> str:
+    if promo.kind == "tiered":
+        return "Tiered"
+    return promo.discount_label_in(currency)
+
+
+# ---- Detail (PRO-4, PRO-5) ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PromoMetrics:
+    uses: int
+    unique_customers: int
+    total_discounted: Decimal
+    revenue: Decimal
+    avg_order_value: Decimal | None  # None before the first use
+
+
+def get_promo_metrics(*, promo: Promo) -> PromoMetrics:
+    """Uses, unique customers, total discounted and average order value from the ledger, in one query (PRO-4)."""
+    row = _applied().filter(promotion_key=promo.promotion_key).aggregate(
+        uses=Count("id"),
+        customers=Count("patient_id", distinct=True),
+        discounted=Sum(_DISCOUNT),
+        revenue=Sum(_REVENUE),
+        orders=Count("order_id", distinct=True),
+    )
+    revenue = row["revenue"] or ZERO
+    return PromoMetrics(
+        uses=row["uses"], unique_customers=row["customers"], total_discounted=row["discounted"] or ZERO,
+        revenue=revenue,
+        avg_order_value=(revenue / row["orders"]).quantize(Decimal("0.01")) if row["orders"] else None,
+    )
+
+
+@dataclass(frozen=True)
+class TierLine:
+    min_order: Decimal
+    discount_label: str
+
+
+@dataclass(frozen=True)
+class PromoDetail:
+    promo: Promo
+    discount_label: str
+    expired: bool
+    tiers: list[TierLine]
+    shared_code: str
+    personal_codes: int
+    audience_count: int
+
+
+def get_promo_detail(*, promo: Promo, currency: str, now: datetime | None = None) -> PromoDetail:
+    """What the Details panel needs besides the promo's own fields: tiers, codes, audience size (PRO-4)."""
+    now = now or timezone.now()
+    codes = PromoCode.objects.filter(promo=promo).order_by().aggregate(
+        personal=Count("id", filter=Q(patient__isnull=False)),
+        shared=Count("id", filter=Q(patient__isnull=True)),
+    )
+    shared = ""
+    if codes["shared"]:
+        shared = PromoCode.objects.filter(promo=promo, patient__isnull=True).order_by("id").values_list(
+            "code", flat=True).first() or ""
+    return PromoDetail(
+        promo=promo, discount_label=_discount_label(promo, currency), expired=promo.is_expired(now),
+        tiers=[TierLine(min_order=t.min_order, discount_label=discount_label(t.discount_type, t.discount_value, currency))
+               for t in PromoTier.objects.filter(promo=promo).order_by("min_order")],
+        shared_code=shared, personal_codes=codes["personal"],
+        audience_count=promo.audience_members.count(),
+    )
+
+
+def list_promo_activity(*, promo: Promo) -> QuerySet[PromoActivity]:
+    """The promo's append-only log, newest first (PRO-5)."""
+    return PromoActivity.objects.filter(promo=promo).order_by("-created_at", "-id")
+
+
+def count_personal_codes(*, promo: Promo) -> int:
+    """How many patients hold a code of this personalised promo (PRO-1)."""
+    return PromoCode.objects.filter(promo=promo, patient__isnull=False).count()
+
+
+def list_personal_codes(*, promo: Promo, limit: int = 20) -> list[PromoCode]:
+    """A few of a personalised promo's codes with their patients, for the detail page (PRO-1)."""
+    return list(PromoCode.objects.filter(promo=promo, patient__isnull=False).select_related("patient")
+                .order_by("-created_at", "-id")[:limit])
+
+
+# ---- Comparison (PRO-7) --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    promo: Promo
+    expired: bool
+    uses: int
+    unique_customers: int
+    total_discounted: Decimal
+    revenue: Decimal
+    # None where the ratio is undefined: no marketing cost, no revenue, no uses.
+    uses_per_cost: Decimal | None
+    discount_to_revenue: Decimal | None
+    unique_customer_ratio: Decimal | None
+
+    @property
+    def discount_percent(self) -> Decimal | None:
+        return None if self.discount_to_revenue is None else self.discount_to_revenue * 100
+
+    @property
+    def cost_per_use(self) -> Decimal | None:
+        if not self.promo.marketing_cost or not self.uses:
+            return None
+        return (self.promo.marketing_cost / self.uses).quantize(Decimal("0.01"))
+
+
+COMPARISON_SORTS = {
+    "name": "Name", "uses": "Uses", "uses_per_cost": "Uses per unit of cost",
+    "discount_to_revenue": "Discount ÷ revenue", "unique_customer_ratio": "Uses per customer",
+    "total_discounted": "Discount given", "revenue": "Revenue",
+}
+
+
+def _ratio(numerator, denominator, places: str = "0.0001") -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places))
+
+
+def list_promo_comparison(*, sort: str = "-uses", include_archived: bool = True,
+                          now: datetime | None = None) -> list[ComparisonRow]:
+    """Every promo side by side with the ratios PRO-7 names, in two queries whatever the ledger's size.
+
+    Undefined ratios are None and always sort last, in either direction, so "–" never tops a ranking.
+    """
+    now = now or timezone.now()
+    promos = Promo.objects.all()
+    if not include_archived:
+        promos = promos.exclude(status="archived")
+    stats = {
+        row["promotion_key"]: row
+        for row in _applied().values("promotion_key").annotate(
+            uses=Count("id"), customers=Count("patient_id", distinct=True),
+            discounted=Sum(_DISCOUNT), revenue=Sum(_REVENUE),
+        )
+    }
+    rows = []
+    for promo in promos:
+        s = stats.get(promo.promotion_key, {})
+        uses, customers = s.get("uses", 0), s.get("customers", 0)
+        discounted, revenue = s.get("discounted") or ZERO, s.get("revenue") or ZERO
+        rows.append(ComparisonRow(
+            promo=promo, expired=promo.is_expired(now), uses=uses, unique_customers=customers,
+            total_discounted=discounted, revenue=revenue,
+            uses_per_cost=_ratio(uses, promo.marketing_cost),
+            discount_to_revenue=_ratio(discounted, revenue) if uses else None,
+            unique_customer_ratio=_ratio(uses, customers, "0.01"),
+        ))
+    return sort_comparison(rows, sort)
+
+
+def sort_comparison(rows: list[ComparisonRow], sort: str) -> list[ComparisonRow]:
+    """Sort by one column; "-" first means descending. Unknown columns fall back to most used first."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in COMPARISON_SORTS:
+        key, descending = "uses", True
+    if key == "name":
+        return sorted(rows, key=lambda r: r.promo.name.lower(), reverse=descending)
+    defined = [r for r in rows if getattr(r, key) is not None]
+    undefined = [r for r in rows if getattr(r, key) is None]
+    defined.sort(key=lambda r: (getattr(r, key), r.promo.name.lower()), reverse=descending)
+    return defined + sorted(undefined, key=lambda r: r.promo.name.lower())
+
+
+# ---- Portfolio over time (PRO-8) -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PortfolioDay:
+    day: date
+    uses: int
+    discount: Decimal
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class PortfolioPromo:
+    promo_id: int
+    name: str
+    uses: int
+    discount: Decimal
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    start: date
+    end: date
+    days: list[PortfolioDay]
+    uses: int
+    unique_customers: int
+    discount: Decimal
+    revenue: Decimal
+    previous_uses: int
+    by_promo: list[PortfolioPromo]
+    live_promos: int
+
+    @property
+    def discount_to_revenue(self) -> Decimal | None:
+        return _ratio(self.discount, self.revenue) if self.uses else None
+
+    @property
+    def discount_percent(self) -> Decimal | None:
+        ratio = self.discount_to_revenue
+        return None if ratio is None else ratio * 100
+
+    def series(self, metric: str) -> list[tuple[date, Decimal | int]]:
+        return [(d.day, getattr(d, metric)) for d in self.days]
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    return datetime.combine(start, time.min, tz), datetime.combine(end + timedelta(days=1), time.min, tz)
+
+
+def get_promo_portfolio(*, start: date, end: date, now: datetime | None = None) -> Portfolio:
+    """All promos' uses, discount given and revenue per day over [start, end] in the clinic's timezone (PRO-8).
+
+    A use is dated when it was applied to an order. Four queries, however many days or redemptions.
+    """
+    now = now or timezone.now()
+    lower, upper = _bounds(start, end)
+    when = Coalesce("applied_at", "created_at")
+    in_range = _applied().annotate(when=when).filter(when__gte=lower, when__lt=upper)
+    # TruncDate uses the active timezone, which clinic_view sets to the clinic's.
+    per_day = {
+        row["day"]: row for row in in_range.annotate(day=TruncDate("when")).values("day").annotate(
+            uses=Count("id"), discount=Sum(_DISCOUNT), revenue=Sum(_REVENUE))
+    }
+    span = (end - start).days + 1
+    days = []
+    for offset in range(span):
+        day = start + timedelta(days=offset)
+        row = per_day.get(day, {})
+        days.append(PortfolioDay(day=day, uses=row.get("uses", 0), discount=row.get("discount") or ZERO,
+                                 revenue=row.get("revenue") or ZERO))
+    totals = in_range.aggregate(customers=Count("patient_id", distinct=True))
+    prev_lower, prev_upper = _bounds(start - timedelta(days=span), start - timedelta(days=1))
+    previous = _applied().annotate(when=when).filter(when__gte=prev_lower, when__lt=prev_upper).count()
+    names = dict(Promo.objects.values_list("id", "name"))
+    by_promo = sorted(
+        (PortfolioPromo(promo_id=row["promotion_id"], name=names.get(row["promotion_id"], "Deleted promo"),
+                        uses=row["uses"], discount=row["discount"] or ZERO, revenue=row["revenue"] or ZERO)
+         for row in in_range.values("promotion_id").annotate(
+            uses=Count("id"), discount=Sum(_DISCOUNT), revenue=Sum(_REVENUE))),
+        key=lambda p: (-p.uses, p.name.lower()),
+    )
+    live = Promo.objects.filter(status="active").exclude(expired_q(now)).count()
+    return Portfolio(
+        start=start, end=end, days=days,
+        uses=sum(d.uses for d in days), unique_customers=totals["customers"],
+        discount=sum((d.discount for d in days), ZERO), revenue=sum((d.revenue for d in days), ZERO),
+        previous_uses=previous, by_promo=by_promo, live_promos=live,
+    )
