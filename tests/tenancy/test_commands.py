@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from clinic_crm.patients.models import Patient
 from offers.models import AutomatedOffer, Offer
+from promos.models import Promo
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 from tests.factories import PatientFactory
 
@@ -94,6 +95,9 @@ def test_seed_demo_is_idempotent_and_prints_logins_and_keys(in_clinic):
             assert Patient.objects.exclude(date_of_birth=None).count() == 30
             assert Offer.objects.count() == 3 and Offer.objects.filter(published=True).count() == 2
             assert AutomatedOffer.objects.count() == 10
+            assert sorted(Promo.objects.values_list("status", flat=True)) == [
+                "active", "active", "active", "draft", "paused"]
+            assert Promo.objects.get(name="Welcome 10%").uses == 25
             assert set(AutomatedOffer.objects.filter(active=True).values_list("occasion", flat=True)) == {
                 "christmas", "birthday", "black_friday"}
         assert Membership.objects.filter(clinic=clinic).count() == 5  # four roles + the two-clinic login

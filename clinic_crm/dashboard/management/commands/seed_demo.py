@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource, DiscountType
+from clinic_crm.common.errors import ApplicationError
 from clinic_crm.common.models import discount_label
 from clinic_crm.orders.models import Order, OrderLine
 from clinic_crm.orders.services import AppliedDiscount, compute_discount_amount
@@ -22,6 +23,15 @@ from clinic_crm.tenancy.services import create_api_key, create_clinic, create_st
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.services import configure_automated_offer, create_offer
+from promos.events import Actor
+from promos.models import Promo
+from promos.services import (
+    create_promo,
+    generate_personal_codes,
+    pause_promo,
+    redeem_promo_code,
+    update_promo,
+)
 
 PASSWORD = "demo-password"
 DEMO_KEY_NAME = "Demo POS"
@@ -81,6 +91,8 @@ class Command(BaseCommand):
                         self._seed(clinic, spec, opts["patients"], opts["orders"])
                     if not Offer.objects.exists():
                         self._seed_offers(clinic)
+                    if not Promo.objects.exists():
+                        self._seed_promos(clinic)
                     patients, orders = Patient.objects.count(), Order.objects.count()
                 for old in ApiKey.objects.filter(clinic=clinic, name=DEMO_KEY_NAME, revoked_at__isnull=True):
                     revoke_api_key(api_key=old)
@@ -127,6 +139,43 @@ class Command(BaseCommand):
             automated = AutomatedOffer.objects.get(occasion=occasion)
             configure_automated_offer(automated_offer=automated, data={"discount_value": value, "active": True,
                                                                        "published": published})
+
+    def _seed_promos(self, clinic):
+        actor = Actor(id=None, name="Demo setup", email="setup@demo.clinic")
+        today = timezone.now()
+        smile = create_promo(clinic=clinic, actor=actor, data={
+            "name": "Welcome 10%", "code": "SMILE10", "discount_type": DiscountType.PERCENT,
+            "discount_value": Decimal("10"), "status": "active", "max_uses": 500, "max_uses_per_customer": 1,
+            "marketing_cost": Decimal("400.00"), "show_banner": True,
+        })
+        create_promo(clinic=clinic, actor=actor, data={
+            "name": "Spend more, save more", "code": "TREAT", "kind": "tiered", "status": "active",
+            "tiers": [{"min_order": Decimal("100"), "discount_type": DiscountType.PERCENT, "discount_value": Decimal("5")},
+                      {"min_order": Decimal("250"), "discount_type": DiscountType.PERCENT, "discount_value": Decimal("10")}],
+            "marketing_cost": Decimal("150.00"),
+        })
+        summer = create_promo(clinic=clinic, actor=actor, data={
+            "name": "Summer glow", "code": "SUMMER15", "discount_type": DiscountType.PERCENT,
+            "discount_value": Decimal("15"), "status": "active", "ends_at": today + timedelta(days=60),
+        })
+        pause_promo(promo=summer, actor=actor)
+        create_promo(clinic=clinic, actor=actor, data={
+            "name": "Refer a friend", "code": "FRIEND20", "discount_type": DiscountType.AMOUNT,
+            "discount_value": Decimal("20.00"), "min_order": Decimal("80.00"),
+        })
+        vip = create_promo(clinic=clinic, actor=actor, data={
+            "name": "VIP thank-you", "kind": "personalised", "discount_type": DiscountType.AMOUNT,
+            "discount_value": Decimal("30.00"), "status": "active", "max_uses_per_customer": 1,
+        })
+        generate_personal_codes(promo=vip, patients=list(Patient.objects.order_by("id")[:20]), actor=actor, prefix="VIP")
+        for n, patient in enumerate(Patient.objects.order_by("id")[:25]):
+            try:
+                redeem_promo_code(code="SMILE10", patient=patient, order_reference=f"{clinic.slug[:3].upper()}-P{n:03d}",
+                                  order_total=Decimal("120.00") + n * 5)
+            except ApplicationError:
+                pass  # a demo patient the code does not suit
+        update_promo(promo=smile, actor=Actor(id=None, name="Alex Morgan", email="alex@demo.clinic"),
+                     data={"max_uses": 600})
 
     def _seed(self, clinic, spec, patient_count, order_count):
         rng = random.Random(f"demo:{clinic.slug}")
