@@ -62,8 +62,10 @@ class AppPromoValidateApi(ClinicApi):
         `customer_limit_reached`, `minimum_order_not_met`, `not_eligible`) and a sentence to show."""
         data = PromoValidateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"],
+                           category=l.get("category", "")) for l in data.validated_data.get("lines", [])]
         check = services.validate_promo_code(code=data.validated_data["code"], patient=_signed_in_patient(request),
-                                             order_total=data.validated_data["order_total"])
+                                             order_total=data.validated_data["order_total"], lines=lines or None)
         if check.valid:
             body = {"valid": True, "discount": f"{check.discount:.2f}", "discount_label": check.discount_label}
         else:
@@ -100,7 +102,8 @@ class PosPromoRedeemApi(ClinicApi):
         if patient is None:
             raise NotFound("No such patient in this clinic.", code="unknown_patient")
         order = values["order"]
-        lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"])
+        lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"],
+                      category=l.get("category", ""))
                  for l in order.get("lines", [])]
         redemption = services.redeem_promo_code(
             code=values["code"], patient=patient, order_reference=order["reference"],

@@ -22,6 +22,8 @@ MONEY = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 class PromoValidateInput(serializers.Serializer):
     code = serializers.CharField(max_length=60, trim_whitespace=True)
     order_total = serializers.DecimalField(**MONEY)
+    lines = OrderLineInput(many=True, required=False, max_length=500,
+                           help_text="The cart's lines; needed for codes that apply to chosen services or categories.")
 
     class Meta:
         ref_name = "PromoValidateInput"

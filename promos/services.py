@@ -35,7 +35,7 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from promos.choices import Audience, PromoAction, PromoKind, PromoStatus
+from promos.choices import AppliesTo, Audience, PromoAction, PromoKind, PromoStatus
 from promos.events import Actor, jsonable, record_promo_event
 from promos.locks import lock_promo
 from promos.models import Promo, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
@@ -464,7 +464,26 @@ def _ensure_eligible(promo: Promo, promo_code: PromoCode, patient: Patient) -> N
             _refuse("not_eligible")
 
 
-def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now: datetime) -> _Quote:
+def _eligible_amount(promo: Promo, lines: list[LineInput] | None, total: Decimal) -> Decimal:
+    """The part of the order the promo applies to: everything, or the lines of its services or categories."""
+    if promo.applies_to == AppliesTo.ALL:
+        return total
+    wanted = {str(item).strip().lower() for item in promo.applies_to_items or []}
+    names = ", ".join(promo.applies_to_items or [])
+    if not lines:
+        _refuse("not_eligible", message=f"This code applies only to {names}; the order's lines are needed to "
+                                        "check it.")
+    if promo.applies_to == AppliesTo.SERVICES:
+        matching = [line for line in lines if line.description.strip().lower() in wanted]
+    else:
+        matching = [line for line in lines if line.category.strip().lower() in wanted]
+    if not matching:
+        _refuse("not_eligible", message=f"This code applies only to {names}.")
+    return quantize(sum((line.amount for line in matching), Decimal("0")))
+
+
+def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now: datetime,
+           lines: list[LineInput] | None = None) -> _Quote:
     promo = promo_code.promo
     clinic = patient.clinic
     _ensure_live(promo, clinic, now)
@@ -482,9 +501,10 @@ def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now
             _refuse("minimum_order_not_met",
                     message=f"This code needs a minimum order of {format_money(floor, clinic.currency)}.")
         discount_type, discount_value = reached.discount_type, reached.discount_value
+    # Minimum order and tiers look at the whole order; the discount only at what the promo applies to.
     amount = compute_discount_amount(
         discount=AppliedDiscount(source=DiscountSource.PROMO, discount_type=discount_type, value=discount_value),
-        subtotal=total)
+        subtotal=_eligible_amount(promo, lines, total))
     return _Quote(promo=promo, promo_code=promo_code, discount_type=discount_type, discount_value=discount_value,
                   amount=amount, label=discount_label(discount_type, discount_value, clinic.currency))
 
@@ -504,11 +524,11 @@ def _ensure_caps_left(quote: _Quote, patient: Patient) -> None:
 
 
 def validate_promo_code(*, code: str, patient: Patient, order_total: Decimal,
-                        now: datetime | None = None) -> PromoCheck:
+                        now: datetime | None = None, lines: list[LineInput] | None = None) -> PromoCheck:
     """Tell the app whether a code applies to this patient's order, and the discount it gives (PRO-3)."""
     try:
         quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total,
-                       now=now or timezone.now())
+                       now=now or timezone.now(), lines=lines)
         _ensure_caps_left(quote, patient)
     except ApplicationError as refusal:
         return PromoCheck(valid=False, code=refusal.code, message=refusal.message)
@@ -569,7 +589,7 @@ def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, orde
     now = now or timezone.now()
     if lines:
         order_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-    quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now)
+    quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
     promo = quote.promo
     _take_promo_use(quote, now)
     _take_customer_use(quote, patient)

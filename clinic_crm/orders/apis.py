@@ -45,7 +45,8 @@ class PosOrderCreateApi(ClinicApi):
         order = create_order(
             clinic=self.clinic, patient=patient, reference=values["reference"], placed_at=values.get("placed_at"),
             total=values.get("total"),
-            lines=[LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"])
+            lines=[LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"],
+                      category=l.get("category", ""))
                    for l in values.get("lines", [])],
         )
         return Response(_order_output(order.pk), status=status.HTTP_201_CREATED)

@@ -57,6 +57,7 @@ class Order(TenantModel, TimeStampedModel):
 class OrderLine(TenantModel):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     description = models.CharField(max_length=200)
+    category = models.CharField(max_length=80, blank=True, help_text="The service's category, e.g. Whitening.")
     quantity = models.PositiveIntegerField(default=1)
     unit_price = models.DecimalField(**money)
 

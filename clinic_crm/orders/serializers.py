@@ -21,7 +21,7 @@ class OrderLineOutput(serializers.ModelSerializer):
 
     class Meta:
         model = OrderLine
-        fields = ["description", "quantity", "unit_price", "line_total"]
+        fields = ["description", "category", "quantity", "unit_price", "line_total"]
         ref_name = "OrderLine"
 
 
@@ -50,6 +50,7 @@ class OrderOutput(serializers.ModelSerializer):
 
 class OrderLineInput(serializers.Serializer):
     description = serializers.CharField(max_length=200)
+    category = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=1000, default=1)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 

@@ -36,6 +36,11 @@ class LineInput:
     description: str
     unit_price: Decimal
     quantity: int = 1
+    category: str = ""
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_price * self.quantity
 
 
 def compute_discount_amount(*, discount: AppliedDiscount, subtotal: Decimal) -> Decimal:
@@ -90,7 +95,7 @@ def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: lis
     except IntegrityError:
         raise Conflict(f"An order with reference “{order.reference}” already exists.", code="duplicate_reference")
     OrderLine.objects.bulk_create(
-        [OrderLine(clinic=clinic, order=order, description=l.description, quantity=l.quantity,
+        [OrderLine(clinic=clinic, order=order, description=l.description, category=l.category, quantity=l.quantity,
                    unit_price=quantize(l.unit_price)) for l in lines]
     )
     if patient.last_visit_at is None or order.placed_at > patient.last_visit_at:

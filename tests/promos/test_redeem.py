@@ -235,3 +235,77 @@ def test_concurrent_replays_of_one_idempotency_key_redeem_once(clinic_a, in_clin
     assert all(r in ((201, None), (409, "idempotency_in_progress")) for r in results), results
     with in_clinic(clinic_a):
         assert Promo.objects.get(pk=promo.pk).uses == 1 and Redemption.objects.count() == 1
+
+
+# --- applies to chosen services or categories ------------------------------------------------------
+
+
+@pytest.fixture
+def whitening_only(clinic_a, in_clinic):
+    from promos.events import Actor
+    from promos.services import create_promo
+
+    with in_clinic(clinic_a):
+        return create_promo(clinic=clinic_a, actor=Actor(id=None, name="T", email="t@example.com"), data={
+            "name": "Whitening week", "code": "WHITE20", "discount_type": "percent", "discount_value": "20",
+            "status": "active", "applies_to": "services", "applies_to_items": ["Teeth whitening"]})
+
+
+def test_a_services_promo_discounts_only_its_services_lines(clinic_a, in_clinic, whitening_only):
+    from clinic_crm.orders.services import LineInput
+    from promos.services import redeem_promo_code
+    from tests.factories import PatientFactory
+
+    with in_clinic(clinic_a):
+        # given an order with a whitening line and a check-up line
+        patient = PatientFactory()
+        lines = [LineInput("Teeth whitening", Decimal("300.00")), LineInput("Check-up", Decimal("60.00"))]
+        # when the whitening code is redeemed on it
+        redemption = redeem_promo_code(code="white20", patient=patient, order_reference="W-1",
+                                       order_total=Decimal("0"), lines=lines)
+        # then 20% comes off the whitening line only
+        assert redemption.discount_amount == Decimal("60.00")
+        assert redemption.order.total == Decimal("300.00")
+
+
+def test_a_services_promo_on_an_order_without_its_services_is_not_eligible(clinic_a, in_clinic, whitening_only):
+    from clinic_crm.common.errors import Conflict
+    from clinic_crm.orders.services import LineInput
+    from promos.services import redeem_promo_code, validate_promo_code
+    from tests.factories import PatientFactory
+
+    with in_clinic(clinic_a):
+        patient = PatientFactory()
+        check = validate_promo_code(code="WHITE20", patient=patient, order_total=Decimal("60"),
+                                    lines=[LineInput("Check-up", Decimal("60.00"))])
+        assert (check.valid, check.code) == (False, "not_eligible")
+        assert "Teeth whitening" in check.message
+        # without the lines nothing can be checked, so the code is refused with the reason
+        assert validate_promo_code(code="WHITE20", patient=patient, order_total=Decimal("60")).code == "not_eligible"
+        with pytest.raises(Conflict):
+            redeem_promo_code(code="WHITE20", patient=patient, order_reference="W-2", order_total=Decimal("60"))
+        assert Promo.objects.get(pk=whitening_only.pk).uses == 0
+
+
+def test_a_categories_promo_matches_the_lines_category_through_the_pos_api(clinic_a, in_clinic, pos_client_for):
+    from promos.events import Actor
+    from promos.services import create_promo
+    from tests.factories import PatientFactory
+
+    with in_clinic(clinic_a):
+        create_promo(clinic=clinic_a, actor=Actor(id=None, name="T", email="t@example.com"), data={
+            "name": "Hygiene month", "code": "CLEAN10", "discount_type": "amount", "discount_value": "10.00",
+            "status": "active", "applies_to": "categories", "applies_to_items": ["Hygiene"]})
+        patient = PatientFactory(external_id="cat-1")
+    response = pos_client_for(clinic_a).post("/api/v1/pos/promos/redeem", {
+        "code": "CLEAN10", "external_id": "cat-1", "order": {"reference": "C-1", "lines": [
+            {"description": "Scale and polish", "category": "Hygiene", "unit_price": "85.00"},
+            {"description": "X-ray", "category": "Diagnostics", "unit_price": "40.00"}]}}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["redemption"]["discount"] == "10.00"
+    with in_clinic(clinic_a):
+        from clinic_crm.orders.models import Order
+
+        order = Order.objects.get(reference="C-1")
+        assert [l.category for l in order.lines.all()] == ["Hygiene", "Diagnostics"]
+        assert order.total == Decimal("115.00")
