@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic_crm.common.errors import ApplicationError
+from clinic_crm.common.periods import PERIODS, resolve_period
 from clinic_crm.common.money import format_money
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
@@ -29,7 +30,6 @@ from promos.filters import SORTS
 from promos.forms import GenerateCodesForm, PromoForm
 from promos.models import Promo, PromoCode
 
-PERIODS = {"7": 7, "30": 30, "90": 90}
 CHART_METRICS = {"uses": "Uses", "discount": "Discount given", "revenue": "Revenue"}
 # Service error keys that name something other than a form field of the same name.
 FIELD_ALIASES = {"audience_patient_ids": "audience_patients", "patients": "patients"}
@@ -326,31 +326,11 @@ def promo_compare(request):
     return render(request, "promos/promo_compare.html", context)
 
 
-class RangeForm(forms.Form):
-    start = forms.DateField(required=False)
-    end = forms.DateField(required=False)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end"):
-            if data["start"] > data["end"]:
-                raise forms.ValidationError("The start date must be on or before the end date.")
-            if (data["end"] - data["start"]).days > 366:
-                raise forms.ValidationError("Choose a range of at most a year.")
-        return data
-
-
 @clinic_view(required_role=Role.VIEWER)
 def promo_portfolio(request):
     today = timezone.localdate()
-    period = request.GET.get("period", "30")
-    form = RangeForm(request.GET or None)
-    if period == "custom" and form.is_valid() and form.cleaned_data.get("start") and form.cleaned_data.get("end"):
-        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    else:
-        if period not in PERIODS:
-            period = "30"
-        start, end = today - timedelta(days=PERIODS[period] - 1), today
+    chosen = resolve_period(request.GET, today=today)
+    period, start, end, form = chosen.key, chosen.start, chosen.end, chosen.form
     metric = request.GET.get("metric", "uses")
     if metric not in CHART_METRICS:
         metric = "uses"

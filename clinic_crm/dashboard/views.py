@@ -1,12 +1,11 @@
 """Composition pages that read every app: the main dashboard (CORE-5) and the client profile (CORE-6)."""
 
 from dataclasses import asdict
-from datetime import timedelta
 
-from django import forms
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from clinic_crm.common.periods import PERIODS, resolve_period
 from clinic_crm.dashboard import selectors
 from clinic_crm.orders.selectors import list_patient_orders, list_recent_orders
 from clinic_crm.patients.models import Patient
@@ -15,21 +14,6 @@ from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
 from offers.selectors import list_offer_attention
 
-PERIODS = {"7": 7, "30": 30, "90": 90}
-
-
-class RangeForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end"):
-            if data["start"] > data["end"]:
-                raise forms.ValidationError("The start date must be on or before the end date.")
-            if (data["end"] - data["start"]).days > 366:
-                raise forms.ValidationError("Choose a range of at most a year.")
-        return data
 
 
 def _attention(clinic) -> list[dict]:
@@ -46,17 +30,10 @@ def _attention(clinic) -> list[dict]:
 @clinic_view(required_role=Role.VIEWER)
 def dashboard(request):
     today = timezone.localdate()
-    period = request.GET.get("period", "30")
-    form = RangeForm(request.GET or None)
-    if period == "custom" and form.is_valid() and form.cleaned_data.get("start") and form.cleaned_data.get("end"):
-        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    else:
-        if period not in PERIODS:
-            period = "30"
-        start, end = today - timedelta(days=PERIODS[period] - 1), today
-    overview = selectors.get_overview(start=start, end=end)
+    period = resolve_period(request.GET, today=today)
+    overview = selectors.get_overview(start=period.start, end=period.end)
     context = {
-        "overview": overview, "period": period, "periods": PERIODS, "range_form": form, "nav": "dashboard",
+        "overview": overview, "period": period.key, "periods": PERIODS, "range_form": period.form, "nav": "dashboard",
         "attention": _attention(request.clinic),
         "birthdays": selectors.list_upcoming_birthdays(today=today),
         "recent_orders": list_recent_orders(),
