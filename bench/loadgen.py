@@ -37,12 +37,17 @@ class Request:
     """The bytes of one request; `{n}` in a header or the body becomes a token unique to this run.
 
     The token starts with a random run id, so a second run never repeats an earlier run's
-    Idempotency-Key or order reference (those are kept server-side for days).
+    Idempotency-Key or order reference (those are kept server-side for days). `{i}` becomes the
+    request's number modulo `cycle` (0 … cycle-1), so requests take turns over a bounded set of
+    seeded rows (e.g. patients `bench-0` … `bench-1999`), starting at a random offset.
     """
 
-    def __init__(self, *, method: str, host: str, port: int, target: str, headers: list[str], body: str | None):
+    def __init__(self, *, method: str, host: str, port: int, target: str, headers: list[str], body: str | None,
+                 cycle: int = 1):
         self._counter = itertools.count(1)
         self._run_id = secrets.token_hex(4)
+        self._cycle = max(1, cycle)
+        self._offset = secrets.randbelow(self._cycle)
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: clinic-crm-bench",
                  "Accept: application/json"]
         lines += headers
@@ -51,13 +56,15 @@ class Request:
             lines.append("Content-Length: {length}")
         self._template = "\r\n".join(lines) + "\r\n\r\n"
         self._body = payload
-        self._varies = "{n}" in self._template or b"{n}" in payload
+        self._varies = any(t in self._template or t.encode() in payload for t in ("{n}", "{i}"))
         self._fixed = None if self._varies else self._render(0)
 
     def _render(self, n: int) -> bytes:
         token = f"{self._run_id}-{n}"
-        body = self._body.replace(b"{n}", token.encode()) if self._varies else self._body
-        head = self._template.replace("{length}", str(len(body))).replace("{n}", token)
+        index = str((self._offset + n) % self._cycle)
+        body = self._body.replace(b"{n}", token.encode()).replace(b"{i}", index.encode()) if self._varies \
+            else self._body
+        head = self._template.replace("{length}", str(len(body))).replace("{n}", token).replace("{i}", index)
         return head.encode("latin-1") + body
 
     def next_bytes(self) -> bytes:
@@ -89,8 +96,8 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return int(status_text), closes
 
 
-async def client(*, host: str, port: int, request: Request, deadline: float, timeout: float, expect: int,
-                 latencies: list[float], errors: Counter, counts: Counter) -> None:
+async def client(*, host: str, port: int, request: Request, deadline: float, timeout: float, expect: set[int],
+                 latencies: list[float], errors: Counter, counts: Counter, statuses: Counter) -> None:
     reader = writer = None
     while time.monotonic() < deadline:
         started = time.perf_counter()
@@ -108,7 +115,8 @@ async def client(*, host: str, port: int, request: Request, deadline: float, tim
             reader = writer = None
             continue
         latencies.append(time.perf_counter() - started)
-        if status != expect:
+        statuses[str(status)] += 1
+        if status not in expect:
             errors[f"HTTP {status}"] += 1
         if closes:
             writer.close()
@@ -125,16 +133,18 @@ async def run(args) -> dict:
     if url.query:
         target += "?" + url.query
     request = Request(method=args.method, host=url.hostname, port=url.port, target=target,
-                      headers=args.header, body=args.body)
+                      headers=args.header, body=args.body, cycle=args.cycle)
+    expect = {args.expect_status, *args.also_accept}
     latencies: list[float] = []
     errors: Counter = Counter()
     counts: Counter = Counter()
+    statuses: Counter = Counter()
     cpu_started = time.process_time()
     started = time.monotonic()
     deadline = started + args.duration
     await asyncio.gather(*(
         client(host=url.hostname, port=url.port, request=request, deadline=deadline, timeout=args.timeout,
-               expect=args.expect_status, latencies=latencies, errors=errors, counts=counts)
+               expect=expect, latencies=latencies, errors=errors, counts=counts, statuses=statuses)
         for _ in range(args.connections)
     ))
     elapsed = time.monotonic() - started
@@ -153,6 +163,7 @@ async def run(args) -> dict:
         "ok": ok,
         "errors": sum(errors.values()),
         "error_kinds": dict(errors),
+        "statuses": dict(statuses),
         "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
         "p50_ms": ms(percentile(latencies, 0.50)),
         "p95_ms": ms(percentile(latencies, 0.95)),
@@ -175,9 +186,13 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", "-d", type=float, default=10.0, help="seconds to send for (default 10)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before one request counts as failed")
     parser.add_argument("--expect-status", type=int, default=200, help="any other status is an error")
+    parser.add_argument("--also-accept", type=int, action="append", default=[], metavar="STATUS",
+                        help="another status that is not an error (e.g. 409 once a capped promo runs out); repeat")
+    parser.add_argument("--cycle", type=int, default=1,
+                        help="{i} in a header or the body becomes the request number modulo this (default 1)")
     args = parser.parse_args(argv)
-    if args.connections < 1 or args.duration <= 0:
-        parser.error("--connections and --duration must be positive")
+    if args.connections < 1 or args.duration <= 0 or args.cycle < 1:
+        parser.error("--connections, --duration and --cycle must be positive")
     result = asyncio.run(run(args))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -126,10 +126,24 @@ def seed(*, patients: int, scenario_names: list[str]) -> dict:
     return context
 
 
+def run_check(name: str, data: dict) -> dict:
+    from clinic_crm.tenancy.context import clinic_scope
+
+    from scenarios import SCENARIOS
+
+    context = data["context"]
+    with clinic_scope(context["clinic_id"]):
+        return SCENARIOS[name].check(context, data.get("statuses", {}))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Create, migrate and seed the benchmark database.")
     parser.add_argument("--patients", type=int, default=500)
     parser.add_argument("--scenarios", default="", help="comma-separated scenario names whose seed hooks to run")
+    parser.add_argument("--check", metavar="SCENARIO",
+                        help="instead of seeding, run this scenario's post-run check hook and print its result")
+    parser.add_argument("--check-input", default="{}",
+                        help='with --check: JSON {"context": …, "statuses": {"201": n, …}}')
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -141,6 +155,9 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
+    if args.check:
+        print(json.dumps(run_check(args.check, json.loads(args.check_input))))
+        return 0
     log("Migrating the bench database")
     migrate()
     names = [n for n in args.scenarios.split(",") if n]

@@ -110,16 +110,37 @@ def app_env(args, secret_key: str) -> dict:
     return env
 
 
+def patients_needed(args) -> int:
+    return max([args.patients] + [SCENARIOS[name].patients for name in args.scenarios])
+
+
 def prepare(args, env: dict, python: str) -> dict:
-    log(f"Preparing {args.database_url.rsplit('@', 1)[-1]} ({args.patients} patients)")
+    patients = patients_needed(args)
+    log(f"Preparing {args.database_url.rsplit('@', 1)[-1]} ({patients} patients)")
     done = subprocess.run(
-        [python, str(BENCH_DIR / "prepare.py"), "--patients", str(args.patients), "--scenarios",
+        [python, str(BENCH_DIR / "prepare.py"), "--patients", str(patients), "--scenarios",
          ",".join(args.scenarios)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=600,
     )
     if done.returncode != 0:
         raise SystemExit("preparing the bench database failed (see above)")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def post_check(env: dict, python: str, scenario, context: dict, statuses: dict) -> dict:
+    """The scenario's check hook, inside Django (bench/prepare.py --check), after its last round."""
+    done = subprocess.run(
+        [python, str(BENCH_DIR / "prepare.py"), "--check", scenario.name, "--check-input",
+         json.dumps({"context": context, "statuses": statuses})],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=300,
+    )
+    if done.returncode != 0:
+        return {"ok": False, "error": f"the check hook failed with exit code {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def render(text: str, token: str) -> str:
+    return text.replace("{n}", token).replace("{i}", "0")
 
 
 def start_server(args, env: dict, python: str, port: int, log_path: Path) -> subprocess.Popen:
@@ -168,13 +189,13 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def check_endpoint(port: int, scenario, context: dict) -> None:
+def check_endpoint(port: int, scenario, context: dict) -> int:
     """One request before loading it, so a wrong key or path fails loudly instead of as 100% errors."""
     token = "check-" + secrets.token_hex(4)
-    headers = {name: value.replace("{n}", token) for name, value in scenario.headers(context).items()}
+    headers = {name: render(value, token) for name, value in scenario.headers(context).items()}
     body = scenario.body(context)
     request = urllib.request.Request(f"http://{HOST}:{port}{scenario.path}", method=scenario.method, headers=headers,
-                                     data=None if body is None else body.replace("{n}", token).encode())
+                                     data=None if body is None else render(body, token).encode())
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status = response.status
@@ -183,6 +204,7 @@ def check_endpoint(port: int, scenario, context: dict) -> None:
     if status != scenario.expect_status:
         raise SystemExit(f"{scenario.name}: {scenario.method} {scenario.path} answered {status}, "
                          f"expected {scenario.expect_status}")
+    return status
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -191,7 +213,9 @@ def check_endpoint(port: int, scenario, context: dict) -> None:
 def run_load(args, python: str, port: int, scenario, context: dict, duration: float) -> dict:
     command = [python, str(BENCH_DIR / "loadgen.py"), "--url", f"http://{HOST}:{port}{scenario.path}",
                "--method", scenario.method, "--connections", str(args.connections), "--duration", str(duration),
-               "--expect-status", str(scenario.expect_status)]
+               "--expect-status", str(scenario.expect_status), "--cycle", str(context.get("patients", 1))]
+    for status in scenario.also_accept:
+        command += ["--also-accept", str(status)]
     for name, value in scenario.headers(context).items():
         command += ["--header", f"{name}: {value}"]
     body = scenario.body(context)
@@ -274,7 +298,9 @@ def parse_args(argv=None):
                         help="CACHE_URL for the app: locmemcache:// (default, per worker), "
                              "rediscache://127.0.0.1:6379/3 (shared, as in production), or "
                              "dummycache:// (nothing is ever cached: the cold path)")
-    parser.add_argument("--patients", type=int, default=500, help="patients in the bench clinic (default 500)")
+    parser.add_argument("--patients", type=int, default=500,
+                        help="patients in the bench clinic (default 500; a scenario may need more, e.g. the "
+                             "promo redeems seed 2,000 and send each request for the next one in turn)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
                         help="PostgreSQL URL of the bench database (env BENCH_DATABASE_URL); created if missing")
     parser.add_argument("--python", help="Python with the project installed (default .venv/bin/python)")
@@ -315,22 +341,32 @@ def main(argv=None) -> int:
     server = start_server(args, env, python, port, results_dir / f"gunicorn-{stamp}.log")
     args.server_pid = server.pid
     runs: dict[str, list[dict]] = {name: [] for name in args.scenarios}
+    # Responses per status over everything sent (the check request, warm-up and rounds), for check hooks.
+    statuses: dict[str, dict[str, int]] = {name: {} for name in args.scenarios}
+
+    def tally(name: str, counts: dict) -> None:
+        for status, count in counts.items():
+            statuses[name][status] = statuses[name].get(status, 0) + count
+
     try:
         scenarios = [SCENARIOS[name] for name in args.scenarios]
         for scenario in scenarios:
-            check_endpoint(port, scenario, context)
+            tally(scenario.name, {str(check_endpoint(port, scenario, context)): 1})
             if args.warmup > 0:
-                run_load(args, python, port, scenario, context, args.warmup)
+                tally(scenario.name, run_load(args, python, port, scenario, context, args.warmup)["statuses"])
         for round_no in range(1, args.rounds + 1):
             # Alternate the order so drift (caches, autovacuum, other load) does not favour one scenario.
             ordered = scenarios if round_no % 2 else list(reversed(scenarios))
             for scenario in ordered:
                 result = run_load(args, python, port, scenario, context, args.duration)
                 runs[scenario.name].append(result)
+                tally(scenario.name, result["statuses"])
                 log(f"round {round_no}/{args.rounds} {scenario.name:<16} {result['rps']:>9,.1f} req/s  "
                     f"p99 {result['p99_ms']} ms  errors {result['errors']}")
     finally:
         stop_server(server)
+    checks = {scenario.name: post_check(env, python, scenario, context, statuses[scenario.name])
+              for scenario in scenarios if scenario.check is not None}
 
     rows = [summarise(name, runs[name]) for name in args.scenarios]
     table = format_table(rows, args.scenarios[0])
@@ -341,12 +377,19 @@ def main(argv=None) -> int:
     print(table)
     print("req/s per round: " + "; ".join(f"{r['scenario']} " + " / ".join(f"{v:,.0f}" for v in r["rps_rounds"])
                                           for r in rows))
+    for name in args.scenarios:
+        if SCENARIOS[name].also_accept:
+            print(f"responses of {name}: " + ", ".join(f"{k} x {v:,}" for k, v in sorted(statuses[name].items())))
+    for name, result in checks.items():
+        figures = ", ".join(f"{k} {v}" for k, v in result.items() if k != "ok")
+        print(f"check {name}: {'PASS' if result.get('ok') else 'FAIL'} ({figures})")
     output = Path(args.output) if args.output else results_dir / f"{stamp}.json"
     recorded = {k: v for k, v in vars(args).items() if k != "server_pid"}
     recorded["database_url"] = args.database_url.rsplit("@", 1)[-1]  # no password in the results file
-    output.write_text(json.dumps({"setup": setup, "args": recorded, "rows": rows, "runs": runs}, indent=2))
+    output.write_text(json.dumps({"setup": setup, "args": recorded, "rows": rows, "runs": runs,
+                                  "statuses": statuses, "checks": checks}, indent=2))
     log(f"Results: {output}")
-    return 0
+    return 0 if all(result.get("ok") for result in checks.values()) else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ Adding the app's config endpoint (API.md: `GET /api/v1/app/config`), for example
 A POS promo redeem (`POST /api/v1/pos/promos/redeem`) also needs a code that never runs out,
 made by a `seed` hook through the promos app's service, and a fresh order reference and
 Idempotency-Key per request: `{n}` in a header or the body becomes a token unique to the run.
+`{i}` becomes a number from 0 to the seeded patient count - 1, taking turns request by request, so
+`"bench-{i}"` is a different seeded patient's external id on each request (`patients=` sets how many).
 
     register(Scenario(
         name="pos_promo_redeem", method="POST", path="/api/v1/pos/promos/redeem",
@@ -52,6 +54,13 @@ class Scenario:
     seed: Callable[[Context], dict] | None = None
     expect_status: int = 200
     baseline: bool = False
+    # Other statuses that are a correct answer, not an error (409 once a capped promo has run out).
+    also_accept: tuple[int, ...] = ()
+    # At least this many patients `bench-0` … are seeded; `{i}` in a header or the body cycles over all of them.
+    patients: int = 0
+    # Runs inside Django after the last round, in the clinic's scope, with the context and the number of
+    # responses per status over the whole run ({"201": 1000, "409": 5312}); returns a dict with "ok".
+    check: Callable[[Context, dict], dict] | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -136,19 +145,86 @@ def _seed_unlimited_promo(ctx: Context) -> dict:
     return {"promo_code": BENCH_PROMO_CODE}
 
 
+BENCH_REDEEM_PATIENTS = 2000
+BENCH_PROMO_CAP = 1000
+
+
 def _promo_redeem_body(ctx: Context) -> str:
+    """One order per request, each for the next seeded patient in turn (`{i}`), not one patient for all."""
     import json
 
-    return json.dumps({"code": ctx["promo_code"], "external_id": ctx["patient_external_id"],
+    return json.dumps({"code": ctx["promo_code"], "external_id": "bench-{i}",
                        "order": {"reference": "bench-{n}", "total": "100.00"}})
+
+
+def _redeem_headers(ctx: Context) -> dict:
+    return {"Authorization": f"Api-Key {ctx['api_key']}", "Content-Type": "application/json",
+            "Idempotency-Key": "bench-{n}"}
 
 
 register(Scenario(
     name="pos_promo_redeem", method="POST", path="/api/v1/pos/promos/redeem",
-    description="POS: every client redeems one hot promo code (conditional UPDATE on one row, order, ledger)",
+    description=f"POS: every client redeems one hot promo code, each request for another of "
+                f"{BENCH_REDEEM_PATIENTS} patients (conditional UPDATE on one row, usage upsert, order, ledger)",
     seed=_seed_unlimited_promo,
-    headers=lambda ctx: {"Authorization": f"Api-Key {ctx['api_key']}", "Content-Type": "application/json",
-                         "Idempotency-Key": "bench-{n}"},
+    headers=_redeem_headers,
     body=_promo_redeem_body,
     expect_status=201,
+    patients=BENCH_REDEEM_PATIENTS,
+))
+
+
+def _seed_capped_promo(ctx: Context) -> dict:
+    """A new promo for this run with max_uses = BENCH_PROMO_CAP, which the run is meant to exceed."""
+    import secrets
+    from decimal import Decimal
+
+    from clinic_crm.tenancy.models import Clinic
+    from promos.events import Actor
+    from promos.services import create_promo
+
+    clinic = Clinic.objects.get(pk=ctx["clinic_id"])
+    code = "BENCHCAP" + secrets.token_hex(4).upper()
+    promo = create_promo(clinic=clinic, actor=Actor(id=None, name="Bench", email="bench@example.com"), data={
+        "name": f"Bench capped promo {code}", "code": code, "discount_type": "percent",
+        "discount_value": Decimal("10"), "status": "active", "max_uses": BENCH_PROMO_CAP,
+    })
+    return {"capped_promo_code": code, "capped_promo_id": promo.pk, "capped_max_uses": BENCH_PROMO_CAP}
+
+
+def _check_capped_promo(ctx: Context, statuses: dict) -> dict:
+    """Exactly max_uses redeems succeeded: the promo's counter, the ledger and the 201s seen all agree."""
+    from promos.models import Promo, PromoCustomerUsage
+    from redemptions.choices import RedemptionStatus
+    from redemptions.models import Redemption
+
+    promo = Promo.objects.get(pk=ctx["capped_promo_id"])
+    ledger = Redemption.objects.filter(promotion_key=promo.promotion_key, status=RedemptionStatus.APPLIED).count()
+    per_customer = sum(PromoCustomerUsage.objects.filter(promo=promo).values_list("uses", flat=True))
+    created = int(statuses.get("201", 0))
+    refused = int(statuses.get("409", 0))
+    ok = promo.uses == promo.max_uses == ledger == per_customer == created
+    return {"ok": ok, "max_uses": promo.max_uses, "uses": promo.uses, "ledger_rows": ledger,
+            "customer_usage_sum": per_customer, "responses_201": created, "responses_409": refused,
+            "other_responses": {k: v for k, v in statuses.items() if k not in ("201", "409")}}
+
+
+def _capped_redeem_body(ctx: Context) -> str:
+    import json
+
+    return json.dumps({"code": ctx["capped_promo_code"], "external_id": "bench-{i}",
+                       "order": {"reference": "bench-{n}", "total": "100.00"}})
+
+
+register(Scenario(
+    name="pos_promo_redeem_capped", method="POST", path="/api/v1/pos/promos/redeem",
+    description=f"POS: the hot promo with max_uses={BENCH_PROMO_CAP}, exceeded by the run: 201 until the cap, "
+                "then 409; afterwards exactly max_uses uses, ledger rows and 201s",
+    seed=_seed_capped_promo,
+    headers=_redeem_headers,
+    body=_capped_redeem_body,
+    expect_status=201,
+    also_accept=(409,),
+    patients=BENCH_REDEEM_PATIENTS,
+    check=_check_capped_promo,
 ))
