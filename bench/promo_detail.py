@@ -111,10 +111,10 @@ JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n FROM patients_patient WHER
 
 LEDGER_SQL = """
 INSERT INTO redemptions_redemption (promotion_key, promotion_kind, promotion_id, promotion_name, status,
-                                    discount_type, discount_value, discount_label, discount_amount, created_at,
-                                    applied_at, clinic_id, order_id, patient_id)
+                                    discount_type, discount_value, discount_label, discount_amount, order_total,
+                                    created_at, applied_at, clinic_id, order_id, patient_id)
 SELECT o.source_key, 'promo', o.source_id, o.source_name, 'applied', 'percent', 10.00, '10%% off', o.discount_amount,
-       o.placed_at, o.placed_at, o.clinic_id, o.id, o.patient_id
+       o.total, o.placed_at, o.placed_at, o.clinic_id, o.id, o.patient_id
 FROM orders_order o
 WHERE o.clinic_id = %(clinic)s AND o.discount_source = 'promo' AND o.reference LIKE 'detail-%%'
   AND o.id > %(after_order)s

@@ -21,6 +21,8 @@ class Redemption(TenantModel):
     discount_label = models.CharField(max_length=80)
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # The order's total as applied, kept on the row so per-promotion metrics never join orders.
+    order_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 
@@ -28,6 +30,9 @@ class Redemption(TenantModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["clinic", "promotion_key", "-created_at"], name="redemption_clinic_promotion"),
+            # Covers the metrics aggregate of one promotion (PRO-4) without touching the table.
+            models.Index(fields=["clinic", "promotion_key", "status", "patient"], name="redemption_clinic_metrics",
+                         include=["discount_amount", "order_total"]),
             models.Index(fields=["clinic", "patient", "-created_at"], name="redemption_clinic_patient"),
             models.Index(fields=["clinic", "status", "-applied_at"], name="redemption_clinic_status"),
         ]

@@ -81,5 +81,6 @@ def apply_redemption(*, clinic: Clinic, patient: Patient, promotion: PromotionSn
     redemption.applied_at = timezone.now()
     redemption.order = order
     redemption.discount_amount = order.discount_amount if order is not None else None
+    redemption.order_total = order.total if order is not None else None
     redemption.save()
     return redemption

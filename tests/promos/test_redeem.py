@@ -266,6 +266,8 @@ def test_a_services_promo_discounts_only_its_services_lines(clinic_a, in_clinic,
         # then 20% comes off the whitening line only
         assert redemption.discount_amount == Decimal("60.00")
         assert redemption.order.total == Decimal("300.00")
+        # and the ledger row keeps the order's total, which the promo metrics read without a join
+        assert redemption.order_total == Decimal("300.00")
 
 
 def test_a_services_promo_on_an_order_without_its_services_is_not_eligible(clinic_a, in_clinic, whitening_only):

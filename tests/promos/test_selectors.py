@@ -42,7 +42,8 @@ def redeem(promo, patient, *, subtotal, discount, when=None, status="applied") -
         promotion_key=promo.promotion_key, promotion_kind="promo", promotion_id=promo.pk,
         promotion_name=promo.name, patient=patient, status=status, discount_type=promo.discount_type,
         discount_value=promo.discount_value, discount_label="10% Off", order=order,
-        discount_amount=Decimal(discount), applied_at=when if status == "applied" else None,
+        discount_amount=Decimal(discount), order_total=order.total if order is not None else None,
+        applied_at=when if status == "applied" else None,
     )
 
 

@@ -166,7 +166,7 @@ def test_detail_shows_metrics_details_and_the_activity_diff_after_an_edit(clinic
             Redemption.objects.create(promotion_key=promo.promotion_key, promotion_kind="promo",
                                       promotion_id=promo.pk, promotion_name=promo.name, patient=patient,
                                       status="applied", discount_type="percent", discount_label="10% Off",
-                                      order=order, discount_amount=Decimal(discount))
+                                      order=order, discount_amount=Decimal(discount), order_total=order.total)
     client = client_for(staff_a)
     edit = client.post(url(clinic_a, "edit", promo.pk), form_data(
         name="Spring", code="SPRING", discount_value="10", max_uses="80", marketing_cost=""))
@@ -204,7 +204,8 @@ def test_detail_query_count_does_not_grow_with_redemptions(clinic_a, in_clinic, 
                 Redemption.objects.create(promotion_key=promo.promotion_key, promotion_kind="promo",
                                           promotion_id=promo.pk, promotion_name=promo.name,
                                           patient=patients[i % 3], status="applied", discount_type="percent",
-                                          discount_label="10% Off", order=order, discount_amount=Decimal("5.00"))
+                                          discount_label="10% Off", order=order, discount_amount=Decimal("5.00"),
+                                          order_total=order.total)
 
     def queries():
         with CaptureQueriesContext(connection) as captured:
@@ -334,7 +335,7 @@ def test_portfolio_draws_a_chart_when_promos_were_used(clinic_a, in_clinic, view
         Redemption.objects.create(promotion_key=promo.promotion_key, promotion_kind="promo", promotion_id=promo.pk,
                                   promotion_name=promo.name, patient=patient, status="applied",
                                   discount_type="percent", discount_label="10% Off", order=order,
-                                  discount_amount=Decimal("5.00"))
+                                  discount_amount=Decimal("5.00"), order_total=order.total)
     response = client_for(viewer_a).get(url(clinic_a, "portfolio"), {"period": "7", "metric": "discount"})
     html = response.content.decode()
     assert '<svg class="chart chart-line"' in html and "Spring" in html
