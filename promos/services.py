@@ -591,7 +591,6 @@ def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, orde
         order_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
     promo = quote.promo
-    _take_promo_use(quote, now)
     _take_customer_use(quote, patient)
     clinic = patient.clinic
     reference = (order_reference or "").strip() or f"{promo.promotion_key}-{uuid.uuid4().hex[:16]}"
@@ -605,4 +604,9 @@ def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, orde
     snapshot = PromotionSnapshot(key=promo.promotion_key, kind="promo", id=promo.pk, name=promo.name,
                                  discount_type=quote.discount_type, discount_value=quote.discount_value,
                                  discount_label=quote.label)
-    return apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order)
+    redemption = apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order)
+    # The promo row is taken last: its row lock (which serialises every redeem of a hot code) is
+    # then held only until commit. A refusal here still rolls the whole redeem back, so the cap
+    # stays exact.
+    _take_promo_use(quote, now)
+    return redemption

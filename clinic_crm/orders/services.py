@@ -88,7 +88,8 @@ def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: lis
         order.source_name = discount.source_name
         order.source_label = discount_label(discount.discount_type, discount.value, clinic.currency)
     order.total = order.subtotal - order.discount_amount
-    order.full_clean(validate_constraints=False)
+    # The clinic and patient are loaded objects already checked above: skip re-reading them.
+    order.full_clean(exclude=["clinic", "patient"], validate_constraints=False)
     try:
         with transaction.atomic():
             order.save()
