@@ -91,6 +91,15 @@ def clinic_b(db):
                          locale="us")
 
 
+def assert_error(response, status: int, code: str) -> dict:
+    """Assert an API error: its status, the one body shape, and its stable code."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"message", "code", "extra"}
+    assert body["code"] == code
+    return body
+
+
 def make_staff(clinic, role, email=None):
     membership, _ = create_staff(clinic=clinic, email=email or f"{role}@{clinic.slug}.test", role=role,
                                  password=PASSWORD, first_name=role.capitalize(), last_name=clinic.name)

@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -20,13 +19,6 @@ from tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def assert_error_shape(response, status: int) -> dict:

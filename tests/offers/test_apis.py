@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from clinic_crm.tenancy.choices import Role
@@ -19,14 +18,6 @@ AUTOMATED = "/api/v1/staff/automated-offers/"
 NEW_OFFER = {"name": "Spring whitening", "title": "£25 off whitening", "description": "April only",
              "discount": {"type": "amount", "value": "25.00"}, "valid_from": "2026-04-01",
              "valid_until": "2026-04-30", "max_uses": 100}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    # The token endpoint is rate limited per client address, and every test here signs in.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def staff_api(clinic, role=Role.STAFF) -> APIClient:

@@ -4,18 +4,11 @@ import pytest
 
 from clinic_crm.orders.models import Order
 from tests.factories import OrderFactory, PatientFactory
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/api/v1/pos/orders"
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"}
-    assert body["code"] == code
-    return body
 
 
 @pytest.fixture

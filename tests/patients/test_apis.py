@@ -7,6 +7,7 @@ from django.db import connection
 
 from clinic_crm.patients.models import Patient
 from tests.factories import PatientFactory
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -16,14 +17,6 @@ PATIENT_FIELDS = {"id", "external_id", "first_name", "last_name", "email", "phon
 
 def patient_url(external_id: str) -> str:
     return f"{PATIENTS}/{external_id}"
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"}
-    assert body["code"] == code
-    return body
 
 
 # --- upsert ----------------------------------------------------------------------------------------

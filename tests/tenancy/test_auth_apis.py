@@ -5,7 +5,6 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -14,27 +13,13 @@ from clinic_crm.tenancy.choices import ApiScope
 from clinic_crm.tenancy.models import ApiKey
 from clinic_crm.tenancy.services import create_api_key, revoke_api_key
 from tests.factories import PatientFactory
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 ME = "/api/v1/app/me"
 SIGN_IN_CODE = "/api/v1/app/auth/code"
 POS_PATIENTS = "/api/v1/pos/patients"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"}
-    assert body["code"] == code
-    return body
 
 
 def app_client(app_key: str | None = None, token: str | None = None) -> APIClient:

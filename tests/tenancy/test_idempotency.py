@@ -12,19 +12,12 @@ from clinic_crm.orders.models import Order
 from clinic_crm.tenancy.idempotency import purge_idempotency_keys
 from clinic_crm.tenancy.models import IdempotencyKey
 from tests.factories import OrderFactory, PatientFactory
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/api/v1/pos/orders"
 ORDER = {"reference": "R-1", "external_id": "bk-ann", "lines": [{"description": "Whitening", "unit_price": "300.00"}]}
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"}
-    assert body["code"] == code
-    return body
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic_crm.patients.models import SignInCode
 from tests.factories import PatientFactory
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +19,6 @@ CODE = "/api/v1/app/auth/code"
 TOKEN = "/api/v1/app/auth/token"
 ME = "/api/v1/app/me"
 EMAIL = "ann@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -47,14 +40,6 @@ def request_code(django_capture_on_commit_callbacks):
 
 def code_in(message) -> str:
     return re.search(r"\b(\d{6})\b", message.body).group(1)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"}
-    assert body["code"] == code
-    return body
 
 
 def test_signing_in_by_e_mailed_code_gives_a_token_that_reads_the_patients_profile(

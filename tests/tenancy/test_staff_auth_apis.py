@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -14,27 +13,13 @@ from clinic_crm.tenancy.models import Membership
 from clinic_crm.tenancy.services import change_staff_role, create_staff, remove_staff
 from tests.conftest import PASSWORD
 from tests.factories import PatientFactory
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "/api/v1/staff/token"
 ME = "/api/v1/staff/me"
 WRONG_LOGIN = "The e-mail, password or clinic is not right."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"}
-    assert body["code"] == code
-    return body
 
 
 def mint(email: str, clinic_slug: str, password: str = PASSWORD):
