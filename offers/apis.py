@@ -17,6 +17,7 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, StaffJWTAuthentication
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsAppCaller, IsSignedInPatient
+from clinic_crm.patients.selectors import get_patient_for_api
 from offers import services
 from offers.app_config import get_app_config, get_app_config_etag
 from offers.models import AutomatedOffer, Offer
@@ -118,12 +119,7 @@ class PosOfferRedeemApi(ClinicApi):
         data = PosRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if values.get("patient_id"):
-            patient = Patient.objects.filter(pk=values["patient_id"]).first()
-        else:
-            patient = Patient.objects.filter(external_id=values["external_id"]).first()
-        if patient is None:
-            raise NotFound("No such patient in this clinic.", code="unknown_patient")
+        patient = get_patient_for_api(patient_id=values.get("patient_id"), external_id=values.get("external_id"))
         result = services.redeem_offer_at_till(
             clinic=self.clinic, patient=patient, promotion_key=offer_id,
             purchase_amount=values.get("purchase_amount"), order_reference=values.get("order_reference", "").strip(),

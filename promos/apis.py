@@ -17,6 +17,7 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, StaffJWTAuthentication
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsSignedInPatient
+from clinic_crm.patients.selectors import get_patient_for_api
 from promos import services
 from promos.events import Actor
 from promos.models import Promo, PromoCode, PromoTier
@@ -94,13 +95,7 @@ class PosPromoRedeemApi(ClinicApi):
         data = PromoRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        patients = Patient.objects.select_related("clinic")
-        if values.get("patient_id"):
-            patient = patients.filter(pk=values["patient_id"]).first()
-        else:
-            patient = patients.filter(external_id=values["external_id"]).first()
-        if patient is None:
-            raise NotFound("No such patient in this clinic.", code="unknown_patient")
+        patient = get_patient_for_api(patient_id=values.get("patient_id"), external_id=values.get("external_id"))
         order = values["order"]
         lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"],
                       category=l.get("category", ""))

@@ -9,10 +9,10 @@ from clinic_crm.common.errors import NotFound
 from clinic_crm.orders.models import Order
 from clinic_crm.orders.serializers import OrderInput, OrderOutput
 from clinic_crm.orders.services import LineInput, create_order
-from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.auth import ApiKeyAuthentication
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope
+from clinic_crm.patients.selectors import get_patient_for_api
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER,
@@ -36,12 +36,7 @@ class PosOrderCreateApi(ClinicApi):
         data = OrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if values.get("patient_id"):
-            patient = Patient.objects.filter(pk=values["patient_id"]).first()
-        else:
-            patient = Patient.objects.filter(external_id=values["external_id"]).first()
-        if patient is None:
-            raise NotFound("No such patient in this clinic.", code="unknown_patient")
+        patient = get_patient_for_api(patient_id=values.get("patient_id"), external_id=values.get("external_id"))
         order = create_order(
             clinic=self.clinic, patient=patient, reference=values["reference"], placed_at=values.get("placed_at"),
             total=values.get("total"),

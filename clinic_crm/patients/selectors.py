@@ -27,6 +27,17 @@ def get_patient(*, patient_id) -> Patient:
     return Patient.objects.get(pk=patient_id)
 
 
+def get_patient_for_api(*, patient_id: int | None = None, external_id: str | None = None) -> Patient:
+    """The clinic's patient named by id or by the booking system's external id; 404 `unknown_patient` otherwise."""
+    from clinic_crm.common.errors import NotFound
+
+    patients = Patient.objects.select_related("clinic")
+    patient = (patients.filter(pk=patient_id) if patient_id else patients.filter(external_id=external_id)).first()
+    if patient is None:
+        raise NotFound("No such patient in this clinic.", code="unknown_patient")
+    return patient
+
+
 @dataclass(frozen=True)
 class PatientStats:
     lifetime_value: Decimal

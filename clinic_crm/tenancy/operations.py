@@ -1,4 +1,4 @@
-"""Migration operation that puts a tenant table behind PostgreSQL row-level security (CORE-1)."""
+"""Migration operations for PostgreSQL-only table rules: row-level security (CORE-1), append-only logs (PRO-5)."""
 
 from django.db.migrations.operations.base import Operation
 
@@ -19,8 +19,8 @@ def policy_sql(table: str) -> list[str]:
     ]
 
 
-class EnableRowLevelSecurity(Operation):
-    """ENABLE + FORCE row-level security on a model's table with the clinic policy. No-op off PostgreSQL."""
+class PostgresTableOperation(Operation):
+    """A rule on one model's table that exists only in PostgreSQL; the model state is untouched."""
 
     reversible = True
     reduces_to_sql = True
@@ -33,6 +33,13 @@ class EnableRowLevelSecurity(Operation):
 
     def _table(self, app_label, state):
         return state.apps.get_model(app_label, self.model_name)._meta.db_table
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.model_name], {})
+
+
+class EnableRowLevelSecurity(PostgresTableOperation):
+    """ENABLE + FORCE row-level security on a model's table with the clinic policy. No-op off PostgreSQL."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
@@ -51,28 +58,13 @@ class EnableRowLevelSecurity(Operation):
     def describe(self):
         return f"Enable row-level security on {self.model_name}"
 
-    def deconstruct(self):
-        return (self.__class__.__qualname__, [self.model_name], {})
-
     @property
     def migration_name_fragment(self):
         return f"rls_{self.model_name.lower()}"
 
 
-class MakeAppendOnly(Operation):
+class MakeAppendOnly(PostgresTableOperation):
     """Refuse UPDATE and DELETE on a table in PostgreSQL itself (audit logs). No-op elsewhere."""
-
-    reversible = True
-    reduces_to_sql = True
-
-    def __init__(self, model_name: str):
-        self.model_name = model_name
-
-    def state_forwards(self, app_label, state):
-        pass
-
-    def _table(self, app_label, state):
-        return state.apps.get_model(app_label, self.model_name)._meta.db_table
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor != "postgresql":
@@ -96,6 +88,3 @@ class MakeAppendOnly(Operation):
 
     def describe(self):
         return f"Make {self.model_name} append-only"
-
-    def deconstruct(self):
-        return (self.__class__.__qualname__, [self.model_name], {})
