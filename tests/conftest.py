@@ -37,6 +37,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
         if "celery" in item.keywords and not os.environ.get("CELERY_TEST_BROKER_URL"):
             item.add_marker(pytest.mark.skip(reason="needs Redis: set CELERY_TEST_BROKER_URL=redis://127.0.0.1:6379/14"))
+        if "redis" in item.keywords and not os.environ.get("REDIS_TEST_URL"):
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_TEST_URL=redis://127.0.0.1:6379/13"))
 
 
 @pytest.hookimpl(trylast=True)
@@ -73,6 +75,21 @@ def _fresh_caches():
 def _plain_static(settings):
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Django's default cache on the real Redis of REDIS_TEST_URL (a database of its own, emptied first)."""
+    import redis
+
+    url = os.environ["REDIS_TEST_URL"]
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    settings.CACHES = {**settings.CACHES, "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    yield client
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture

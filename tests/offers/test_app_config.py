@@ -265,3 +265,27 @@ def test_a_warm_config_fetch_makes_no_database_round_trip(clinic_a, django_asser
     # then both are answered from the cache alone
     assert again.content == first.content
     assert not_modified.status_code == 304
+
+
+@pytest.mark.redis
+def test_with_redis_as_the_shared_cache_a_warm_fetch_reads_nothing_and_a_change_shows_next_fetch(
+        clinic_a, in_clinic, app_client_for, django_capture_on_commit_callbacks, redis_cache):
+    # given production's cache (Redis) and a config fetched twice, so this process holds the version
+    live = make_offer(clinic_a, in_clinic, title="Live")
+    api = app_client_for(clinic_a)
+    first = api.get(CONFIG)
+    api.get(CONFIG)
+    commands_before = redis_cache.info("commandstats")
+    # when it is fetched again, warm
+    warm = api.get(CONFIG)
+    commands_after = redis_cache.info("commandstats")
+    # then the body is the same and Redis was not asked for anything
+    assert warm.content == first.content
+    assert commands_after == {**commands_before, "cmdstat_info": commands_after["cmdstat_info"]}
+    # and when staff unpublish the offer (in any process: the bump goes through Redis)
+    with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
+        services.unpublish_offer(offer=Offer.objects.get(pk=live.pk))
+    after = api.get(CONFIG, HTTP_IF_NONE_MATCH=first["ETag"])
+    # then the very next fetch no longer lists it
+    assert after.status_code == 200 and after["ETag"] != first["ETag"]
+    assert offer_ids(after) == []
