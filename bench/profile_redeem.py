@@ -26,6 +26,8 @@ ROOT = BENCH_DIR.parent
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Profile one POS promo redeem in-process (SQL round trips, time).")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--cprofile", type=int, metavar="N", default=0,
+                        help="also run the redeems under cProfile and print the N costliest functions")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://clinic_crm:clinic_crm@127.0.0.1:5432/clinic_crm_bench"))
     args = parser.parse_args(argv)
@@ -95,6 +97,16 @@ def main(argv=None) -> int:
           f"{total - db:.2f} ms in Python")
     for q, t in zip(queries.captured_queries, db_times):
         print(f"{t:7.2f} ms  {q['sql'][:150]}")
+    if args.cprofile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.enable()
+        for n in range(60_000, 60_000 + args.requests):
+            redeem(n)
+        profile.disable()
+        pstats.Stats(profile).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(os.environ.get("PROFILE_FILTER", ""), args.cprofile)
     return 0
 
 

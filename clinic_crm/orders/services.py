@@ -91,9 +91,10 @@ def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: lis
     # The clinic and patient are loaded objects already checked above: skip re-reading them.
     order.full_clean(exclude=["clinic", "patient"], validate_constraints=False)
     try:
-        with transaction.atomic():
-            order.save()
+        order.save()
     except IntegrityError:
+        # No savepoint of its own: this function's atomic block rolls the failed insert back as
+        # the Conflict leaves it, which keeps the caller's transaction usable.
         raise Conflict(f"An order with reference “{order.reference}” already exists.", code="duplicate_reference")
     OrderLine.objects.bulk_create(
         [OrderLine(clinic=clinic, order=order, description=l.description, category=l.category, quantity=l.quantity,
