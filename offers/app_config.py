@@ -1,7 +1,7 @@
 """The patient app's configuration: what the app shows now, cached per clinic and version (OFF-7).
 
 The body is serialized once per (clinic, config version, clinic date, clinic profile) and kept
-in the Django cache as bytes; every offer change bumps the version on commit (config_cache),
+in the Django cache as bytes; every offer and promo change bumps the version on commit (config_cache),
 so the next fetch rebuilds it. The ETag is derived from the same parts, so a client holding the
 current tag gets a 304 without the body being read from the cache at all.
 """
@@ -11,18 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic_crm.common.models import discount_label
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import Clinic
 from offers.config_cache import config_version
 from offers.models import AutomatedOffer, Offer
 from offers.services.redemption import clinic_today, is_offer_redeemable
+from promos.choices import PromoKind
+from promos.selectors import list_app_promos
 
 BODY_KEY = "offers:app-config:{clinic_id}:{tag}"
 BODY_TIMEOUT = 24 * 3600  # a new date or version makes a new key; old ones just age out
@@ -47,8 +50,9 @@ def list_app_offers(*, today: date) -> tuple[list[Offer], list[AutomatedOffer]]:
 
 
 def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
-    """The config body API.md gives, for the clinic's date `today` (OFF-7)."""
+    """The config body API.md gives, for the clinic's date `today` (OFF-7), with the promo banners (PRO-1)."""
     one_time, automated = list_app_offers(today=today)
+    end_of_day = datetime.combine(today + timedelta(days=1), time.min, tzinfo=clinic.tzinfo)
     offers = []
     for offer in one_time:
         offers.append({
@@ -65,12 +69,29 @@ def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
             "discount_label": offer.discount_label_in(clinic.currency), "valid_from": None,
             "valid_until": offer.redeemable_until if redeemable else None, "redeemable": redeemable,
         })
+    promos = []
+    for promo in list_app_promos(now=now, starts_before=end_of_day):
+        tiered = promo.kind == PromoKind.TIERED
+        promos.append({
+            "id": promo.promotion_key, "code": promo.shared_code, "name": promo.name, "kind": promo.kind,
+            "discount_label": "" if tiered else promo.discount_label_in(clinic.currency),
+            "tiers": [{"min_order": tier.min_order,
+                       "discount_label": discount_label(tier.discount_type, tier.discount_value, clinic.currency)}
+                      for tier in promo.tiers.all()] if tiered else [],
+            "min_order": promo.min_order, "starts_at": _local(promo.starts_at, clinic),
+            "ends_at": _local(promo.ends_at, clinic), "show_banner": promo.show_banner, "auto_apply": promo.auto_apply,
+        })
     return {
         "clinic": {"name": clinic.name, "slug": clinic.slug, "currency": clinic.currency,
                    "timezone": clinic.timezone, "branding": clinic.branding},
         "offers": offers,
+        "promos": promos,
         "generated_at": now.astimezone(clinic.tzinfo),
     }
+
+
+def _local(moment: datetime | None, clinic: Clinic) -> datetime | None:
+    return moment.astimezone(clinic.tzinfo) if moment else None
 
 
 def _tag(clinic: Clinic, today: date) -> str:

@@ -70,9 +70,11 @@ class PromoForm(forms.Form):
                                   input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
                                   help_text="After this the promo shows as Expired.")
     show_banner = forms.BooleanField(required=False, label="Show a banner in the app",
-                                     help_text="Patients see the promo on the app's home screen.")
+                                     help_text="The app shows it on its home screen "
+                                               "(promos for everyone with a shared code).")
     auto_apply = forms.BooleanField(required=False, label="Apply automatically",
-                                    help_text="Eligible orders get the discount without typing the code.")
+                                    help_text="The app applies it at checkout without the code being typed "
+                                              "(promos for everyone with a shared code).")
     marketing_cost = _money_field("Marketing cost", "What the campaign cost to send; used by Compare.")
     budget = _money_field("Discount budget", "The most discount to give in total. Empty for no limit.")
 

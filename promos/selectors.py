@@ -11,12 +11,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
 
 from clinic_crm.common.models import discount_label
+from promos.choices import Audience, PromoKind, PromoStatus
 from promos.filters import SEGMENTS, PromoFilter, expired_q, segment_q
 from promos.models import Promo, PromoActivity, PromoCode, PromoTier
 from redemptions.choices import RedemptionStatus
@@ -115,6 +127,31 @@ def _discount_label(promo: Promo, currency: str) -> str:
     if promo.kind == "tiered":
         return "Tiered"
     return promo.discount_label_in(currency)
+
+
+# ---- The patient app's promo banners (PRO-1) -------------------------------------------------------
+
+def list_app_promos(*, now: datetime, starts_before: datetime) -> list[Promo]:
+    """Promos the patient app shows as a banner or applies by itself, for the clinic in scope.
+
+    Active promos flagged show-banner or auto-apply, with one shared code (global or tiered) and
+    the audience "everyone" (the config is one body for every caller), that have not ended by
+    `now` and start before `starts_before` (the end of the clinic's day). Each has `shared_code`
+    and its tiers prefetched. Usage counters are not consulted: the config is cached, and
+    validate answers "usage limit reached" once a cap is used up.
+    """
+    shared_code = PromoCode.objects.filter(promo=OuterRef("pk"), patient__isnull=True).order_by("id").values("code")[:1]
+    return list(
+        Promo.objects.filter(status=PromoStatus.ACTIVE, audience=Audience.EVERYONE,
+                             kind__in=[PromoKind.GLOBAL, PromoKind.TIERED])
+        .filter(Q(show_banner=True) | Q(auto_apply=True))
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lt=starts_before))
+        .annotate(shared_code=Subquery(shared_code))
+        .exclude(shared_code__isnull=True)
+        .prefetch_related(Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")))
+        .order_by("ends_at", "-created_at", "-id")
+    )
 
 
 # ---- Detail (PRO-4, PRO-5) ---------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
+from offers.config_cache import invalidate_app_config
 from promos.choices import AppliesTo, Audience, PromoAction, PromoKind, PromoStatus
 from promos.events import Actor, jsonable, record_promo_event
 from promos.locks import lock_promo
@@ -202,6 +203,7 @@ def create_promo(*, clinic: Clinic, data: dict, actor: Actor | None) -> Promo:
     _save_audience(promo, audience)
     record_promo_event(promo=promo, actor=actor, action=PromoAction.CREATED,
                        diff={"created": _snapshot(promo, code=code or None, tiers=tiers, audience=audience)})
+    _changed(promo)
     return promo
 
 
@@ -274,6 +276,7 @@ def update_promo(*, promo: Promo, data: dict, actor: Actor | None) -> Promo:
         diff["audience_patient_ids"] = {"before": audience_before, "after": audience_after}
     if diff:
         record_promo_event(promo=promo, actor=actor, action=PromoAction.UPDATED, diff=diff)
+        _changed(promo)
     return promo
 
 
@@ -283,6 +286,12 @@ TRANSITIONS = {
     PromoAction.ACTIVATED: ({PromoStatus.DRAFT, PromoStatus.PAUSED}, PromoStatus.ACTIVE),
     PromoAction.ARCHIVED: ({PromoStatus.DRAFT, PromoStatus.ACTIVE, PromoStatus.PAUSED}, PromoStatus.ARCHIVED),
 }
+
+
+def _changed(promo: Promo) -> None:
+    """The app's config lists live promos (banner, auto-apply): rebuild it after this commits."""
+    clinic_id = promo.clinic_id
+    transaction.on_commit(lambda: invalidate_app_config(clinic_id))
 
 
 def _transition(*, promo: Promo, actor: Actor | None, action: str) -> Promo:
@@ -298,6 +307,7 @@ def _transition(*, promo: Promo, actor: Actor | None, action: str) -> Promo:
     promo.save(update_fields=["status", "updated_at"])
     record_promo_event(promo=promo, actor=actor, action=action,
                        diff={"status": {"before": before, "after": target}})
+    _changed(promo)
     return promo
 
 
