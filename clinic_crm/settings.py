@@ -113,6 +113,8 @@ CACHES = {
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic-crm-local",
               "OPTIONS": {"MAX_ENTRIES": 2000}},
 }
+if CACHES["default"]["BACKEND"].endswith("DummyCache"):  # "cache nothing" means nothing, per process too
+    CACHES["local"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -42,3 +42,15 @@ def test_database_and_broker_urls_are_read_from_the_environment():
                          "CELERY_BROKER_URL": "redis://cache.example:6379/0"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "redis://cache.example:6379/0"]
+
+
+def test_a_dummy_cache_url_caches_nothing_in_the_process_either():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY",)}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.CACHES['default']['BACKEND'], settings.CACHES['local']['BACKEND'])"],
+        cwd=ROOT, env={**env, "DEBUG": "1", "CACHE_URL": "dummycache://", "DJANGO_SETTINGS_MODULE": "clinic_crm.settings"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.cache.backends.dummy.DummyCache"] * 2

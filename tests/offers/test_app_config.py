@@ -289,3 +289,19 @@ def test_with_redis_as_the_shared_cache_a_warm_fetch_reads_nothing_and_a_change_
     # then the very next fetch no longer lists it
     assert after.status_code == 200 and after["ETag"] != first["ETag"]
     assert offer_ids(after) == []
+
+
+def test_with_a_cache_that_keeps_nothing_every_fetch_is_built_and_never_a_false_304(
+        clinic_a, in_clinic, app_client_for, django_capture_on_commit_callbacks, settings):
+    # given caches that keep nothing (CACHE_URL=dummycache://) and a config fetched once
+    dummy = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    settings.CACHES = {"default": dummy, "local": dummy}
+    live = make_offer(clinic_a, in_clinic, title="Live")
+    first = fetch(app_client_for, clinic_a)
+    # when staff unpublish the offer and the app revalidates with its tag
+    with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
+        services.unpublish_offer(offer=Offer.objects.get(pk=live.pk))
+    again = fetch(app_client_for, clinic_a, HTTP_IF_NONE_MATCH=first["ETag"])
+    # then it gets the current body, not a 304 for a tag that no longer describes it
+    assert offer_ids(first) == [live.promotion_key]
+    assert again.status_code == 200 and offer_ids(again) == []
