@@ -18,6 +18,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    prefetch_related_objects,
     QuerySet,
     Subquery,
     Sum,
@@ -140,18 +141,24 @@ def list_app_promos(*, now: datetime, starts_before: datetime) -> list[Promo]:
     and its tiers prefetched. Usage counters are not consulted: the config is cached, and
     validate answers "usage limit reached" once a cap is used up.
     """
-    shared_code = PromoCode.objects.filter(promo=OuterRef("pk"), patient__isnull=True).order_by("id").values("code")[:1]
-    return list(
+    promos = list(
         Promo.objects.filter(status=PromoStatus.ACTIVE, audience=Audience.EVERYONE,
                              kind__in=[PromoKind.GLOBAL, PromoKind.TIERED])
         .filter(Q(show_banner=True) | Q(auto_apply=True))
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .filter(Q(starts_at__isnull=True) | Q(starts_at__lt=starts_before))
-        .annotate(shared_code=Subquery(shared_code))
-        .exclude(shared_code__isnull=True)
-        .prefetch_related(Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")))
         .order_by("ends_at", "-created_at", "-id")
     )
+    if not promos:
+        return []
+    # The first shared code of each (global and tiered promos have exactly one).
+    codes = dict(PromoCode.objects.filter(promo__in=promos, patient__isnull=True).order_by("-id")
+                 .values_list("promo_id", "code"))
+    listed = [promo for promo in promos if promo.pk in codes]
+    for promo in listed:
+        promo.shared_code = codes[promo.pk]
+    prefetch_related_objects(listed, Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")))
+    return listed
 
 
 # ---- Detail (PRO-4, PRO-5) ---------------------------------------------------------------------------------
