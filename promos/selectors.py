@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DecimalField,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -147,7 +148,7 @@ def list_app_promos(*, now: datetime, starts_before: datetime) -> list[Promo]:
         .filter(Q(show_banner=True) | Q(auto_apply=True))
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .filter(Q(starts_at__isnull=True) | Q(starts_at__lt=starts_before))
-        .order_by("ends_at", "-created_at", "-id")
+        .order_by(F("ends_at").asc(nulls_last=True), "-created_at", "-id")  # ending soonest first
     )
     if not promos:
         return []

@@ -82,12 +82,16 @@ def redis_cache(settings):
     """Django's default cache on the real Redis of REDIS_TEST_URL (a database of its own, emptied first)."""
     import redis
 
+    from clinic_crm.common import tracked_cache
+
     url = os.environ["REDIS_TEST_URL"]
+    tracked_cache._tracked.clear()  # each test starts with no tracking connection and no copies
     client = redis.Redis.from_url(url)
     client.flushdb()
     settings.CACHES = {**settings.CACHES, "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
     yield client
+    tracked_cache._tracked.clear()
     client.flushdb()
     client.close()
 

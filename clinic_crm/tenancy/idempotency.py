@@ -72,10 +72,9 @@ def idempotent(handler):
 
 
 _CLAIM_SQL = """
-    INSERT INTO {table} (clinic_id, principal, key, method, path, request_hash, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
-    ON CONFLICT (clinic_id, principal, key) DO NOTHING
-    RETURNING id
+    INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT ({unique}) DO NOTHING
+    RETURNING {id}
 """
 
 
@@ -88,10 +87,16 @@ def _claim(*, principal: str, key: str, method: str, path: str, request_hash: st
     clinic_id = current_clinic_id()
     if clinic_id is None:
         raise TenantScopeError("An idempotency key claimed with no clinic in scope")
-    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    quote = connection.ops.quote_name
+    sql = _CLAIM_SQL.format(
+        table=quote(IdempotencyKey._meta.db_table), id=quote("id"),
+        columns=", ".join(map(quote, ["clinic_id", "principal", "key", "method", "path", "request_hash",
+                                      "created_at"])),
+        unique=", ".join(map(quote, ["clinic_id", "principal", "key"])),
+    )
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())  # stored as the ORM stores it
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL.format(table=table),
-                       [clinic_id, principal, key, method, path, request_hash, timezone.now()])
+        cursor.execute(sql, [clinic_id, principal, key, method, path, request_hash, created_at])
         row = cursor.fetchone()
     return row[0] if row else None
 

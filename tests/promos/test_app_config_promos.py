@@ -145,3 +145,16 @@ def test_a_signed_in_patient_sees_the_same_promos(clinic_a, in_clinic, app_clien
     signed_in = app_client_for(clinic_a, patient).get(CONFIG).json()["promos"]
     # then they get the same promos
     assert signed_in == public and len(public) == 1
+
+
+def test_promos_ending_soonest_come_first_and_open_ended_ones_last(clinic_a, in_clinic, app_client_for,
+                                                                   django_capture_on_commit_callbacks):
+    # given three banner promos: no end, ending in 2031, ending in 2030
+    with django_capture_on_commit_callbacks(execute=True):
+        make_promo(clinic_a, in_clinic, code="OPEN")
+        make_promo(clinic_a, in_clinic, code="LATER", ends_at=datetime(2031, 1, 1, tzinfo=LONDON))
+        make_promo(clinic_a, in_clinic, code="SOONER", ends_at=datetime(2030, 1, 1, tzinfo=LONDON))
+    # when the app fetches its config
+    _, promos = config_promos(app_client_for, clinic_a)
+    # then the soonest ending comes first and the open-ended one last, on every database
+    assert [p["code"] for p in promos] == ["SOONER", "LATER", "OPEN"]
