@@ -253,14 +253,25 @@ def summarise(name: str, runs: list[dict]) -> dict:
     return row
 
 
+def add_ratios(rows: list[dict], base_name: str) -> None:
+    """Each row's req/s against the baseline's: the median, over rounds, of the ratio within a round.
+
+    A round runs the baseline and each scenario back to back, so a ratio within a round cancels
+    the drift of a busy box between rounds, which a ratio of medians does not.
+    """
+    base_rounds = next(r["rps_rounds"] for r in rows if r["scenario"] == base_name)
+    for row in rows:
+        pairs = [rps / base for rps, base in zip(row["rps_rounds"], base_rounds) if base]
+        row["vs_baseline"] = statistics.median(pairs) if pairs else None
+
+
 def format_table(rows: list[dict], base_name: str) -> str:
-    base_rps = next(r["rps"] for r in rows if r["scenario"] == base_name)
     header = ["scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", f"vs {base_name}", "CPU app/other/loadgen"]
     lines = []
     for r in rows:
         lines.append([
             r["scenario"], f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}",
-            f"{r['errors']}/{r['requests']:,}", f"{r['rps'] / base_rps:.2f}" if base_rps else "-",
+            f"{r['errors']}/{r['requests']:,}", f"{r['vs_baseline']:.2f}" if r.get("vs_baseline") else "-",
             f"{r['cpu_app']:.2f} / {r['cpu_other']:.2f} / {r['cpu_loadgen']:.2f}",
         ])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
@@ -369,6 +380,7 @@ def main(argv=None) -> int:
               for scenario in scenarios if scenario.check is not None}
 
     rows = [summarise(name, runs[name]) for name in args.scenarios]
+    add_ratios(rows, args.scenarios[0])
     table = format_table(rows, args.scenarios[0])
     setup = (f"{args.connections} connections, {args.rounds} x {args.duration:g} s per scenario, gunicorn "
              f"{args.workers} {args.worker_class} workers, CONN_MAX_AGE={args.conn_max_age}, cache {args.cache_url}, {context['patients']} "

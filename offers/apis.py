@@ -14,7 +14,12 @@ from rest_framework.response import Response
 from clinic_crm.common.api import ClinicApi, Pagination, paginate
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.patients.models import Patient
-from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, StaffJWTAuthentication
+from clinic_crm.tenancy.auth import (
+    ApiKeyAuthentication,
+    AppKeyAuthentication,
+    StaffJWTAuthentication,
+    clinic_for_app_key,
+)
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsAppCaller, IsSignedInPatient
 from clinic_crm.patients.selectors import get_patient_for_api
@@ -64,13 +69,41 @@ class AppConfigApi(ClinicApi):
         inside the window their occasion opened). Offer ids are promotion ids ("offer_12",
         "automated_offer_3"). Every change is visible on the next fetch; send the ETag back in
         If-None-Match to get 304 while nothing changed."""
-        held = parse_etags(request.headers.get("If-None-Match", ""))
-        if held:
-            etag = get_app_config_etag(clinic=self.clinic)
-            if etag in held or "*" in held or f"W/{etag}" in held:
-                return _with_cache_headers(HttpResponse(status=status.HTTP_304_NOT_MODIFIED), etag)
-        config = get_app_config(clinic=self.clinic)
-        return _with_cache_headers(HttpResponse(config.body, content_type="application/json"), config.etag)
+        return app_config_response(request, self.clinic)
+
+
+def app_config_response(request, clinic) -> HttpResponse:
+    """The config body, or 304 when the app's If-None-Match names the current one."""
+    held = parse_etags(request.headers.get("If-None-Match", ""))
+    if held:
+        etag = get_app_config_etag(clinic=clinic)
+        if etag in held or "*" in held or f"W/{etag}" in held:
+            return _with_cache_headers(HttpResponse(status=status.HTTP_304_NOT_MODIFIED), etag)
+    config = get_app_config(clinic=clinic)
+    return _with_cache_headers(HttpResponse(config.body, content_type="application/json"), config.etag)
+
+
+def app_config_view():
+    """The config endpoint's URL view: AppConfigApi, with the commonest request answered before DRF.
+
+    The patient app fetches its config on every open, mostly with no patient signed in. Such a
+    GET (an app key, no Authorization header) whose key names an active clinic gets exactly what
+    AppConfigApi.get sends, without DRF's request wrapping and negotiation. Everything else (a
+    patient token, a missing or unknown key, another method) goes to AppConfigApi, which gives
+    the errors; the schema is generated from AppConfigApi too.
+    """
+    api_view = AppConfigApi.as_view()
+
+    @functools.wraps(api_view)  # keeps .cls and .initkwargs, which the schema generator reads
+    def view(request, *args, **kwargs):
+        if request.method == "GET" and "HTTP_AUTHORIZATION" not in request.META:
+            app_key = request.META.get("HTTP_X_APP_KEY")
+            clinic = clinic_for_app_key(app_key) if app_key else None
+            if clinic is not None:
+                return app_config_response(request, clinic)
+        return api_view(request, *args, **kwargs)
+
+    return view
 
 
 def _with_cache_headers(response: HttpResponse, etag: str) -> HttpResponse:

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic_crm.tenancy.services import update_clinic
+from tests.conftest import assert_error
 from offers import services
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
@@ -308,3 +309,36 @@ def test_with_a_cache_that_keeps_nothing_every_fetch_is_built_and_never_a_false_
     # then it gets the current body, not a 304 for a tag that no longer describes it
     assert offer_ids(first) == [live.promotion_key]
     assert again.status_code == 200 and offer_ids(again) == []
+
+
+def test_the_warm_fetch_answered_before_drf_is_the_same_response_drf_gives(clinic_a, in_clinic, app_client_for,
+                                                                           rf):
+    # given a live offer and the config fetched once through the URL (the path that skips DRF)
+    from offers.apis import AppConfigApi
+
+    make_offer(clinic_a, in_clinic)
+    through_url = fetch(app_client_for, clinic_a)
+    # when the same request goes through the DRF view itself
+    request = rf.get(CONFIG, HTTP_X_APP_KEY=clinic_a.app_key)
+    through_drf = AppConfigApi.as_view()(request)
+    # then status, body and caching headers are identical
+    assert (through_url.status_code, through_url.content) == (through_drf.status_code, through_drf.content)
+    for header in ("ETag", "Cache-Control", "Content-Type"):
+        assert through_url[header] == through_drf[header]
+
+
+def test_a_deactivated_clinics_key_and_other_methods_still_get_drfs_answers(clinic_a, app_client_for):
+    # given the app's client and a config fetched once
+    api = app_client_for(clinic_a)
+    assert api.get(CONFIG).status_code == 200
+    # when a POST is sent, and when the clinic is deactivated and the app fetches again
+    post = api.post(CONFIG, {}, format="json")
+    clinic_a.is_active = False
+    clinic_a.save(update_fields=["is_active"])
+    from clinic_crm.tenancy.auth import forget_app_key
+
+    forget_app_key(clinic_a.app_key)
+    inactive = api.get(CONFIG)
+    # then the POST is 405 and the deactivated clinic's key is refused, in the API's error shape
+    assert_error(post, 405, "method_not_allowed")
+    assert_error(inactive, 401, "authentication_failed")
