@@ -152,7 +152,8 @@ class PosOfferRedeemApi(ClinicApi):
         data = PosRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        patient = get_patient_for_api(patient_id=values.get("patient_id"), external_id=values.get("external_id"))
+        patient = get_patient_for_api(clinic=self.clinic, patient_id=values.get("patient_id"),
+                                      external_id=values.get("external_id"))
         result = services.redeem_offer_at_till(
             clinic=self.clinic, patient=patient, promotion_key=offer_id,
             purchase_amount=values.get("purchase_amount"), order_reference=values.get("order_reference", "").strip(),

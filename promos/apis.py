@@ -95,7 +95,8 @@ class PosPromoRedeemApi(ClinicApi):
         data = PromoRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        patient = get_patient_for_api(patient_id=values.get("patient_id"), external_id=values.get("external_id"))
+        patient = get_patient_for_api(clinic=self.clinic, patient_id=values.get("patient_id"),
+                                      external_id=values.get("external_id"))
         order = values["order"]
         lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"],
                       category=l.get("category", ""))

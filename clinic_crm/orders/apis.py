@@ -36,7 +36,8 @@ class PosOrderCreateApi(ClinicApi):
         data = OrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        patient = get_patient_for_api(patient_id=values.get("patient_id"), external_id=values.get("external_id"))
+        patient = get_patient_for_api(clinic=self.clinic, patient_id=values.get("patient_id"),
+                                      external_id=values.get("external_id"))
         order = create_order(
             clinic=self.clinic, patient=patient, reference=values["reference"], placed_at=values.get("placed_at"),
             total=values.get("total"),

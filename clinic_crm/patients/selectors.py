@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from clinic_crm.common.choices import DiscountSource
 from clinic_crm.orders.models import Order
 from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.models import Clinic
 
 
 def list_patients(*, search: str = "") -> QuerySet[Patient]:
@@ -27,14 +28,20 @@ def get_patient(*, patient_id) -> Patient:
     return Patient.objects.get(pk=patient_id)
 
 
-def get_patient_for_api(*, patient_id: int | None = None, external_id: str | None = None) -> Patient:
-    """The clinic's patient named by id or by the booking system's external id; 404 `unknown_patient` otherwise."""
+def get_patient_for_api(*, clinic: Clinic, patient_id: int | None = None, external_id: str | None = None) -> Patient:
+    """The clinic's patient named by id or by the booking system's external id; 404 `unknown_patient` otherwise.
+
+    `clinic` is the caller's (the one in scope): the patient gets it as its `clinic` without a join.
+    """
     from clinic_crm.common.errors import NotFound
 
-    patients = Patient.objects.select_related("clinic")
-    patient = (patients.filter(pk=patient_id) if patient_id else patients.filter(external_id=external_id)).first()
+    patients = Patient.objects.filter(pk=patient_id) if patient_id else Patient.objects.filter(external_id=external_id)
+    patient = patients.first()
     if patient is None:
         raise NotFound("No such patient in this clinic.", code="unknown_patient")
+    if patient.clinic_id != clinic.pk:  # the scope and row-level security make this impossible
+        raise NotFound("No such patient in this clinic.", code="unknown_patient")
+    patient.clinic = clinic
     return patient
 
 
