@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from clinic_crm.tenancy.models import Clinic
 from notifications.backends import get_backend
-from notifications.backends.base import PushError, PushMessage
+from notifications.backends.base import PushError, PushMessage, PushResult
 from notifications.choices import PushStatus
 from notifications.models import HISTORY_LIMIT, PushNotification
 from notifications.selectors import count_push_recipients, list_push_recipient_external_ids
@@ -56,35 +58,61 @@ def idempotency_seed(push: PushNotification) -> str:
     return f"{push.clinic_id}:push:{push.pk}:{push.created_at.isoformat()}"
 
 
-def deliver_push(*, push: PushNotification) -> PushNotification:
-    """Send a queued push through the configured backend; transient errors propagate for a retry (OFF-5).
+@dataclass(frozen=True)
+class PreparedPush:
+    """What a delivery attempt sends, read in the clinic's scope; the send itself runs outside it."""
 
-    The caller must let the row's changes commit before it retries (see `deliver_push_task`): the
-    attempt count and any batches already sent are what a later attempt or `give_up_push` reads.
+    clinic: Clinic
+    message: PushMessage
+
+
+def prepare_push_delivery(*, push: PushNotification) -> PreparedPush | None:
+    """Count an attempt at a queued push and say what to send; None when it is already settled (OFF-5).
+
+    Runs in the clinic's scope and commits before the send, so no transaction stays open while
+    the provider is called (`send_prepared_push`) and the attempt count survives a crash mid-send.
     """
     if push.status != PushStatus.QUEUED:
-        return push  # already settled: a redelivered task must not send twice
+        return None  # already settled: a redelivered task must not send twice
     clinic = Clinic.objects.get(pk=push.clinic_id)
-    external_ids = None
-    if push.audience != "all":
-        external_ids = tuple(list_push_recipient_external_ids(external_ids=push.external_ids))
-    message = PushMessage(title=push.title, message=push.message, external_ids=external_ids,
-                          idempotency_seed=idempotency_seed(push))
+    # Resolved here, in scope, so the send needs no database: every push-enabled patient of the
+    # clinic for "all", else those of the named ones who still are.
+    named = None if push.audience == "all" else push.external_ids
+    external_ids = tuple(list_push_recipient_external_ids(external_ids=named))
     push.attempts += 1
+    push.save(update_fields=["attempts"])
+    return PreparedPush(clinic=clinic, message=PushMessage(
+        title=push.title, message=push.message, external_ids=external_ids, idempotency_seed=idempotency_seed(push)))
+
+
+def send_prepared_push(prepared: PreparedPush) -> PushResult | PushError:
+    """Call the push provider: the outcome, or the error it raised. Touches no database."""
     try:
-        result = get_backend().send(clinic=clinic, push=message)
+        return get_backend().send(clinic=prepared.clinic, push=prepared.message)
     except PushError as error:
-        if error.transient:
-            push.save(update_fields=["attempts"])
-            raise
-        return give_up_push(push=push, reason=str(error))
+        return error
+
+
+def record_push_outcome(*, push: PushNotification, outcome: PushResult | PushError) -> PushNotification:
+    """Write what a send achieved on the push; transient errors are raised for a retry (OFF-5, OFF-6).
+
+    `push` must be read with a row lock (the caller's select_for_update), so two deliveries of one
+    push settle it once; a push another delivery settled already is returned as it is.
+    """
+    if push.status != PushStatus.QUEUED:
+        return push
+    if isinstance(outcome, PushError):
+        if outcome.transient:
+            raise outcome
+        return give_up_push(push=push, reason=str(outcome))
+    result = outcome
     if result.transient:
         if result.sent:
             # Some batches went, a later one hit a transient error. Keep what went, so giving up
             # still reports it; the retry repeats every batch and the provider drops the repeats.
             push.provider_ids = result.provider_ids
             push.sent_count = result.recipients if result.recipients is not None else 0
-        push.save(update_fields=["attempts", "provider_ids", "sent_count"])
+            push.save(update_fields=["provider_ids", "sent_count"])
         raise PushError(result.error or "The push service asked to try again later.", transient=True,
                         retry_after=result.retry_after)
     if result.no_recipients:
@@ -99,7 +127,7 @@ def deliver_push(*, push: PushNotification) -> PushNotification:
     else:
         return give_up_push(push=push, reason=result.error or "The push service refused the notification.")
     push.sent_at = timezone.now()
-    push.save(update_fields=["status", "sent_count", "provider_ids", "failure_reason", "attempts", "sent_at"])
+    push.save(update_fields=["status", "sent_count", "provider_ids", "failure_reason", "sent_at"])
     return push
 
 
@@ -125,13 +153,16 @@ def give_up_push(*, push: PushNotification, reason: str) -> PushNotification:
     return push
 
 
-def record_delivered_count(*, push: PushNotification) -> PushNotification:
-    """Replace the targeted count with the provider's own delivery figure, when it has one (OFF-6)."""
-    if push.status != PushStatus.SENT or not push.provider_ids:
-        return push
-    clinic = Clinic.objects.get(pk=push.clinic_id)
+def read_delivered_counts(*, clinic: Clinic, provider_ids: list[str]) -> list[int | None]:
+    """The provider's delivery figure for each notification of a push. Touches no database."""
     backend = get_backend()
-    counts = [backend.delivered_count(clinic=clinic, provider_id=pid) for pid in push.provider_ids]
+    return [backend.delivered_count(clinic=clinic, provider_id=pid) for pid in provider_ids]
+
+
+def record_delivered_count(*, push: PushNotification, counts: list[int | None]) -> PushNotification:
+    """Replace the targeted count with the provider's own delivery figure, when it has them all (OFF-6)."""
+    if push.status != PushStatus.SENT or not push.provider_ids or len(counts) != len(push.provider_ids):
+        return push
     if any(c is None for c in counts):
         return push
     push.sent_count = sum(counts)

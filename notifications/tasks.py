@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from clinic_crm.tenancy.context import with_clinic_scope
+from clinic_crm.tenancy.context import clinic_scope
+from clinic_crm.tenancy.models import Clinic
 from notifications import services
 from notifications.backends.base import PushError
 from notifications.choices import PushStatus
@@ -35,23 +36,43 @@ def deliver_push_task(self, clinic_id: int, push_id: int) -> str:
     return outcome.status
 
 
-@with_clinic_scope
 def _attempt_delivery(clinic_id: int, push_id: int, *, last_attempt: bool) -> PushNotification | PushError | None:
-    push = PushNotification.objects.filter(pk=push_id).first()
-    if push is None:
-        return None
-    try:
-        return services.deliver_push(push=push)
-    except PushError as error:
-        if last_attempt:
-            return services.give_up_push(push=push, reason=f"Gave up after {push.attempts} attempts: {error}")
-        return error
+    """Read and count the attempt, send with no transaction open, then record the outcome.
+
+    Each database step is its own short transaction in the clinic's scope: the provider call
+    (up to its timeouts) never holds a connection in a transaction or a row lock.
+    """
+    with clinic_scope(clinic_id):
+        push = PushNotification.objects.filter(pk=push_id).first()
+        if push is None:
+            return None
+        prepared = services.prepare_push_delivery(push=push)
+        if prepared is None:
+            return push
+    outcome = services.send_prepared_push(prepared)
+    with clinic_scope(clinic_id):
+        push = PushNotification.objects.select_for_update().filter(pk=push_id).first()
+        if push is None:
+            return None
+        try:
+            return services.record_push_outcome(push=push, outcome=outcome)
+        except PushError as error:
+            if last_attempt:
+                return services.give_up_push(push=push, reason=f"Gave up after {push.attempts} attempts: {error}")
+            return error
 
 
 @shared_task(rate_limit="1/s", acks_late=True)
-@with_clinic_scope
 def fetch_delivered_count_task(clinic_id: int, push_id: int) -> int | None:
-    push = PushNotification.objects.filter(pk=push_id).first()
-    if push is None:
-        return None
-    return services.record_delivered_count(push=push).sent_count
+    with clinic_scope(clinic_id):
+        push = PushNotification.objects.filter(pk=push_id).first()
+        if push is None or push.status != PushStatus.SENT or not push.provider_ids:
+            return push.sent_count if push else None
+        clinic = Clinic.objects.get(pk=clinic_id)
+        provider_ids = list(push.provider_ids)
+    counts = services.read_delivered_counts(clinic=clinic, provider_ids=provider_ids)  # no transaction open
+    with clinic_scope(clinic_id):
+        push = PushNotification.objects.select_for_update().filter(pk=push_id).first()
+        if push is None:
+            return None
+        return services.record_delivered_count(push=push, counts=counts).sent_count

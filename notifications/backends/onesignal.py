@@ -55,7 +55,8 @@ class OneSignalBackend(BasePushBackend):
     def send(self, *, clinic, push: PushMessage) -> PushResult:
         app_id, api_key = _credentials(clinic)
         if push.external_ids is None:
-            # Runs in the clinic's scope (the delivery task enters it), so only its patients come back.
+            # Only for a caller that has not resolved the audience (the delivery task always has):
+            # it must be in the clinic's scope, so only its patients come back.
             external_ids = list_push_recipient_external_ids()
         else:
             external_ids = list(push.external_ids)
