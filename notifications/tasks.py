@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from celery import shared_task
 
 from clinic_crm.tenancy.context import clinic_scope
@@ -17,6 +19,9 @@ MAX_RETRIES = 5
 MAX_RETRY_DELAY = 60 * 60
 # OneSignal's view endpoint allows about one request a second per app; read figures later, once.
 DELIVERY_FIGURE_DELAY = 15 * 60
+# Waits for a free second of OneSignal's view limit (shared by every worker) before giving up
+# and leaving the targeted count.
+DELIVERY_FIGURE_RETRIES = 20
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
@@ -62,8 +67,17 @@ def _attempt_delivery(clinic_id: int, push_id: int, *, last_attempt: bool) -> Pu
             return error
 
 
-@shared_task(rate_limit="1/s", acks_late=True)
-def fetch_delivered_count_task(clinic_id: int, push_id: int) -> int | None:
+@shared_task(bind=True, max_retries=DELIVERY_FIGURE_RETRIES, acks_late=True)
+def fetch_delivered_count_task(self, clinic_id: int, push_id: int) -> int | None:
+    try:
+        return _read_delivery_figure(clinic_id, push_id)
+    except PushError as error:  # OneSignal's per-app view limit: try again in a moment
+        if not error.transient or self.request.retries >= self.max_retries:
+            return None
+        raise self.retry(countdown=(error.retry_after or 1) + random.uniform(0, 2), exc=error)
+
+
+def _read_delivery_figure(clinic_id: int, push_id: int) -> int | None:
     with clinic_scope(clinic_id):
         push = PushNotification.objects.filter(pk=push_id).first()
         if push is None or push.status != PushStatus.SENT or not push.provider_ids:

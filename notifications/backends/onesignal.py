@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from email.utils import parsedate_to_datetime
 import onesignal
 import urllib3
 from django.conf import settings
+from django.core.cache import cache
 from onesignal.api import default_api
 from onesignal.exceptions import ApiException, OpenApiException
 from onesignal.helpers import is_message_sent
@@ -77,17 +79,53 @@ class OneSignalBackend(BasePushBackend):
         return _combine(outcomes)
 
     def delivered_count(self, *, clinic, provider_id: str) -> int | None:
+        """OneSignal's count of devices reached, or None when it has none for this notification.
+
+        The view endpoint allows about one request a second per app, whichever worker asks:
+        without a free second (`_take_view_slot`) or on a 429 this raises a transient PushError
+        with the wait, and the caller tries again later.
+        """
         if not clinic.onesignal_configured:
             return None
+        if not _take_view_slot(clinic.onesignal_app_id):
+            raise PushError("OneSignal's view limit for this app is in use; trying again shortly.",
+                            transient=True, retry_after=VIEW_SLOT_SECONDS)
         try:
             with onesignal.ApiClient(_configuration(clinic.onesignal_api_key)) as client:
                 notification = default_api.DefaultApi(client).get_notification(
                     clinic.onesignal_app_id, provider_id, _request_timeout=settings.ONESIGNAL_TIMEOUT)
+        except ApiException as error:
+            if error.status == 429:
+                raise PushError("OneSignal limited the delivery-figure request (429).", transient=True,
+                                retry_after=_retry_after(error.headers) or VIEW_SLOT_SECONDS)
+            logger.warning("OneSignal delivery figure for %s unavailable: %s", provider_id, _describe(error))
+            return None
         except (OpenApiException, urllib3.exceptions.HTTPError) as error:
             logger.warning("OneSignal delivery figure for %s unavailable: %s", provider_id, _describe(error))
             return None
         successful = notification.get("successful")
         return successful if isinstance(successful, int) else None
+
+
+# OneSignal's view endpoints: about one request a second per app (performance.md §3).
+VIEW_SLOT_SECONDS = 1
+VIEW_SLOT_WAIT = 3.0  # how long one call waits for a free second before handing back to its task
+
+
+def _take_view_slot(app_id: str, *, wait: float | None = None) -> bool:
+    """Claim this second's view request for the app, across every worker and process.
+
+    The shared cache's atomic add (SET NX EX on Redis) holds the claim for one second. With a
+    per-process cache (development) the limit holds per process only.
+    """
+    key = f"onesignal:view-slot:{uuid.uuid5(IDEMPOTENCY_NAMESPACE, app_id)}"
+    deadline = time.monotonic() + (VIEW_SLOT_WAIT if wait is None else wait)
+    while True:
+        if cache.add(key, 1, timeout=VIEW_SLOT_SECONDS):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def _credentials(clinic) -> tuple[str, str]:

@@ -4,7 +4,8 @@ Every request is recorded (method, path, query, headers, JSON body). `POST /noti
 from a script of replies, then with a fresh notification id. Like OneSignal, a create request that
 repeats the idempotency key of an earlier *answered* one (200) gets the earlier answer back with
 `Idempotent-Replayed: true` and sends nothing, so tests can count real sends. `GET
-/notifications/{id}` answers with the delivery figure set in `delivered`.
+/notifications/{id}` answers from a script of view replies if any (`reply_views`), else with the
+delivery figure set in `delivered`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class FakeOneSignal:
         self.requests: list[Recorded] = []
         self.delivered: dict[str, dict] = {}
         self._script: deque[Reply] = deque()
+        self._view_script: deque[Reply] = deque()
         self._answered: dict[str, tuple[int, dict]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -69,6 +71,15 @@ class FakeOneSignal:
         with self._lock:
             self._script.extend(replies)
 
+    def reply_views(self, *replies: Reply) -> None:
+        """Queue answers for the next view (delivery figure) requests."""
+        with self._lock:
+            self._view_script.extend(replies)
+
+    @property
+    def views(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "GET" and r.path.startswith("/notifications/")]
+
     @property
     def creates(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "POST" and r.path == "/notifications"]
@@ -94,6 +105,10 @@ class FakeOneSignal:
             return reply, body
 
     def _answer_view(self, notification_id: str) -> tuple[Reply, dict]:
+        with self._lock:
+            scripted = self._view_script.popleft() if self._view_script else None
+        if scripted is not None:
+            return scripted, scripted.body or {}
         if notification_id not in self.delivered:
             return Reply(status=404), {"errors": ["Could not find notification with id"]}
         return Reply(), {"id": notification_id, **self.delivered[notification_id]}

@@ -190,3 +190,61 @@ def test_a_settled_push_is_not_sent_again_by_a_redelivered_task(onesignal, queue
     # then
     assert push.status == PushStatus.SENT and push.attempts == 1
     assert len(onesignal.creates) == 1
+
+
+def test_the_delivery_figure_waits_for_a_free_second_of_the_apps_view_limit(onesignal, queued_push, follow_ups,
+                                                                           monkeypatch):
+    from django.core.cache import cache
+
+    from notifications.backends import onesignal as backend
+
+    # given a sent push and another worker holding this second's view request for the same app
+    monkeypatch.setattr(backend, "VIEW_SLOT_WAIT", 0)
+    push = deliver(queued_push)
+    [(args, _)] = follow_ups
+    onesignal.delivered[push.provider_ids[0]] = {"successful": 1, "failed": 1, "remaining": 0}
+    app_id = onesignal.creates[0].json["app_id"]
+    assert backend._take_view_slot(app_id, wait=0)
+    retries = []
+    task = fetch_delivered_count_task._get_current_object()
+    original_retry = task.retry
+
+    def free_the_second_then_retry(*a, **kw):
+        retries.append(kw.get("countdown"))
+        cache.clear()  # the other worker's second has passed
+        return original_retry(*a, **kw)
+
+    monkeypatch.setattr(task, "retry", free_the_second_then_retry)
+    # when the figure is read
+    fetch_delivered_count_task.apply(args)
+    # then the first try asked OneSignal nothing and was retried a second or so later, and the retry read it
+    assert len(retries) == 1 and 1 <= retries[0] <= 3
+    assert len(onesignal.views) == 1
+    assert (reload(push).sent_count, reload(push).delivery_confirmed) == (1, True)
+
+
+def test_a_429_on_the_delivery_figure_is_retried_after_retry_after(onesignal, queued_push, follow_ups,
+                                                                  monkeypatch):
+    # given a sent push whose first figure request OneSignal answers 429 with Retry-After
+    push = deliver(queued_push)
+    [(args, _)] = follow_ups
+    onesignal.delivered[push.provider_ids[0]] = {"successful": 2, "failed": 0, "remaining": 0}
+    onesignal.reply_views(Reply(status=429, headers={"Retry-After": "7"}, body={"errors": ["Rate limit exceeded"]}))
+    retries = []
+    task = fetch_delivered_count_task._get_current_object()
+    original_retry = task.retry
+
+    def spy(*a, **kw):
+        retries.append(kw.get("countdown"))
+        from django.core.cache import cache
+
+        cache.clear()  # let the retry take a view second at once
+        return original_retry(*a, **kw)
+
+    monkeypatch.setattr(task, "retry", spy)
+    # when the figure is read
+    fetch_delivered_count_task.apply(args)
+    # then it was retried after at least Retry-After and then recorded
+    assert len(retries) == 1 and 7 <= retries[0] <= 9
+    assert len(onesignal.views) == 2
+    assert (reload(push).sent_count, reload(push).delivery_confirmed) == (2, True)
