@@ -153,10 +153,16 @@ def give_up_push(*, push: PushNotification, reason: str) -> PushNotification:
     return push
 
 
-def read_delivered_counts(*, clinic: Clinic, provider_ids: list[str]) -> list[int | None]:
-    """The provider's delivery figure for each notification of a push. Touches no database."""
+def read_delivered_counts(*, clinic: Clinic, provider_ids: list[str], known: dict[str, int | None]) -> None:
+    """Fill `known` with the provider's delivery figure of each notification not in it yet.
+
+    Touches no database. A transient PushError (the provider's rate limit) leaves the figures
+    read so far in `known`, for the retry.
+    """
     backend = get_backend()
-    return [backend.delivered_count(clinic=clinic, provider_id=pid) for pid in provider_ids]
+    for pid in provider_ids:
+        if pid not in known:
+            known[pid] = backend.delivered_count(clinic=clinic, provider_id=pid)
 
 
 def record_delivered_count(*, push: PushNotification, counts: list[int | None]) -> PushNotification:

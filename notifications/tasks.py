@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 
 from celery import shared_task
@@ -12,6 +13,8 @@ from notifications import services
 from notifications.backends.base import PushError
 from notifications.choices import PushStatus
 from notifications.models import PushNotification
+
+logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
 # A provider's Retry-After is honoured up to this; it stays well under the broker's visibility
@@ -27,7 +30,7 @@ DELIVERY_FIGURE_RETRIES = 20
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
 def deliver_push_task(self, clinic_id: int, push_id: int) -> str:
     last_attempt = self.request.retries >= self.max_retries
-    outcome = _attempt_delivery(clinic_id, push_id, last_attempt=last_attempt)
+    outcome, settled_here = _attempt_delivery(clinic_id, push_id, last_attempt=last_attempt)
     # The retry is raised only here, after the clinic scope (and its transaction) has closed:
     # raised inside, it would roll back the attempt count and the batches already sent.
     if isinstance(outcome, PushError):
@@ -36,57 +39,74 @@ def deliver_push_task(self, clinic_id: int, push_id: int) -> str:
         raise self.retry(countdown=countdown, exc=outcome)
     if outcome is None:
         return "gone"
-    if outcome.status == PushStatus.SENT and outcome.provider_ids:
+    # Only the attempt that sent it asks for the figure: a redelivered task must not ask again.
+    if settled_here and outcome.status == PushStatus.SENT and outcome.provider_ids:
         fetch_delivered_count_task.apply_async((clinic_id, outcome.pk), countdown=DELIVERY_FIGURE_DELAY)
     return outcome.status
 
 
-def _attempt_delivery(clinic_id: int, push_id: int, *, last_attempt: bool) -> PushNotification | PushError | None:
+def _attempt_delivery(clinic_id: int, push_id: int, *,
+                      last_attempt: bool) -> tuple[PushNotification | PushError | None, bool]:
     """Read and count the attempt, send with no transaction open, then record the outcome.
 
     Each database step is its own short transaction in the clinic's scope: the provider call
-    (up to its timeouts) never holds a connection in a transaction or a row lock.
+    (up to its timeouts) never holds a connection in a transaction or a row lock. Returns the
+    push (or the transient error to retry on, or None when the push is gone) and whether this
+    attempt is the one that settled it.
     """
     with clinic_scope(clinic_id):
-        push = PushNotification.objects.filter(pk=push_id).first()
+        push = PushNotification.objects.select_for_update().filter(pk=push_id).first()
         if push is None:
-            return None
+            return None, False
         prepared = services.prepare_push_delivery(push=push)
         if prepared is None:
-            return push
+            return push, False
     outcome = services.send_prepared_push(prepared)
     with clinic_scope(clinic_id):
         push = PushNotification.objects.select_for_update().filter(pk=push_id).first()
         if push is None:
-            return None
+            return None, False
+        if push.status != PushStatus.QUEUED:
+            return push, False  # a concurrent delivery settled it while this one was sending
         try:
-            return services.record_push_outcome(push=push, outcome=outcome)
+            push = services.record_push_outcome(push=push, outcome=outcome)
         except PushError as error:
-            if last_attempt:
-                return services.give_up_push(push=push, reason=f"Gave up after {push.attempts} attempts: {error}")
-            return error
+            if not last_attempt:
+                return error, False
+            push = services.give_up_push(push=push, reason=f"Gave up after {push.attempts} attempts: {error}")
+        return push, True
 
 
 @shared_task(bind=True, max_retries=DELIVERY_FIGURE_RETRIES, acks_late=True)
-def fetch_delivered_count_task(self, clinic_id: int, push_id: int) -> int | None:
+def fetch_delivered_count_task(self, clinic_id: int, push_id: int, known: dict[str, int | None] | None = None):
+    """Replace a sent push's targeted count with OneSignal's delivery figure (OFF-6).
+
+    Figures already read are carried into a retry (`known`), so waiting for OneSignal's per-app
+    view limit never spends a request twice.
+    """
+    known = dict(known or {})
     try:
-        return _read_delivery_figure(clinic_id, push_id)
-    except PushError as error:  # OneSignal's per-app view limit: try again in a moment
+        return _read_delivery_figure(clinic_id, push_id, known)
+    except PushError as error:
         if not error.transient or self.request.retries >= self.max_retries:
+            logger.warning("Gave up reading OneSignal's delivery figure for push %s: %s", push_id, error)
             return None
-        raise self.retry(countdown=(error.retry_after or 1) + random.uniform(0, 2), exc=error)
+        countdown = min(error.retry_after or 1, MAX_RETRY_DELAY) + random.uniform(0, 2)
+        raise self.retry(countdown=countdown, exc=error, kwargs={**self.request.kwargs, "known": known})
 
 
-def _read_delivery_figure(clinic_id: int, push_id: int) -> int | None:
+def _read_delivery_figure(clinic_id: int, push_id: int, known: dict[str, int | None]) -> int | None:
     with clinic_scope(clinic_id):
         push = PushNotification.objects.filter(pk=push_id).first()
         if push is None or push.status != PushStatus.SENT or not push.provider_ids:
             return push.sent_count if push else None
         clinic = Clinic.objects.get(pk=clinic_id)
         provider_ids = list(push.provider_ids)
-    counts = services.read_delivered_counts(clinic=clinic, provider_ids=provider_ids)  # no transaction open
+    # No transaction open while OneSignal is asked; `known` keeps what was read if a later id must wait.
+    services.read_delivered_counts(clinic=clinic, provider_ids=provider_ids, known=known)
     with clinic_scope(clinic_id):
         push = PushNotification.objects.select_for_update().filter(pk=push_id).first()
         if push is None:
             return None
+        counts = [known.get(pid) for pid in push.provider_ids]
         return services.record_delivered_count(push=push, counts=counts).sent_count

@@ -107,7 +107,7 @@ class OneSignalBackend(BasePushBackend):
         return successful if isinstance(successful, int) else None
 
 
-# OneSignal's view endpoints: about one request a second per app (performance.md §3).
+# OneSignal's view endpoints: about one request a second per app (its documented rate limits).
 VIEW_SLOT_SECONDS = 1
 VIEW_SLOT_WAIT = 3.0  # how long one call waits for a free second before handing back to its task
 
@@ -116,7 +116,8 @@ def _take_view_slot(app_id: str, *, wait: float | None = None) -> bool:
     """Claim this second's view request for the app, across every worker and process.
 
     The shared cache's atomic add (SET NX EX on Redis) holds the claim for one second. With a
-    per-process cache (development) the limit holds per process only.
+    per-process cache (development) the limit holds per process only, and a cache that keeps
+    nothing (DummyCache) does not limit at all.
     """
     key = f"onesignal:view-slot:{uuid.uuid5(IDEMPOTENCY_NAMESPACE, app_id)}"
     deadline = time.monotonic() + (VIEW_SLOT_WAIT if wait is None else wait)

@@ -72,7 +72,7 @@ class FakeOneSignal:
             self._script.extend(replies)
 
     def reply_views(self, *replies: Reply) -> None:
-        """Queue answers for the next view (delivery figure) requests."""
+        """Queue answers for the next view (delivery figure) requests; a plain `Reply()` answers as usual."""
         with self._lock:
             self._view_script.extend(replies)
 
@@ -107,7 +107,7 @@ class FakeOneSignal:
     def _answer_view(self, notification_id: str) -> tuple[Reply, dict]:
         with self._lock:
             scripted = self._view_script.popleft() if self._view_script else None
-        if scripted is not None:
+        if scripted is not None and not (scripted.status == 200 and scripted.body is None):
             return scripted, scripted.body or {}
         if notification_id not in self.delivered:
             return Reply(status=404), {"errors": ["Could not find notification with id"]}

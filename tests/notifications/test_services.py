@@ -111,3 +111,33 @@ def test_the_push_provider_is_called_with_no_database_transaction_open(clinic_a,
     with in_clinic(clinic_a):
         push.refresh_from_db()
     assert (push.status, push.sent_count, push.delivery_confirmed) == (PushStatus.SENT, 2, True)
+
+
+def test_a_push_settled_by_another_delivery_during_the_send_is_left_as_that_one_settled_it(
+        clinic_a, in_clinic, memory_backend, monkeypatch):
+    from clinic_crm.tenancy.context import clinic_scope
+    from notifications.backends.memory import MemoryBackend
+    from notifications.tasks import deliver_push_task, fetch_delivered_count_task
+
+    # given a provider during whose call another delivery of the same push settles it
+    original_send = MemoryBackend.send
+    follow_ups = []
+    monkeypatch.setattr(fetch_delivered_count_task, "apply_async", lambda *a, **kw: follow_ups.append(a))
+
+    def send(self, *, clinic, push):
+        with clinic_scope(clinic.pk):
+            PushNotification.objects.filter(status=PushStatus.QUEUED).update(
+                status=PushStatus.SENT, sent_count=1, provider_ids=["other-delivery"])
+        return original_send(self, clinic=clinic, push=push)
+
+    monkeypatch.setattr(MemoryBackend, "send", send)
+    with in_clinic(clinic_a):
+        PatientFactory.create_batch(2, push_enabled=True)
+        push = queue_push(clinic=clinic_a, title="Spring", message="Fresh offers")
+    # when this delivery records its outcome
+    deliver_push_task.apply((clinic_a.pk, push.pk))
+    # then the other delivery's result stands, and this one asks for no delivery figure
+    with in_clinic(clinic_a):
+        push.refresh_from_db()
+    assert (push.status, push.sent_count, push.provider_ids) == (PushStatus.SENT, 1, ["other-delivery"])
+    assert follow_ups == []

@@ -248,3 +248,44 @@ def test_a_429_on_the_delivery_figure_is_retried_after_retry_after(onesignal, qu
     assert len(retries) == 1 and 7 <= retries[0] <= 9
     assert len(onesignal.views) == 2
     assert (reload(push).sent_count, reload(push).delivery_confirmed) == (2, True)
+
+
+def test_a_figure_retry_reads_only_the_notifications_it_has_not_read(onesignal, queued_push, follow_ups,
+                                                                     settings, monkeypatch):
+    from django.core.cache import cache
+
+    # given a push sent in two batches (two notifications), the second figure request answered 429
+    settings.ONESIGNAL_CHUNK_SIZE = 1
+    push = deliver(queued_push)
+    [(args, _)] = follow_ups
+    first, second = push.provider_ids
+    onesignal.delivered[first] = {"successful": 1, "failed": 0, "remaining": 0}
+    onesignal.delivered[second] = {"successful": 0, "failed": 1, "remaining": 0}
+    onesignal.reply_views(Reply(), Reply(status=429, headers={"Retry-After": "2"}, body={"errors": ["Rate limit"]}))
+    task = fetch_delivered_count_task._get_current_object()
+    original_retry = task.retry
+    monkeypatch.setattr(task, "retry", lambda *a, **kw: (cache.clear(), original_retry(*a, **kw))[1])
+    # when the figures are read
+    fetch_delivered_count_task.apply(args)
+    # then the retry asked only for the second notification, and the push has both figures
+    assert [r.path.rsplit("/", 1)[1] for r in onesignal.views] == [first, second, second]
+    assert (reload(push).sent_count, reload(push).delivery_confirmed) == (1, True)
+
+
+def test_a_figure_that_stays_rate_limited_leaves_the_targeted_count(onesignal, queued_push, follow_ups,
+                                                                    monkeypatch):
+    from django.core.cache import cache
+
+    # given a sent push and OneSignal answering every figure request 429
+    push = deliver(queued_push)
+    [(args, _)] = follow_ups
+    onesignal.reply_views(*[Reply(status=429, body={"errors": ["Rate limit"]})] * 3)
+    task = fetch_delivered_count_task._get_current_object()
+    monkeypatch.setattr(task, "max_retries", 2)
+    original_retry = task.retry
+    monkeypatch.setattr(task, "retry", lambda *a, **kw: (cache.clear(), original_retry(*a, **kw))[1])
+    # when the figure is read
+    result = fetch_delivered_count_task.apply(args).get()
+    # then it tried three times, gave up, and the push keeps its targeted count
+    assert len(onesignal.views) == 3 and result is None
+    assert (reload(push).sent_count, reload(push).delivery_confirmed) == (2, False)
