@@ -96,11 +96,34 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return int(status_text), closes
 
 
+class Schedule:
+    """Open loop: request k is due at start + k / rate, whichever client is free to send it."""
+
+    def __init__(self, *, start: float, rate: float):
+        self.start, self.rate, self.issued = start, rate, 0
+
+    def next_due(self) -> float:
+        due = self.start + self.issued / self.rate
+        self.issued += 1
+        return due
+
+
 async def client(*, host: str, port: int, request: Request, deadline: float, timeout: float, expect: set[int],
-                 latencies: list[float], errors: Counter, counts: Counter, statuses: Counter) -> None:
+                 latencies: list[float], errors: Counter, counts: Counter, statuses: Counter,
+                 schedule: Schedule | None = None) -> None:
     reader = writer = None
     while time.monotonic() < deadline:
         started = time.perf_counter()
+        if schedule is not None:
+            due = schedule.next_due()
+            if due >= deadline:
+                break
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            # Latency counts from when the request was due, so a late start (every client busy)
+            # is part of it: no coordinated omission.
+            started = time.perf_counter() - max(0.0, time.monotonic() - due)
         try:
             if writer is None:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
@@ -142,9 +165,11 @@ async def run(args) -> dict:
     cpu_started = time.process_time()
     started = time.monotonic()
     deadline = started + args.duration
+    schedule = Schedule(start=started, rate=args.rate) if args.rate else None
     await asyncio.gather(*(
         client(host=url.hostname, port=url.port, request=request, deadline=deadline, timeout=args.timeout,
-               expect=expect, latencies=latencies, errors=errors, counts=counts, statuses=statuses)
+               expect=expect, latencies=latencies, errors=errors, counts=counts, statuses=statuses,
+               schedule=schedule)
         for _ in range(args.connections)
     ))
     elapsed = time.monotonic() - started
@@ -158,6 +183,7 @@ async def run(args) -> dict:
         "url": args.url,
         "method": args.method,
         "connections": args.connections,
+        "rate": args.rate,
         "duration_s": round(elapsed, 3),
         "requests": len(latencies),
         "ok": ok,
@@ -188,11 +214,14 @@ def main(argv=None) -> int:
     parser.add_argument("--expect-status", type=int, default=200, help="any other status is an error")
     parser.add_argument("--also-accept", type=int, action="append", default=[], metavar="STATUS",
                         help="another status that is not an error (e.g. 409 once a capped promo runs out); repeat")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: offer this many requests a second in all (default 0: closed loop, "
+                             "each client sends again as soon as it has an answer)")
     parser.add_argument("--cycle", type=int, default=1,
                         help="{i} in a header or the body becomes the request number modulo this (default 1)")
     args = parser.parse_args(argv)
-    if args.connections < 1 or args.duration <= 0 or args.cycle < 1:
-        parser.error("--connections, --duration and --cycle must be positive")
+    if args.connections < 1 or args.duration <= 0 or args.cycle < 1 or args.rate < 0:
+        parser.error("--connections, --duration and --cycle must be positive, --rate not negative")
     result = asyncio.run(run(args))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -214,6 +214,8 @@ def run_load(args, python: str, port: int, scenario, context: dict, duration: fl
     command = [python, str(BENCH_DIR / "loadgen.py"), "--url", f"http://{HOST}:{port}{scenario.path}",
                "--method", scenario.method, "--connections", str(args.connections), "--duration", str(duration),
                "--expect-status", str(scenario.expect_status), "--cycle", str(context.get("patients", 1))]
+    if args.rate:
+        command += ["--rate", str(args.rate)]
     for status in scenario.also_accept:
         command += ["--also-accept", str(status)]
     for name, value in scenario.headers(context).items():
@@ -295,6 +297,9 @@ def parse_args(argv=None):
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help="comma-separated scenario names; the baseline is always added (default: all)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario per round (default 10)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: offer this many requests a second to every scenario, from --connections "
+                             "clients; latency then counts from when each request was due (default 0: closed loop)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each row is the median (default 3)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded load per scenario first")
     parser.add_argument("--connections", "-c", type=int, default=32, help="concurrent clients (default 32)")
@@ -323,8 +328,8 @@ def parse_args(argv=None):
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
     base = baseline().name
     args.scenarios = [base] + [n for n in names if n != base]
-    if args.duration <= 0 or args.rounds < 1 or args.connections < 1 or args.workers < 1:
-        parser.error("--duration, --rounds, --connections and --workers must be positive")
+    if args.duration <= 0 or args.rounds < 1 or args.connections < 1 or args.workers < 1 or args.rate < 0:
+        parser.error("--duration, --rounds, --connections and --workers must be positive, --rate not negative")
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         parser.error("the benchmark runs on PostgreSQL only")
     return args
@@ -382,7 +387,8 @@ def main(argv=None) -> int:
     rows = [summarise(name, runs[name]) for name in args.scenarios]
     add_ratios(rows, args.scenarios[0])
     table = format_table(rows, args.scenarios[0])
-    setup = (f"{args.connections} connections, {args.rounds} x {args.duration:g} s per scenario, gunicorn "
+    offered = f", open loop at {args.rate:g} req/s" if args.rate else ""
+    setup = (f"{args.connections} connections{offered}, {args.rounds} x {args.duration:g} s per scenario, gunicorn "
              f"{args.workers} {args.worker_class} workers, CONN_MAX_AGE={args.conn_max_age}, cache {args.cache_url}, {context['patients']} "
              f"patients, {os.cpu_count()} CPUs, load average {load_before:.2f} before")
     print(setup)
