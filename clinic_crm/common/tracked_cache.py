@@ -94,7 +94,11 @@ class TrackedValues:
         kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in _POOL_ONLY}
         connection = pool.connection_class(**{**kwargs, "protocol": 3})
         connection.register_connect_callback(self._on_connect)
-        connection.connect()
+        try:
+            connection.connect()
+        except BaseException:
+            connection.disconnect()  # connected, then refused tracking: do not leave the socket open
+            raise
         self._connection = connection
         return connection
 

@@ -200,6 +200,7 @@ def test_a_server_that_refuses_tracking_is_read_through_without_reconnecting_eac
     # then every read is current (through the cache) and tracking was tried once, not per read
     assert (first, second) == (5, 6)
     assert len(attempts) == 1
+    assert attempts[0]._sock is None, "the refused connection was closed"
 
 
 def test_a_read_while_another_thread_uses_the_tracking_connection_reads_through(redis_cache):
