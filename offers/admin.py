@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from offers.config_cache import InvalidatesAppConfigAdmin
 from offers.models import AutomatedOffer, OccasionFiring, Offer
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(InvalidatesAppConfigAdmin, admin.ModelAdmin):
     list_display = ["name", "clinic", "discount_type", "discount_value", "published", "active", "valid_from",
                     "valid_until", "current_uses", "max_uses"]
     list_filter = ["clinic", "published", "active", "discount_type"]
@@ -13,7 +14,7 @@ class OfferAdmin(admin.ModelAdmin):
 
 
 @admin.register(AutomatedOffer)
-class AutomatedOfferAdmin(admin.ModelAdmin):
+class AutomatedOfferAdmin(InvalidatesAppConfigAdmin, admin.ModelAdmin):
     list_display = ["occasion", "clinic", "discount_type", "discount_value", "active", "published", "validity_days",
                     "redeemable_until"]
     list_filter = ["clinic", "occasion", "active", "published"]

@@ -3,6 +3,7 @@
 import time
 
 from django.core.cache import cache
+from django.db import transaction
 
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
 
@@ -27,3 +28,33 @@ def invalidate_app_config(clinic_id: int) -> None:
     # Not cached (or evicted): restart from a value no earlier version can have held, so an old
     # cached body or ETag is never mistaken for the current one.
     bump_tracked_int(VERSION_KEY.format(clinic_id=clinic_id), initial=time.time_ns())
+
+
+class InvalidatesAppConfigAdmin:
+    """Django admin mixin: saving or deleting a row the app config shows bumps its clinic's version.
+
+    Platform admins edit outside the services, so the services' own bump does not run; without
+    this the app would keep showing the old config until the clinic's date changes.
+    """
+
+    def _invalidate_on_commit(self, clinic_ids) -> None:
+        for clinic_id in {cid for cid in clinic_ids if cid is not None}:
+            transaction.on_commit(lambda cid=clinic_id: invalidate_app_config(cid))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._invalidate_on_commit([obj.clinic_id])
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self._invalidate_on_commit([form.instance.clinic_id])
+
+    def delete_model(self, request, obj):
+        clinic_id = obj.clinic_id
+        super().delete_model(request, obj)
+        self._invalidate_on_commit([clinic_id])
+
+    def delete_queryset(self, request, queryset):
+        clinic_ids = list(queryset.values_list("clinic_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        self._invalidate_on_commit(clinic_ids)

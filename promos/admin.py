@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from offers.config_cache import InvalidatesAppConfigAdmin
 from promos.models import Promo, PromoActivity, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
 
 
@@ -10,7 +11,7 @@ class PromoTierInline(admin.TabularInline):
 
 
 @admin.register(Promo)
-class PromoAdmin(admin.ModelAdmin):
+class PromoAdmin(InvalidatesAppConfigAdmin, admin.ModelAdmin):
     list_display = ["name", "clinic", "kind", "status", "discount_type", "discount_value", "uses", "max_uses",
                     "starts_at", "ends_at"]
     list_filter = ["clinic", "kind", "status"]
@@ -24,7 +25,7 @@ class PromoAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromoCode)
-class PromoCodeAdmin(admin.ModelAdmin):
+class PromoCodeAdmin(InvalidatesAppConfigAdmin, admin.ModelAdmin):
     list_display = ["code", "promo", "clinic", "patient", "created_at"]
     list_filter = ["clinic"]
     search_fields = ["code", "promo__name", "patient__email"]
@@ -32,7 +33,7 @@ class PromoCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromoTier)
-class PromoTierAdmin(admin.ModelAdmin):
+class PromoTierAdmin(InvalidatesAppConfigAdmin, admin.ModelAdmin):
     list_display = ["promo", "clinic", "min_order", "discount_type", "discount_value"]
     list_filter = ["clinic"]
     search_fields = ["promo__name"]

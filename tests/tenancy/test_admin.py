@@ -55,3 +55,36 @@ def test_the_platform_admin_sees_every_clinics_rows_with_secrets_masked(superuse
 def test_clinic_staff_cannot_use_django_admin(owner_a, client_for):
     response = client_for(owner_a).get(reverse("admin:index"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_admin_edits_of_offers_and_promo_codes_show_on_the_apps_next_config_fetch(
+        superuser, client, clinic_a, in_clinic, app_client_for, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    from offers.services import create_offer
+    from promos.events import Actor
+    from promos.models import PromoCode
+    from promos.services import create_promo
+
+    # given a live offer and a banner promo the app's config lists
+    with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
+        offer = create_offer(clinic=clinic_a, data={"name": "Gone soon", "title": "Gone soon", "published": True,
+                                                    "active": True, "discount_type": "free_treatment"})
+        promo = create_promo(clinic=clinic_a, actor=Actor(id=None, name="Ann", email="ann@example.com"), data={
+            "name": "Spring", "code": "SPRING20", "discount_type": "percent", "discount_value": Decimal("20"),
+            "status": "active", "show_banner": True})
+        code = PromoCode.objects.get(promo=promo)
+    app = app_client_for(clinic_a)
+    before = app.get("/api/v1/app/config")
+    assert [o["title"] for o in before.json()["offers"]] == ["Gone soon"]
+    # when a platform admin deletes the offer and renames the code in Django admin
+    client.force_login(superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = client.post(reverse("admin:offers_offer_delete", args=[offer.pk]), {"post": "yes"})
+        renamed = client.post(reverse("admin:promos_promocode_change", args=[code.pk]), {
+            "clinic": clinic_a.pk, "promo": promo.pk, "code": "SPRING25", "patient": ""})
+    # then the app's next conditional fetch has both changes
+    assert deleted.status_code == 302 and renamed.status_code == 302, renamed.content[:2000]
+    after = app.get("/api/v1/app/config", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert after.json()["offers"] == [] and [p["code"] for p in after.json()["promos"]] == ["SPRING25"]
