@@ -30,6 +30,26 @@ def retry_countdowns():
 
 
 @pytest.fixture
+def figure_retries():
+    """The countdown of every retry the delivery-figure task asks for. Each retry first frees the
+    app's view second (clears the cache), as waiting the countdown would; eager Celery runs it at once."""
+    from django.core.cache import cache
+
+    task = fetch_delivered_count_task._get_current_object()
+    original = task.retry
+    countdowns = []
+
+    def spy(*args, **kwargs):
+        countdowns.append(kwargs.get("countdown"))
+        cache.clear()
+        return original(*args, **kwargs)
+
+    task.retry = spy
+    yield countdowns
+    del task.retry
+
+
+@pytest.fixture
 def follow_ups(monkeypatch):
     """Figure reads scheduled after a send, held back so a test can run them when it chooses."""
     scheduled = []
@@ -193,9 +213,7 @@ def test_a_settled_push_is_not_sent_again_by_a_redelivered_task(onesignal, queue
 
 
 def test_the_delivery_figure_waits_for_a_free_second_of_the_apps_view_limit(onesignal, queued_push, follow_ups,
-                                                                           monkeypatch):
-    from django.core.cache import cache
-
+                                                                           figure_retries, monkeypatch):
     from notifications.backends import onesignal as backend
 
     # given a sent push and another worker holding this second's view request for the same app
@@ -205,55 +223,31 @@ def test_the_delivery_figure_waits_for_a_free_second_of_the_apps_view_limit(ones
     onesignal.delivered[push.provider_ids[0]] = {"successful": 1, "failed": 1, "remaining": 0}
     app_id = onesignal.creates[0].json["app_id"]
     assert backend._take_view_slot(app_id, wait=0)
-    retries = []
-    task = fetch_delivered_count_task._get_current_object()
-    original_retry = task.retry
-
-    def free_the_second_then_retry(*a, **kw):
-        retries.append(kw.get("countdown"))
-        cache.clear()  # the other worker's second has passed
-        return original_retry(*a, **kw)
-
-    monkeypatch.setattr(task, "retry", free_the_second_then_retry)
-    # when the figure is read
+    # when the figure is read (the retry finds the other worker's second passed)
     fetch_delivered_count_task.apply(args)
     # then the first try asked OneSignal nothing and was retried a second or so later, and the retry read it
-    assert len(retries) == 1 and 1 <= retries[0] <= 3
+    assert len(figure_retries) == 1 and 1 <= figure_retries[0] <= 3
     assert len(onesignal.views) == 1
     assert (reload(push).sent_count, reload(push).delivery_confirmed) == (1, True)
 
 
 def test_a_429_on_the_delivery_figure_is_retried_after_retry_after(onesignal, queued_push, follow_ups,
-                                                                  monkeypatch):
+                                                                  figure_retries):
     # given a sent push whose first figure request OneSignal answers 429 with Retry-After
     push = deliver(queued_push)
     [(args, _)] = follow_ups
     onesignal.delivered[push.provider_ids[0]] = {"successful": 2, "failed": 0, "remaining": 0}
     onesignal.reply_views(Reply(status=429, headers={"Retry-After": "7"}, body={"errors": ["Rate limit exceeded"]}))
-    retries = []
-    task = fetch_delivered_count_task._get_current_object()
-    original_retry = task.retry
-
-    def spy(*a, **kw):
-        retries.append(kw.get("countdown"))
-        from django.core.cache import cache
-
-        cache.clear()  # let the retry take a view second at once
-        return original_retry(*a, **kw)
-
-    monkeypatch.setattr(task, "retry", spy)
     # when the figure is read
     fetch_delivered_count_task.apply(args)
     # then it was retried after at least Retry-After and then recorded
-    assert len(retries) == 1 and 7 <= retries[0] <= 9
+    assert len(figure_retries) == 1 and 7 <= figure_retries[0] <= 9
     assert len(onesignal.views) == 2
     assert (reload(push).sent_count, reload(push).delivery_confirmed) == (2, True)
 
 
 def test_a_figure_retry_reads_only_the_notifications_it_has_not_read(onesignal, queued_push, follow_ups,
-                                                                     settings, monkeypatch):
-    from django.core.cache import cache
-
+                                                                     settings, figure_retries):
     # given a push sent in two batches (two notifications), the second figure request answered 429
     settings.ONESIGNAL_CHUNK_SIZE = 1
     push = deliver(queued_push)
@@ -262,30 +256,24 @@ def test_a_figure_retry_reads_only_the_notifications_it_has_not_read(onesignal, 
     onesignal.delivered[first] = {"successful": 1, "failed": 0, "remaining": 0}
     onesignal.delivered[second] = {"successful": 0, "failed": 1, "remaining": 0}
     onesignal.reply_views(Reply(), Reply(status=429, headers={"Retry-After": "2"}, body={"errors": ["Rate limit"]}))
-    task = fetch_delivered_count_task._get_current_object()
-    original_retry = task.retry
-    monkeypatch.setattr(task, "retry", lambda *a, **kw: (cache.clear(), original_retry(*a, **kw))[1])
     # when the figures are read
     fetch_delivered_count_task.apply(args)
     # then the retry asked only for the second notification, and the push has both figures
+    assert len(figure_retries) == 1
     assert [r.path.rsplit("/", 1)[1] for r in onesignal.views] == [first, second, second]
     assert (reload(push).sent_count, reload(push).delivery_confirmed) == (1, True)
 
 
 def test_a_figure_that_stays_rate_limited_leaves_the_targeted_count(onesignal, queued_push, follow_ups,
-                                                                    monkeypatch):
-    from django.core.cache import cache
-
+                                                                    figure_retries, monkeypatch):
     # given a sent push and OneSignal answering every figure request 429
     push = deliver(queued_push)
     [(args, _)] = follow_ups
     onesignal.reply_views(*[Reply(status=429, body={"errors": ["Rate limit"]})] * 3)
     task = fetch_delivered_count_task._get_current_object()
     monkeypatch.setattr(task, "max_retries", 2)
-    original_retry = task.retry
-    monkeypatch.setattr(task, "retry", lambda *a, **kw: (cache.clear(), original_retry(*a, **kw))[1])
     # when the figure is read
     result = fetch_delivered_count_task.apply(args).get()
     # then it tried three times, gave up, and the push keeps its targeted count
-    assert len(onesignal.views) == 3 and result is None
+    assert len(figure_retries) == 2 and len(onesignal.views) == 3 and result is None
     assert (reload(push).sent_count, reload(push).delivery_confirmed) == (2, False)
