@@ -9,10 +9,11 @@ from offers import apis as offer_apis
 from promos import apis as promo_apis
 
 app_urls = [
+    # First: the app fetches its config on every open, by far the API's most frequent request.
+    path("config", offer_apis.app_config_view(), name="app-config"),
     path("auth/code", patient_apis.SignInCodeApi.as_view(), name="app-auth-code"),
     path("auth/token", patient_apis.SignInTokenApi.as_view(), name="app-auth-token"),
     path("me", patient_apis.AppMeApi.as_view(), name="app-me"),
-    path("config", offer_apis.app_config_view(), name="app-config"),
     path("offers/<str:offer_id>/redeem", offer_apis.AppOfferRedeemApi.as_view(), name="app-offer-redeem"),
     path("promos/validate", promo_apis.AppPromoValidateApi.as_view(), name="app-promo-validate"),
 ]

@@ -113,8 +113,12 @@ CACHES = {
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic-crm-local",
               "OPTIONS": {"MAX_ENTRIES": 2000}},
 }
+# Per-process copies kept outside Django's caches (app-key rows, the app config's answers) follow
+# the "local" cache: on while it keeps anything.
+CACHE_IN_PROCESS = True
 if CACHES["default"]["BACKEND"].endswith("DummyCache"):  # "cache nothing" means nothing, per process too
     CACHES["local"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    CACHE_IN_PROCESS = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -18,13 +18,12 @@ from clinic_crm.tenancy.auth import (
     ApiKeyAuthentication,
     AppKeyAuthentication,
     StaffJWTAuthentication,
-    clinic_for_app_key,
 )
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsAppCaller, IsSignedInPatient
 from clinic_crm.patients.selectors import get_patient_for_api
 from offers import services
-from offers.app_config import get_app_config, get_app_config_etag
+from offers.app_config import AppConfig, get_app_config, get_app_config_for_key, get_app_config_etag
 from offers.models import AutomatedOffer, Offer
 from offers.serializers import (
     AppConfigOutput,
@@ -74,12 +73,23 @@ class AppConfigApi(ClinicApi):
 
 def app_config_response(request, clinic) -> HttpResponse:
     """The config body, or 304 when the app's If-None-Match names the current one."""
-    held = parse_etags(request.headers.get("If-None-Match", ""))
+    held = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
     if held:
         etag = get_app_config_etag(clinic=clinic)
-        if etag in held or "*" in held or f"W/{etag}" in held:
-            return _with_cache_headers(HttpResponse(status=status.HTTP_304_NOT_MODIFIED), etag)
-    config = get_app_config(clinic=clinic)
+        if _names(held, etag):
+            return _not_modified(etag)
+    return _config_response(get_app_config(clinic=clinic))
+
+
+def _names(held: list[str], etag: str) -> bool:
+    return etag in held or "*" in held or f"W/{etag}" in held
+
+
+def _not_modified(etag: str) -> HttpResponse:
+    return _with_cache_headers(HttpResponse(status=status.HTTP_304_NOT_MODIFIED), etag)
+
+
+def _config_response(config: AppConfig) -> HttpResponse:
     return _with_cache_headers(HttpResponse(config.body, content_type="application/json"), config.etag)
 
 
@@ -88,7 +98,8 @@ def app_config_view():
 
     The patient app fetches its config on every open, mostly with no patient signed in. Such a
     GET (an app key, no Authorization header) whose key names an active clinic gets exactly what
-    AppConfigApi.get sends, without DRF's request wrapping and negotiation. Everything else (a
+    AppConfigApi.get sends, without DRF's request wrapping and negotiation, from the answer the
+    process keeps for that key (get_app_config_for_key). Everything else (a
     patient token, a missing or unknown key, another method) goes to AppConfigApi, which gives
     the errors; the schema is generated from AppConfigApi too.
     """
@@ -98,9 +109,12 @@ def app_config_view():
     def view(request, *args, **kwargs):
         if request.method == "GET" and "HTTP_AUTHORIZATION" not in request.META:
             app_key = request.META.get("HTTP_X_APP_KEY")
-            clinic = clinic_for_app_key(app_key) if app_key else None
-            if clinic is not None:
-                return app_config_response(request, clinic)
+            config = get_app_config_for_key(app_key) if app_key else None
+            if config is not None:
+                held = request.META.get("HTTP_IF_NONE_MATCH")
+                if held and _names(parse_etags(held), config.etag):
+                    return _not_modified(config.etag)
+                return _config_response(config)
         return api_view(request, *args, **kwargs)
 
     return view

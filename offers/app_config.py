@@ -12,13 +12,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import time as time_now
 
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.utils import timezone
 
 from clinic_crm.common.models import discount_label
+from clinic_crm.tenancy.auth import app_key_row, clinic_from_row
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import Clinic
 from offers.config_cache import config_version
@@ -125,3 +128,50 @@ def get_app_config(*, clinic: Clinic, now: datetime | None = None) -> AppConfig:
             cache.set(key, body, BODY_TIMEOUT)
         local.set(key, body, BODY_TIMEOUT)
     return AppConfig(etag=f'"{tag}"', body=body)
+
+
+@dataclass(frozen=True)
+class _KeptConfig:
+    row: tuple  # the app-key row it was made from: another row means the clinic may have changed
+    clinic_id: int
+    version: int  # the config version read before the body: a later version can only differ
+    day_ends: float  # time.time() of the clinic's next midnight, when its date, and so the body, changes
+    config: AppConfig
+
+
+# The current config of each app key this process answered, so that a warm fetch is a dict read,
+# the version check and the response. Each entry is checked on use against the three things the
+# body depends on: the app-key row, the config version and the clinic's date.
+_kept: dict[str, _KeptConfig] = {}
+_KEPT_MAX = 1000
+
+
+def get_app_config_for_key(app_key: str) -> AppConfig | None:
+    """The current config of the active clinic an app key names (None for an unknown key).
+
+    Equal to `get_app_config` for that clinic; a process keeps its answer while the app-key row
+    (app_key_row), the config version and the clinic's date are the ones it was made from.
+    """
+    row = app_key_row(app_key)
+    if row is None:
+        return None
+    kept = _kept.get(app_key)
+    if (kept is not None and kept.row is row and time_now() < kept.day_ends
+            and config_version(kept.clinic_id) == kept.version):
+        return kept.config
+    clinic = clinic_from_row(row)
+    version = config_version(clinic.pk)
+    now = timezone.now()
+    config = get_app_config(clinic=clinic, now=now)
+    if settings.CACHE_IN_PROCESS:
+        tomorrow = clinic_today(clinic, now) + timedelta(days=1)
+        day_ends = datetime.combine(tomorrow, time.min, tzinfo=clinic.tzinfo).timestamp()
+        if len(_kept) >= _KEPT_MAX:
+            _kept.clear()
+        _kept[app_key] = _KeptConfig(row, clinic.pk, version, day_ends, config)
+    return config
+
+
+def forget_kept_configs() -> None:
+    """Drop this process's kept answers (tests start from an empty cache)."""
+    _kept.clear()

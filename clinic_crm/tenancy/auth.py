@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import jwt
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
@@ -118,33 +119,66 @@ def _bearer(request) -> str | None:
 # out of the cached row: the instance loads them from the database if anything reads them.
 APP_KEY_CACHE_SECONDS = 60
 APP_KEY_LOCAL_SECONDS = 5  # how long another process may still see a replaced key
-_APP_KEY_FIELDS = [f.attname for f in Clinic._meta.concrete_fields if f.attname != "onesignal_api_key"]
+APP_KEY_FIELDS = [f.attname for f in Clinic._meta.concrete_fields if f.attname != "onesignal_api_key"]
 
 
 def _app_key_cache_key(app_key: str) -> str:
     return "tenancy:app-key:" + hashlib.sha256(app_key.encode()).hexdigest()
 
 
+# A plain dict, not the "local" cache: a hit is one dict read, with no pickling and no lock, and
+# the same row object comes back while the copy is fresh (app_key_row). Only keys of active
+# clinics are kept, so unknown keys cannot grow it.
+_local_rows: dict[str, tuple[float, tuple]] = {}
+_LOCAL_ROWS_MAX = 10_000
+
+
+def app_key_row(app_key: str) -> tuple | None:
+    """The cached row (fields `APP_KEY_FIELDS`) of the active clinic an app key names, or None.
+
+    While this process's copy is fresh, every call returns the very same tuple, so a per-process
+    answer derived from it can be checked with `is`: a forgotten or expired key gives a new one.
+    """
+    hit = _local_rows.get(app_key)
+    now = time.time()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    cache_key = _app_key_cache_key(app_key)
+    row = cache.get(cache_key)
+    if row is None:
+        row = Clinic.objects.filter(app_key=app_key, is_active=True).values_list(*APP_KEY_FIELDS).first()
+        if row is None:
+            _local_rows.pop(app_key, None)
+            return None
+        cache.set(cache_key, row, APP_KEY_CACHE_SECONDS)
+    if not settings.CACHE_IN_PROCESS:
+        return row
+    if len(_local_rows) >= _LOCAL_ROWS_MAX:  # replaced keys seen by other processes linger until then
+        _local_rows.clear()
+    _local_rows[app_key] = (now + APP_KEY_LOCAL_SECONDS, row)
+    return row
+
+
+def clinic_from_row(row: tuple) -> Clinic:
+    """A Clinic instance of a row from app_key_row (without the secrets, loaded if read)."""
+    return Clinic.from_db("default", APP_KEY_FIELDS, row)
+
+
 def clinic_for_app_key(app_key: str) -> Clinic | None:
     """The active clinic an app key names, from the cache when possible."""
-    cache_key = _app_key_cache_key(app_key)
-    local = caches["local"]
-    row = local.get(cache_key)
-    if row is None:
-        row = cache.get(cache_key)
-        if row is None:
-            row = Clinic.objects.filter(app_key=app_key, is_active=True).values_list(*_APP_KEY_FIELDS).first()
-            if row is None:
-                return None
-            cache.set(cache_key, row, APP_KEY_CACHE_SECONDS)
-        local.set(cache_key, row, APP_KEY_LOCAL_SECONDS)
-    return Clinic.from_db("default", _APP_KEY_FIELDS, row)
+    row = app_key_row(app_key)
+    return None if row is None else clinic_from_row(row)
 
 
 def forget_app_key(app_key: str) -> None:
     """Drop a cached clinic lookup: its key was replaced, or the clinic changed."""
     cache.delete(_app_key_cache_key(app_key))
-    caches["local"].delete(_app_key_cache_key(app_key))
+    _local_rows.pop(app_key, None)
+
+
+def forget_local_app_keys() -> None:
+    """Drop this process's copies of every lookup (tests start from an empty cache)."""
+    _local_rows.clear()
 
 
 class AppKeyAuthentication(authentication.BaseAuthentication):

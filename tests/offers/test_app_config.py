@@ -300,6 +300,7 @@ def test_with_a_cache_that_keeps_nothing_every_fetch_is_built_and_never_a_false_
     # given caches that keep nothing (CACHE_URL=dummycache://) and a config fetched once
     dummy = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     settings.CACHES = {"default": dummy, "local": dummy}
+    settings.CACHE_IN_PROCESS = False
     live = make_offer(clinic_a, in_clinic, title="Live")
     first = fetch(app_client_for, clinic_a)
     # when staff unpublish the offer and the app revalidates with its tag
@@ -342,3 +343,80 @@ def test_a_deactivated_clinics_key_and_other_methods_still_get_drfs_answers(clin
     # then the POST is 405 and the deactivated clinic's key is refused, in the API's error shape
     assert_error(post, 405, "method_not_allowed")
     assert_error(inactive, 401, "authentication_failed")
+
+
+@pytest.fixture
+def config_builds(monkeypatch):
+    """How many times a fetch went past the process's kept answer to get_app_config."""
+    from offers import app_config
+
+    calls = []
+    real = app_config.get_app_config
+
+    def counted(**kwargs):
+        calls.append(kwargs["clinic"].pk)
+        return real(**kwargs)
+
+    monkeypatch.setattr(app_config, "get_app_config", counted)
+    return calls
+
+
+def test_a_warm_fetch_is_the_answer_the_process_kept_until_the_version_changes(
+        clinic_a, in_clinic, app_client_for, django_capture_on_commit_callbacks, config_builds):
+    # given a live offer and the config fetched once
+    live = make_offer(clinic_a, in_clinic, title="Live")
+    api = app_client_for(clinic_a)
+    first = api.get(CONFIG)
+    # when it is fetched twice more, once revalidating
+    again = api.get(CONFIG)
+    not_modified = api.get(CONFIG, HTTP_IF_NONE_MATCH=first["ETag"])
+    # then both come from the kept answer: nothing was looked up again
+    assert config_builds == [clinic_a.pk]
+    assert again.content == first.content and not_modified.status_code == 304
+    # and when staff unpublish the offer, the next fetch is looked up afresh and no longer lists it
+    with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
+        services.unpublish_offer(offer=Offer.objects.get(pk=live.pk))
+    after = api.get(CONFIG, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert config_builds == [clinic_a.pk, clinic_a.pk]
+    assert after.status_code == 200 and offer_ids(after) == []
+
+
+def test_a_profile_change_replaces_the_kept_answer_on_the_next_fetch(
+        clinic_a, app_client_for, django_capture_on_commit_callbacks, config_builds):
+    # given the config fetched, so the process keeps the clinic's row and answer
+    api = app_client_for(clinic_a)
+    before = api.get(CONFIG)
+    # when staff rename the clinic (the change commits; no time passes)
+    with django_capture_on_commit_callbacks(execute=True):
+        update_clinic(clinic=clinic_a, data={"name": "Smile Studio Renamed"})
+    after = api.get(CONFIG, HTTP_IF_NONE_MATCH=before["ETag"])
+    # then the next fetch has the new name under a new tag
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert after.json()["clinic"]["name"] == "Smile Studio Renamed"
+    assert len(config_builds) == 2
+
+
+def test_a_replaced_app_key_is_refused_on_the_next_fetch_in_the_same_process(clinic_a, app_client_for,
+                                                                            django_capture_on_commit_callbacks):
+    from clinic_crm.tenancy.services import regenerate_app_key
+
+    # given the config fetched with the clinic's key, so the process keeps its answer
+    old = app_client_for(clinic_a)
+    assert old.get(CONFIG).status_code == 200
+    # when staff issue a new key
+    with django_capture_on_commit_callbacks(execute=True):
+        regenerate_app_key(clinic=clinic_a)
+    # then the old key is refused at once and the new one gets the config
+    assert_error(old.get(CONFIG), 401, "authentication_failed")
+    assert app_client_for(clinic_a).get(CONFIG).status_code == 200
+
+
+def test_with_caching_in_process_off_every_fetch_is_looked_up(clinic_a, app_client_for, settings, config_builds):
+    # given the per-process copies switched off (CACHE_URL=dummycache:// does this)
+    settings.CACHE_IN_PROCESS = False
+    api = app_client_for(clinic_a)
+    # when the config is fetched twice
+    api.get(CONFIG)
+    api.get(CONFIG)
+    # then both fetches went to get_app_config
+    assert config_builds == [clinic_a.pk, clinic_a.pk]
