@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.template import Context, Template
+from django.test.html import Element, parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import strip_tags
@@ -78,6 +80,55 @@ def text(response) -> str:
 def visible(response) -> str:
     """The page's words without markup, the way a reader sees them."""
     return re.sub(r"\s+", " ", strip_tags(response.content.decode()))
+
+
+# The page parsed with Django's own test HTML parser, so a test looks at one row, cell or badge.
+
+def dom(response) -> Element:
+    return parse_html(response.content.decode())
+
+
+def attr(element: Element, name: str) -> str | None:
+    return dict(element.attributes).get(name)
+
+
+def classes(element: Element) -> set[str]:
+    return set((attr(element, "class") or "").split())
+
+
+def find_all(node: Element, tag: str | None = None, *, testid: str | None = None,
+             cls: str | None = None) -> list[Element]:
+    """Every element under node, in document order, with that tag, data-testid and class."""
+    found = []
+    for child in node.children:
+        if not isinstance(child, Element):
+            continue
+        if ((tag is None or child.name == tag) and (testid is None or attr(child, "data-testid") == testid)
+                and (cls is None or cls in classes(child))):
+            found.append(child)
+        found.extend(find_all(child, tag, testid=testid, cls=cls))
+    return found
+
+
+def find(node: Element, tag: str | None = None, **kwargs) -> Element:
+    [element] = find_all(node, tag, **kwargs)
+    return element
+
+
+def words(node: Element | str) -> str:
+    """An element's text the way a reader sees it."""
+    if isinstance(node, str):
+        return node
+    return re.sub(r"\s+", " ", " ".join(words(child) for child in node.children)).strip()
+
+
+def icon_shape(node: Element) -> list[str]:
+    """The path data of the one Lucide icon inside node: which icon it is, whatever its size or class."""
+    return [attr(path, "d") for path in find_all(find(node, "svg"), "path")]
+
+
+def lucide_shape(name: str) -> list[str]:
+    return icon_shape(parse_html(Template('{% load lucide %}<i>{% lucide "' + name + '" %}</i>').render(Context())))
 
 
 # ---- One-time tab ----
