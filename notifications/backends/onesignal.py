@@ -82,8 +82,9 @@ class OneSignalBackend(BasePushBackend):
         """OneSignal's count of devices reached, or None when it has none for this notification.
 
         The view endpoint allows about one request a second per app, whichever worker asks:
-        without a free second (`_take_view_slot`) or on a 429 this raises a transient PushError
-        with the wait, and the caller tries again later.
+        without a free second (`_take_view_slot`), on a 429, a 5xx or a timeout this raises a
+        transient PushError with the wait, and the caller tries again later. Any other refusal
+        (a 404, say) means there is no figure to read.
         """
         if not clinic.onesignal_configured:
             return None
@@ -98,8 +99,15 @@ class OneSignalBackend(BasePushBackend):
             if error.status == 429:
                 raise PushError("OneSignal limited the delivery-figure request (429).", transient=True,
                                 retry_after=_retry_after(error.headers) or VIEW_SLOT_SECONDS)
+            if error.status is not None and error.status >= 500:  # transient, as for a send
+                raise PushError(f"OneSignal's delivery figure could not be read ({_describe(error)}).",
+                                transient=True, retry_after=_retry_after(error.headers) or VIEW_RETRY_SECONDS)
             logger.warning("OneSignal delivery figure for %s unavailable: %s", provider_id, _describe(error))
             return None
+        except urllib3.exceptions.TimeoutError as error:  # also a refused connection, in urllib3 2
+            # Transient, as for a send: the task tries again later; giving up leaves the targeted count.
+            raise PushError(f"OneSignal's delivery figure could not be read ({_describe(error)}).", transient=True,
+                            retry_after=VIEW_RETRY_SECONDS) from error
         except (OpenApiException, urllib3.exceptions.HTTPError) as error:
             logger.warning("OneSignal delivery figure for %s unavailable: %s", provider_id, _describe(error))
             return None
@@ -110,6 +118,7 @@ class OneSignalBackend(BasePushBackend):
 # OneSignal's view endpoints: about one request a second per app (its documented rate limits).
 VIEW_SLOT_SECONDS = 1
 VIEW_SLOT_WAIT = 3.0  # how long one call waits for a free second before handing back to its task
+VIEW_RETRY_SECONDS = 30  # after a timed-out or 5xx figure request: give OneSignal time to recover
 
 
 def _take_view_slot(app_id: str, *, wait: float | None = None) -> bool:

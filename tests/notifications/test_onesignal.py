@@ -3,18 +3,29 @@
 import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from notifications.backends.base import PushError, PushMessage
 from notifications.backends.onesignal import OneSignalBackend
 from notifications.choices import PushStatus
+from notifications.models import PushNotification
 from notifications.services import queue_push
+from notifications.tasks import fetch_delivered_count_task
+from offers.choices import Occasion
+from offers.models import AutomatedOffer
+from offers.services import activate_automated_offer
+from offers.tasks import check_occasions_for_clinic
 from tests.factories import PatientFactory
 from tests.notifications.conftest import API_KEY_A, APP_ID_A
 from tests.notifications.fake_onesignal import Reply
 
 pytestmark = pytest.mark.django_db
+
+# Fixed for good in the backend: a new namespace would give pending retries new keys and send twice.
+ONESIGNAL_KEY_NAMESPACE = uuid.UUID("cdb5ef5d-5424-4eab-9db5-f3bd9802e87e")
 
 
 @pytest.fixture
@@ -239,3 +250,57 @@ def test_a_429_with_an_http_date_retry_after_is_transient_with_the_seconds_until
     # then
     assert raised.value.transient
     assert 100 <= raised.value.retry_after <= 121
+
+
+def test_an_occasion_pushs_keys_come_from_clinic_offer_occurrence_and_batch_so_a_repeat_row_is_dropped(
+        onesignal, clinic_a_on_onesignal, clinic_b_on_onesignal, in_clinic, settings, monkeypatch,
+        django_capture_on_commit_callbacks):
+    # given two clinics on OneSignal with an active Christmas offer and three patients, sent in batches of two
+    settings.ONESIGNAL_CHUNK_SIZE = 2
+    monkeypatch.setattr(fetch_delivered_count_task, "apply_async", lambda *args, **kwargs: None)  # not under test
+    christmas = {}
+    for clinic in (clinic_a_on_onesignal, clinic_b_on_onesignal):
+        with in_clinic(clinic):
+            PatientFactory.create_batch(3, push_enabled=True)
+            offer = AutomatedOffer.objects.get(occasion=Occasion.CHRISTMAS)
+            christmas[clinic.pk] = activate_automated_offer(automated_offer=offer)
+
+    def fire(clinic, when):
+        with django_capture_on_commit_callbacks(execute=True):
+            with time_machine.travel(when, tick=False):
+                assert check_occasions_for_clinic.apply(args=[clinic.pk]).get() == 1
+        return [r.json["idempotency_key"] for r in onesignal.creates[-2:]]
+
+    def documented_keys(clinic, occurrence):
+        # UUIDv5 in the backend's fixed namespace of "<clinic id>:<offer>:<occurrence>:<batch>"
+        offer_pk = christmas[clinic.pk].pk
+        return [str(uuid.uuid5(ONESIGNAL_KEY_NAMESPACE, f"{clinic.pk}:automated_offer_{offer_pk}:{occurrence}:{batch}"))
+                for batch in (0, 1)]
+
+    # when clinic A's Christmas fires through the beat task
+    keys_2026 = fire(clinic_a_on_onesignal, datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("Europe/London")))
+    # then each batch's key is the documented derivation, and both batches were sent
+    assert keys_2026 == documented_keys(clinic_a_on_onesignal, "2026-12-25")
+    assert len(onesignal.sends) == 2
+
+    # when a second, separately created push row for the same clinic, offer and occurrence is delivered
+    with in_clinic(clinic_a_on_onesignal):
+        [fired] = PushNotification.objects.all()
+        with django_capture_on_commit_callbacks(execute=True):
+            repeat = queue_push(clinic=clinic_a_on_onesignal, title="Again", message="Again",
+                                source_key=fired.source_key, occurrence=fired.occurrence)
+        repeat.refresh_from_db()
+    # then it carries the same keys, so OneSignal replays the first answer and sends nothing more
+    assert repeat.pk != fired.pk
+    assert [r.json["idempotency_key"] for r in onesignal.creates[2:]] == keys_2026
+    assert all(r.replayed for r in onesignal.creates[2:])
+    assert len(onesignal.sends) == 2 and repeat.provider_ids == fired.provider_ids
+
+    # when the next Christmas fires in clinic A, and this Christmas in clinic B
+    keys_2027 = fire(clinic_a_on_onesignal, datetime(2027, 12, 25, 9, 0, tzinfo=ZoneInfo("Europe/London")))
+    keys_b = fire(clinic_b_on_onesignal, datetime(2026, 12, 25, 9, 0, tzinfo=ZoneInfo("America/New_York")))
+    # then each has keys of its own, and OneSignal sends both
+    assert keys_2027 == documented_keys(clinic_a_on_onesignal, "2027-12-25")
+    assert keys_b == documented_keys(clinic_b_on_onesignal, "2026-12-25")
+    assert len({*keys_2026, *keys_2027, *keys_b}) == 6
+    assert len(onesignal.sends) == 6

@@ -5,11 +5,14 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from clinic_crm.orders.models import Order
 from clinic_crm.tenancy.choices import Role
 from offers import services
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
+from redemptions.models import Redemption
 from tests.conftest import PASSWORD, make_staff
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +119,67 @@ def test_delete_removes_the_offer(clinic_a, in_clinic):
     # then it is gone
     assert response.status_code == 204
     assert api.get(f"{OFFERS}{offer.pk}").status_code == 404
+
+
+def redemptions_of(clinic, in_clinic, offer) -> dict:
+    """Each redemption of an offer by id, with its status and the snapshot it was made with."""
+    with in_clinic(clinic):
+        return {r.pk: (r.status, r.patient_id, r.promotion_name, r.discount_type, r.discount_value,
+                       r.discount_label, r.order_id, r.discount_amount, r.order_total, r.applied_at)
+                for r in Redemption.objects.filter(promotion_key=offer.promotion_key)}
+
+
+def order_snapshot(clinic, in_clinic, order_id) -> tuple:
+    with in_clinic(clinic):
+        o = Order.objects.get(pk=order_id)
+    return (o.subtotal, o.discount_amount, o.total, o.discount_source, o.discount_type, o.discount_value,
+            o.source_key, o.source_id, o.source_name, o.source_label)
+
+
+def redeem_twice_pending_once_applied(clinic, in_clinic, offer):
+    """Two patients redeem the offer in the app; a third has it applied at the till to a £200 order."""
+    with in_clinic(clinic):
+        for patient in PatientFactory.create_batch(2):
+            services.redeem_offer_in_app(clinic=clinic, patient=patient, promotion_key=offer.promotion_key)
+        till = services.redeem_offer_at_till(clinic=clinic, patient=PatientFactory(),
+                                             promotion_key=offer.promotion_key, purchase_amount=Decimal("200.00"))
+    return till.redemption, till.order
+
+
+def test_delete_removes_pending_redemptions_and_keeps_applied_ones_on_their_orders(clinic_a, clinic_b, in_clinic):
+    # given a live offer with two pending redemptions and one applied to an order, another offer of the
+    # clinic with a pending redemption, and clinic B's offer with redemptions of both kinds
+    offer = make_offer(clinic_a, in_clinic, name="Whitening", published=True)
+    applied, order = redeem_twice_pending_once_applied(clinic_a, in_clinic, offer)
+    other = make_offer(clinic_a, in_clinic, name="Peel", published=True)
+    with in_clinic(clinic_a):
+        services.redeem_offer_in_app(clinic=clinic_a, patient=PatientFactory(), promotion_key=other.promotion_key)
+    offer_b = make_offer(clinic_b, in_clinic, name="B's", published=True)
+    redeem_twice_pending_once_applied(clinic_b, in_clinic, offer_b)
+    before = redemptions_of(clinic_a, in_clinic, offer)
+    order_before = order_snapshot(clinic_a, in_clinic, order.pk)
+    others_before = redemptions_of(clinic_a, in_clinic, other)
+    b_before = redemptions_of(clinic_b, in_clinic, offer_b)
+    assert sorted(r[0] for r in before.values()) == ["applied", "pending", "pending"]
+    assert order_before[1:3] == (Decimal("20.00"), Decimal("180.00"))  # 10% off £200
+
+    # when staff delete the offer through the API
+    response = staff_api(clinic_a).delete(f"{OFFERS}{offer.pk}")
+
+    # then only the applied redemption is left, with the snapshot it was made with and its order
+    assert response.status_code == 204, response.content
+    assert redemptions_of(clinic_a, in_clinic, offer) == {applied.pk: before[applied.pk]}
+    assert before[applied.pk][2:9] == ("Whitening", "percent", Decimal("10.00"), "10% Off", order.pk,
+                                       Decimal("20.00"), Decimal("180.00"))
+    # and the order keeps its discount and where it came from
+    assert order_snapshot(clinic_a, in_clinic, order.pk) == order_before
+    assert order_before[3:] == ("offer", "percent", Decimal("10.00"), offer.promotion_key, offer.pk, "Whitening",
+                                "10% Off")
+    # and the clinic's other offer and clinic B's offer keep every redemption
+    assert redemptions_of(clinic_a, in_clinic, other) == others_before
+    assert redemptions_of(clinic_b, in_clinic, offer_b) == b_before and len(b_before) == 3
+    with in_clinic(clinic_b):
+        assert Offer.objects.filter(pk=offer_b.pk).exists()
 
 
 def test_viewers_read_but_cannot_change_anything(clinic_a, in_clinic):

@@ -1,11 +1,12 @@
 """Automated offers fire on their occasion, in the clinic's time zone, at most once (OFF-4)."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
+from clinic_crm.tenancy.services import create_clinic
 from notifications.backends import memory
 from notifications.models import PushNotification
 from offers import services
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
+SYDNEY = ZoneInfo("Australia/Sydney")
 
 
 @pytest.fixture(autouse=True)
@@ -264,3 +266,25 @@ def test_firing_opens_the_window_that_closes_after_validity_days(clinic_a, in_cl
         offer.refresh_from_db()
         assert services.is_offer_redeemable(offer=offer, today=date(2026, 11, 2))
         assert not services.is_offer_redeemable(offer=offer, today=date(2026, 11, 2) + timedelta(days=1))
+
+
+def test_birthday_pushes_follow_the_clinics_date_when_it_is_a_day_ahead_of_utc(in_clinic,
+                                                                            django_capture_on_commit_callbacks):
+    # given a Sydney clinic with one patient born on 15 June and one on 14 June
+    sydney = create_clinic(name="Clinic Sydney", slug="clinic-sydney", timezone_name="Australia/Sydney",
+                           currency="AUD", locale="uk")
+    automated(sydney, in_clinic, Occasion.BIRTHDAY, active=True)
+    with in_clinic(sydney):
+        PatientFactory(external_id="june-15", date_of_birth=date(1990, 6, 15))
+        PatientFactory(external_id="june-14", date_of_birth=date(1991, 6, 14))
+    # when the beat ticks at the trigger hour on 15 June in Sydney, still 14 June in UTC
+    when = datetime(2026, 6, 15, FIRE_HOUR, 0, tzinfo=SYDNEY)
+    assert when.astimezone(UTC).date() == date(2026, 6, 14)
+    with django_capture_on_commit_callbacks(execute=True):
+        fired = tick(sydney, when)
+    # then the push greets the clinic's birthday, not UTC's, for the clinic's occurrence
+    assert fired == 1
+    [(_, message)] = memory.outbox
+    assert message.external_ids == ("june-15",)
+    [push] = pushes(sydney, in_clinic)
+    assert push.external_ids == ["june-15"] and push.occurrence == "2026-06-15"

@@ -188,6 +188,53 @@ def test_push_history_shows_the_10_newest_in_the_clinic_timezone_and_failure_rea
     assert 'badge badge-green" data-testid="push-status">Sent' in page
 
 
+def test_push_history_table_shows_date_title_sent_and_a_status_badge_per_row_in_the_clinic_timezone(
+    clinic_b, owner_b, client_for, in_clinic,
+):
+    # given a New York clinic with a push that reached 37 of the 40 devices it targeted, one that failed
+    # and one that found nobody to send to, each logged in the small hours UTC (the evening before in New York)
+    pushes = [
+        ("Summer glow", PushStatus.SENT, 37, "", datetime(2025, 7, 13, 2, 30, tzinfo=timezone.UTC)),
+        ("Whitening week", PushStatus.FAILED, 0, "OneSignal is not configured for this clinic",
+         datetime(2025, 7, 12, 3, 15, tzinfo=timezone.UTC)),
+        ("Quiet week", PushStatus.NO_RECIPIENTS, 0, "No patient has push notifications turned on.",
+         datetime(2025, 7, 10, 12, 0, tzinfo=timezone.UTC)),
+    ]
+    with in_clinic(clinic_b):
+        for title, status, sent, reason, created in pushes:
+            push = PushNotification.objects.create(clinic=clinic_b, title=title, message="m", status=status,
+                                                   sent_count=sent, targeted_count=40, failure_reason=reason)
+            PushNotification.objects.filter(pk=push.pk).update(created_at=created)
+
+    # when the owner opens the One-time tab
+    history = find(dom(client_for(owner_b).get(url(clinic_b, "list"))), testid="push-history")
+
+    # then the table has the seed's four columns
+    assert [words(th) for th in find_all(history, "th")] == ["Date", "Title", "Sent", "Status"]
+    # and each row, newest first, shows its local date and time, its title, the stored Sent count and its status
+    push_rows = find_all(history, testid="push-row")
+    shown = [[words(find_all(row, "td")[0]), words(find(row, "span", cls="break")), words(find_all(row, "td")[2]),
+              words(find(row, testid="push-status"))] for row in push_rows]
+    assert shown == [
+        ["12 Jul 2025 22:30", "Summer glow", "37", "Sent"],
+        ["11 Jul 2025 23:15", "Whitening week", "0", "Failed"],
+        ["10 Jul 2025 08:00", "Quiet week", "0", "No recipients"],
+    ]
+    # and the badge is green for sent, red for failed and grey (neither green nor red) for the neutral outcome
+    badges = [classes(find(row, testid="push-status")) for row in push_rows]
+    assert "badge-green" in badges[0] and not badges[0] & {"badge-red", "badge-grey"}
+    assert "badge-red" in badges[1] and not badges[1] & {"badge-green", "badge-grey"}
+    assert "badge-grey" in badges[2] and not badges[2] & {"badge-green", "badge-red"}
+    # and a failed or neutral row expands (its badge is the summary) to its reason; a sent row has none
+    assert not find_all(push_rows[0], "details")
+    for row, (_, _, _, reason, _) in zip(push_rows[1:], pushes[1:]):
+        expand = find(row, "details", cls="reason")
+        assert find_all(find(expand, "summary"), testid="push-status")
+        assert words(find(expand, "div", cls="reason-text")) == reason
+    assert "neutral" in classes(find(push_rows[2], "div", cls="reason-text"))
+    assert "neutral" not in classes(find(push_rows[1], "div", cls="reason-text"))
+
+
 def test_push_history_is_hidden_when_no_push_was_ever_sent(clinic_a, owner_a, client_for, in_clinic):
     make_offer(clinic_a, in_clinic, published=True)
     page = text(client_for(owner_a).get(url(clinic_a, "list")))
@@ -216,6 +263,39 @@ def test_automated_tab_lists_every_occasion_with_its_next_date_and_badges(clinic
     # UK Mothering Sunday 2026 is 15 March (three weeks before Easter)
     assert "Sun 15 Mar 2026" in re.search(r'data-occasion="mothers_day".*?</li>', page).group(0)
     assert "Delete" not in page
+
+
+def test_automated_cards_show_a_muted_discount_label_and_a_green_tick_or_grey_cross_per_card(
+    clinic_a, owner_a, client_for, in_clinic,
+):
+    # given Christmas and Halloween active, every other occasion inactive
+    with in_clinic(clinic_a):
+        for occasion, data in [(Occasion.CHRISTMAS, {"discount_value": Decimal("15")}),
+                               (Occasion.HALLOWEEN, {"discount_type": DiscountType.AMOUNT,
+                                                     "discount_value": Decimal("5")})]:
+            configure_automated_offer(automated_offer=AutomatedOffer.objects.get(occasion=occasion),
+                                      data={**data, "active": True})
+        labels = {a.occasion: a.discount_label_in(clinic_a.currency) for a in AutomatedOffer.objects.all()}
+    assert (labels[Occasion.CHRISTMAS], labels[Occasion.HALLOWEEN]) == ("15% Off", "£5.00 Off")
+
+    # when the owner opens the Automated tab
+    cards = find_all(dom(client_for(owner_a).get(url(clinic_a, "automated"))), testid="automated-row")
+
+    # then every card shows its own discount label in muted text
+    assert sorted(attr(card, "data-occasion") for card in cards) == sorted(Occasion.values)
+    tick, cross = lucide_shape("check"), lucide_shape("x")
+    for card in cards:
+        occasion = attr(card, "data-occasion")
+        discount = find(card, "span", cls="offer-discount")
+        assert words(discount) == labels[occasion] and "is-muted" in classes(discount), occasion
+        # and its Active badge is a green tick when active, a grey cross when not
+        badge = find(card, testid="active-badge")
+        if occasion in (Occasion.CHRISTMAS, Occasion.HALLOWEEN):
+            assert (words(badge), icon_shape(badge)) == ("Active", tick), occasion
+            assert "badge-green" in classes(badge) and "badge-grey" not in classes(badge), occasion
+        else:
+            assert (words(badge), icon_shape(badge)) == ("Inactive", cross), occasion
+            assert "badge-grey" in classes(badge) and "badge-green" not in classes(badge), occasion
 
 
 @time_machine.travel(NOW, tick=False)
@@ -387,6 +467,24 @@ def test_publish_and_unpublish_from_the_menu(clinic_a, staff_a, client_for, in_c
     assert not offer.published and "kept here as a draft" in text(response)
 
 
+@pytest.mark.parametrize("user", ["owner_a", "staff_a"])
+def test_the_offer_menu_has_an_edit_item_linking_to_that_offers_edit_form(clinic_a, client_for, in_clinic,
+                                                                           request, user):
+    # given a published and a draft offer
+    offers = [make_offer(clinic_a, in_clinic, name="Whitening", published=True),
+              make_offer(clinic_a, in_clinic, name="Peel")]
+
+    # when an owner or staff member opens the One-time tab
+    page = dom(client_for(request.getfixturevalue(user)).get(url(clinic_a, "list")))
+
+    # then each offer's ⋮ menu has one Edit item, and it opens that offer's edit form
+    for offer in offers:
+        [row] = [r for r in find_all(page, testid="offer-row") if attr(r, "data-offer-id") == str(offer.pk)]
+        menu = find(row, testid="offer-menu")
+        edits = [a for a in find_all(menu, "a") if words(a) == "Edit"]
+        assert [attr(a, "href") for a in edits] == [url(clinic_a, "edit", offer_id=offer.pk)], offer.name
+
+
 def test_menu_actions_refuse_get(clinic_a, owner_a, client_for, in_clinic):
     offer = make_offer(clinic_a, in_clinic)
     assert client_for(owner_a).get(url(clinic_a, "publish", offer_id=offer.pk)).status_code == 405
@@ -498,6 +596,40 @@ def test_redemption_view_lists_who_redeemed_when_and_on_which_order_with_totals(
     assert (summary.discount_given, summary.revenue) == (Decimal("25.00"), Decimal("155.00"))
     assert "£155.00" in page and "£25.00" in page
     assert f"?promotion={offer.promotion_key}" in page
+
+
+def test_redemption_view_shows_when_each_redemption_happened_in_the_clinic_timezone(
+    clinic_a, owner_a, client_for, in_clinic,
+):
+    # given a redemption made at 23:40 UTC on 30 June and applied at 23:15 UTC on 1 July (past midnight in
+    # London both times), and one still pending from 23:05 UTC on 4 July
+    offer = make_offer(clinic_a, in_clinic, published=True)
+    with in_clinic(clinic_a):
+        ada, bob = PatientFactory(first_name="Ada", last_name="Lovelace"), PatientFactory(first_name="Bob",
+                                                                                        last_name="Lee")
+        order = OrderFactory(patient=ada, reference="HAR-7001", subtotal=Decimal("180.00"),
+                             discount_amount=Decimal("25.00"), discount_source=DiscountSource.OFFER)
+        applied = redeem(offer, ada, status=RedemptionStatus.APPLIED, order=order, amount=Decimal("25.00"))
+        pending = redeem(offer, bob)
+        Redemption.objects.filter(pk=applied.pk).update(created_at=datetime(2025, 6, 30, 23, 40, tzinfo=timezone.UTC),
+                                                        applied_at=datetime(2025, 7, 1, 23, 15, tzinfo=timezone.UTC))
+        Redemption.objects.filter(pk=pending.pk).update(created_at=datetime(2025, 7, 4, 23, 5, tzinfo=timezone.UTC))
+
+    # when the owner opens the offer's redemptions
+    table = find(dom(client_for(owner_a).get(url(clinic_a, "redemptions", offer_id=offer.pk))),
+                 testid="redemptions-table")
+
+    # then each row shows who, when (in Europe/London, on wide and narrow screens), the order, the discount
+    # and the revenue
+    assert [words(th) for th in find_all(table, "th")] == ["Patient", "Redeemed", "Status", "Order", "Discount",
+                                                           "Revenue"]
+    shown = {words(find_all(row, "a")[0]): [words(td) for td in find_all(row, "td")]
+             for row in find_all(table, testid="redemption-row")}
+    assert shown == {
+        "Ada Lovelace": ["Ada Lovelace 1 Jul 2025 · HAR-7001", "1 Jul 2025 Applied 2 Jul, 00:15", "Applied",
+                         "HAR-7001", "£25.00", "£155.00"],
+        "Bob Lee": ["Bob Lee 5 Jul 2025", "5 Jul 2025 00:05", "Pending", "–", "£25.00 Off", "–"],
+    }
 
 
 def test_redemption_view_queries_do_not_grow_with_its_rows(clinic_a, owner_a, client_for, in_clinic):
