@@ -519,13 +519,20 @@ def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now
                   amount=amount, label=discount_label(discount_type, discount_value, clinic.currency))
 
 
-def _ensure_caps_left(quote: _Quote, patient: Patient) -> None:
-    """A read-only look at the caps, for validate; redeem enforces them with conditional writes."""
+def _ensure_promo_caps_left(quote: _Quote) -> None:
+    """The promo's total caps as its row was read: uses and the discount given only ever grow, so
+    a cap this row shows as reached is reached for good."""
     promo = quote.promo
     if promo.max_uses is not None and promo.uses >= promo.max_uses:
         _refuse("usage_limit_reached")
     if promo.budget is not None and promo.discounted + quote.amount > promo.budget:
         _refuse("usage_limit_reached", "budget_exhausted")
+
+
+def _ensure_caps_left(quote: _Quote, patient: Patient) -> None:
+    """A read-only look at the caps, for validate; redeem enforces them with conditional writes."""
+    _ensure_promo_caps_left(quote)
+    promo = quote.promo
     if promo.max_uses_per_customer is not None:
         used = (PromoCustomerUsage.objects.filter(promo=promo, patient=patient)
                 .values_list("uses", flat=True).first() or 0)
@@ -601,6 +608,9 @@ def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, orde
         order_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
     promo = quote.promo
+    # A promo that has run out is refused before anything is written (a POS retrying against it
+    # costs two reads); one that has a use left is still held to its caps by _take_promo_use.
+    _ensure_promo_caps_left(quote)
     _take_customer_use(quote, patient)
     clinic = patient.clinic
     reference = (order_reference or "").strip() or f"{promo.promotion_key}-{uuid.uuid4().hex[:16]}"

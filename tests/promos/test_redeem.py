@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clinic_crm.orders.models import Order
 from promos import services
@@ -95,6 +96,27 @@ def test_a_refused_redeem_changes_nothing(clinic_a, in_clinic, ann, pos_client_f
     with in_clinic(clinic_a):
         assert not Order.objects.exists() and not Redemption.objects.exists()
         assert Promo.objects.get(pk=promo.pk).uses == uses
+
+
+@pytest.mark.parametrize("setup,uses,discounted", [
+    ({"max_uses": 3}, 3, Decimal("90.00")),
+    ({"budget": Decimal("100.00")}, 3, Decimal("90.00")),  # 20% of 150 would pass the budget
+])
+def test_a_promo_that_has_run_out_is_refused_before_anything_is_written(
+        clinic_a, in_clinic, ann, pos_client_for, setup, uses, discounted):
+    # given a promo whose cap or budget is used up
+    promo = make_promo(clinic_a, in_clinic, **setup)
+    with in_clinic(clinic_a):
+        Promo.objects.filter(pk=promo.pk).update(uses=uses, discounted=discounted)
+    # when the till redeems it, with every statement recorded
+    with CaptureQueriesContext(connection) as queries:
+        response = redeem(pos_client_for(clinic_a))
+    # then it is refused, and no order, usage count, ledger row or promo change was even attempted
+    assert_error(response, 409, "usage_limit_reached")
+    writes = [q["sql"].split("(")[0].strip() for q in queries.captured_queries
+              if q["sql"].lstrip().startswith(("INSERT", "UPDATE", "DELETE"))
+              and "tenancy_idempotencykey" not in q["sql"] and "tenancy_apikey" not in q["sql"]]
+    assert writes == []
 
 
 def test_an_unknown_code_or_patient_is_404(clinic_a, in_clinic, ann, pos_client_for):
