@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
@@ -19,6 +18,7 @@ from clinic_crm.orders.services import AppliedDiscount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from offers.choices import Occasion
+from offers.config_cache import invalidate_app_config
 from offers.models import AutomatedOffer, Offer, OccasionFiring
 from redemptions.models import Redemption
 from redemptions.services import (
@@ -125,11 +125,25 @@ def _consume_use(offer: AnyOffer) -> None:
         return  # automated offers have no cap
     # Never read-modify-write: the WHERE clause is re-checked against the row each concurrent
     # transaction finds after waiting for the previous one's lock.
-    taken = (Offer.objects.filter(pk=offer.pk)
-             .filter(Q(max_uses__isnull=True) | Q(current_uses__lt=F("max_uses")))
-             .update(current_uses=F("current_uses") + 1))
-    if taken == 0:
+    table = connection.ops.quote_name(Offer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_USE_SQL.format(table=table), [offer.pk, offer.clinic_id])
+        row = cursor.fetchone()
+    if row is None:
         raise LimitReached("This offer has reached its usage limit.", code="usage_limit_reached")
+    uses, max_uses = row
+    if max_uses is not None and uses >= max_uses:
+        # The app lists the offer as redeemable until its config is rebuilt (OFF-7). Dropped
+        # with the rest if this redeem rolls back, so the use it gave back stays open.
+        clinic_id = offer.clinic_id
+        transaction.on_commit(lambda: invalidate_app_config(clinic_id))
+
+
+_TAKE_USE_SQL = """
+    UPDATE {table} SET current_uses = current_uses + 1
+    WHERE id = %s AND clinic_id = %s AND (max_uses IS NULL OR current_uses < max_uses)
+    RETURNING current_uses, max_uses
+"""
 
 
 @transaction.atomic

@@ -276,6 +276,27 @@ def test_the_cap_is_reached_with_409_and_nothing_else_changes(clinic_a, in_clini
         assert (offer.current_uses, Order.objects.count(), Redemption.objects.count()) == (2, 2, 2)
 
 
+def test_the_use_that_reaches_the_cap_shows_in_the_apps_config_on_the_next_fetch(
+        clinic_a, in_clinic, ann, pos_client_for, app_client_for, django_capture_on_commit_callbacks):
+    # given an offer capped at two uses, listed as redeemable in the config the app holds
+    offer = make_offer(clinic_a, in_clinic, max_uses=2)
+    app = app_client_for(clinic_a)
+    held = app.get("/api/v1/app/config")
+    assert [o["redeemable"] for o in held.json()["offers"]] == [True]
+    api = pos_client_for(clinic_a)
+    # when the till takes the first use, then the last
+    with django_capture_on_commit_callbacks(execute=True):
+        redeem_at_till(api, offer.promotion_key, external_id="ann", purchase_amount="10.00")
+    after_first = app.get("/api/v1/app/config", HTTP_IF_NONE_MATCH=held["ETag"])
+    with django_capture_on_commit_callbacks(execute=True):
+        redeem_at_till(api, offer.promotion_key, external_id="ann", purchase_amount="10.00")
+    after_last = app.get("/api/v1/app/config", HTTP_IF_NONE_MATCH=held["ETag"])
+    # then a use below the cap leaves the app's copy current, and the last one makes it stale
+    assert after_first.status_code == 304
+    assert after_last.status_code == 200
+    assert [o["redeemable"] for o in after_last.json()["offers"]] == [False]
+
+
 def test_a_duplicate_order_reference_gives_back_the_use_it_took(clinic_a, in_clinic, ann, pos_client_for):
     # given an order reference already used
     offer = make_offer(clinic_a, in_clinic, max_uses=5)
