@@ -210,6 +210,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "DiscountTypeEnum": "clinic_crm.common.choices.DiscountType",
+        "PromoKindEnum": "promos.choices.PromoKind",
+        "PromoStatusEnum": "promos.choices.PromoStatus",
+    },
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("STAFF_JWT_MINUTES", default=60)),

@@ -59,7 +59,9 @@ class AppConfigApi(ClinicApi):
 
     @extend_schema(
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
-                                     description="The ETag of the config the app holds; 304 when it is current.")],
+                                     description="The ETag of the config the app holds; 304 when it is current."),
+                    OpenApiParameter("ETag", str, OpenApiParameter.HEADER, response=[200, 304],
+                                     description="The strong tag of this config; send it back in If-None-Match.")],
         responses={200: AppConfigOutput, 304: OpenApiResponse(description="The app's copy is current.")},
         tags=["app"], summary="What the app shows now: clinic branding and the live offers",
     )

@@ -6,9 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic_crm.common.choices import DiscountType
+from clinic_crm.common.serializers import IdInput
 from clinic_crm.orders.serializers import DiscountOutput
-
-MAX_ID = 2**63 - 1
 
 
 def discount_body(discount_type: str, value: Decimal | None) -> dict:
@@ -131,7 +130,7 @@ class AppRedemptionOutput(serializers.Serializer):
 
 
 class PosRedeemInput(serializers.Serializer):
-    patient_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    patient_id = IdInput(required=False)
     external_id = serializers.CharField(max_length=64, required=False)
     purchase_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
                                                required=False, allow_null=True)
@@ -157,6 +156,7 @@ class PosRedemptionOutput(serializers.Serializer):
     discount = serializers.SerializerMethodField()
     discount_label = serializers.CharField()
     discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    currency = serializers.CharField(source="clinic.currency", help_text="The clinic's currency (ISO 4217).")
     order_id = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
     applied_at = serializers.DateTimeField()

@@ -68,7 +68,8 @@ class AppPromoValidateApi(ClinicApi):
         check = services.validate_promo_code(code=data.validated_data["code"], patient=_signed_in_patient(request),
                                              order_total=data.validated_data["order_total"], lines=lines or None)
         if check.valid:
-            body = {"valid": True, "discount": f"{check.discount:.2f}", "discount_label": check.discount_label}
+            body = {"valid": True, "discount": f"{check.discount:.2f}", "currency": self.clinic.currency,
+                    "discount_label": check.discount_label}
         else:
             body = {"valid": False, "code": check.code, "message": check.message}
         return Response(body)

@@ -7,11 +7,11 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic_crm.common.serializers import IdInput
 from clinic_crm.orders.serializers import DiscountOutput, OrderLineInput
 from offers.serializers import DiscountInput, discount_body
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 
-MAX_ID = 2**63 - 1
 MAX_INT = 2**31 - 1
 MONEY = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
@@ -36,6 +36,7 @@ class PromoValidateOutput(serializers.Serializer):
     discount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
                                         help_text="The amount taken off this order (valid codes only).")
     discount_label = serializers.CharField(required=False)
+    currency = serializers.CharField(required=False, help_text="The clinic's currency (ISO 4217) of the discount.")
     code = serializers.CharField(required=False, help_text="Why the code was refused (invalid codes only).")
     message = serializers.CharField(required=False)
 
@@ -64,7 +65,7 @@ class PromoOrderInput(serializers.Serializer):
 
 class PromoRedeemInput(serializers.Serializer):
     code = serializers.CharField(max_length=60)
-    patient_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    patient_id = IdInput(required=False)
     external_id = serializers.CharField(max_length=64, required=False)
     order = PromoOrderInput()
 
@@ -82,6 +83,7 @@ class PromoRedemptionOutput(serializers.Serializer):
     promo_id = serializers.CharField(source="promotion_key", help_text='The promotion id, e.g. "promo_12".')
     discount = serializers.DecimalField(source="discount_amount", max_digits=12, decimal_places=2,
                                         help_text="The amount taken off the order.")
+    currency = serializers.CharField(source="clinic.currency", help_text="The clinic's currency (ISO 4217).")
     discount_label = serializers.CharField()
     order_id = serializers.CharField(allow_null=True)
 
@@ -115,7 +117,7 @@ class PromoInput(serializers.Serializer):
     audience = serializers.ChoiceField(choices=Audience.choices, required=False)
     audience_segment = serializers.CharField(max_length=40, allow_blank=True, required=False)
     audience_patient_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=10000, required=False,
+        child=IdInput(), max_length=10000, required=False,
         help_text='Audience "patients": the named patients.')
     min_order = serializers.DecimalField(**MONEY, allow_null=True, required=False)
     max_uses = serializers.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True, required=False)
@@ -182,8 +184,8 @@ class PromoOutput(serializers.Serializer):
     promotion_id = serializers.CharField(source="promotion_key", help_text='One id space across kinds: "promo_12".')
     code = serializers.SerializerMethodField(help_text="The shared code; null for personalised promos.")
     name = serializers.CharField()
-    kind = serializers.CharField()
-    status = serializers.CharField()
+    kind = serializers.ChoiceField(choices=PromoKind.choices)
+    status = serializers.ChoiceField(choices=PromoStatus.choices)
     is_expired = serializers.SerializerMethodField()
     discount = serializers.SerializerMethodField()
     discount_label = serializers.SerializerMethodField()
@@ -201,6 +203,7 @@ class PromoOutput(serializers.Serializer):
     auto_apply = serializers.BooleanField()
     marketing_cost = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     budget = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    currency = serializers.SerializerMethodField(help_text="The clinic's currency (ISO 4217) of every amount here.")
     metrics = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -213,6 +216,9 @@ class PromoOutput(serializers.Serializer):
             return None
         shared = [c for c in promo.codes.all() if c.patient_id is None]
         return shared[0].code if shared else None
+
+    def get_currency(self, promo) -> str:
+        return self.context["currency"]
 
     def get_is_expired(self, promo) -> bool:
         return promo.is_expired()

@@ -123,7 +123,8 @@ def test_each_area_of_the_api_asks_for_its_own_scheme(schema):
         if path.startswith("/api/v1/pos/"):
             assert names == {"ApiKey"}, path
         elif path.startswith("/api/v1/app/"):
-            assert {"AppKey": []} in requirements and names <= {"AppKey", "PatientToken"}, path
+            assert all("AppKey" in requirement for requirement in requirements), path
+            assert names <= {"AppKey", "PatientToken"}, path
         elif path == "/api/v1/staff/token":
             assert names == set(), path
         elif path.startswith("/api/v1/staff/"):
@@ -202,3 +203,68 @@ def test_the_docs_page_script_points_at_our_schema(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in response.content.decode()
+
+
+def test_signed_in_app_endpoints_require_the_patient_token_beside_the_app_key(schema):
+    # given the app endpoints API.md marks "(signed in)" and the public config
+    signed_in = [schema["paths"]["/api/v1/app/offers/{offer_id}/redeem"]["post"],
+                 schema["paths"]["/api/v1/app/promos/validate"]["post"],
+                 schema["paths"]["/api/v1/app/me"]["get"]]
+    public = schema["paths"]["/api/v1/app/config"]["get"]
+    # then the signed-in ones offer no way in with the app key alone, and the config does
+    for operation in signed_in:
+        assert operation["security"] == [{"AppKey": [], "PatientToken": []}], operation["operationId"]
+    assert {"AppKey": []} in public["security"]
+
+
+def test_the_config_documents_its_etag_on_200_and_304(schema):
+    # given the config operation
+    responses = schema["paths"]["/api/v1/app/config"]["get"]["responses"]
+    # then both answers name the ETag header the app sends back in If-None-Match
+    assert "ETag" in responses["200"]["headers"] and "ETag" in responses["304"]["headers"]
+
+
+def test_429_is_documented_only_where_a_rate_limit_applies_with_retry_after(schema):
+    # given every operation and the ones that are throttled (sign-in and the staff token)
+    throttled = {("/api/v1/app/auth/code", "post"), ("/api/v1/app/auth/token", "post"),
+                 ("/api/v1/staff/token", "post")}
+    documented = {(path, method) for path, operations in schema["paths"].items()
+                  for method, operation in operations.items() if "429" in operation.get("responses", {})}
+    # then exactly those document a 429, with the Retry-After header API.md promises
+    assert documented == throttled
+    for path, method in throttled:
+        assert "Retry-After" in schema["paths"][path][method]["responses"]["429"]["headers"]
+
+
+def test_staff_writes_document_the_409_they_can_answer(schema):
+    # given the staff writes that refuse a change in the resource's state (e.g. editing an archived promo)
+    writes = [("/api/v1/staff/promos/{promo_id}", "patch"), ("/api/v1/staff/promos/{promo_id}/activate", "post"),
+              ("/api/v1/staff/offers/{offer_id}", "delete"), ("/api/v1/staff/automated-offers/{offer_id}", "patch")]
+    # then each documents a 409 in the error shape, and the validate endpoint (always 200 or 4xx input) does not
+    for path, method in writes:
+        assert "409" in schema["paths"][path][method]["responses"], (path, method)
+    assert "409" not in schema["paths"]["/api/v1/app/promos/validate"]["post"]["responses"]
+
+
+def test_client_sent_patient_ids_are_documented_as_strings(schema):
+    # given the POS inputs that name a patient by id (API.md: "ids are strings in JSON")
+    components = schema["components"]["schemas"]
+    # then each documents patient_id as a string of digits
+    for name in ("PosOfferRedeemInputRequest", "PromoRedeemInputRequest", "OrderInputRequest"):
+        field = components[name]["properties"]["patient_id"]
+        assert field["type"] == "string" and field["pattern"].startswith("^[1-9]"), name
+
+
+def test_enumerated_values_are_documented_as_enums(schema):
+    # given the Discount and Promo resources
+    components = schema["components"]["schemas"]
+
+    def values(prop):
+        ref = prop.get("$ref") or next((p["$ref"] for p in prop.get("allOf", []) + prop.get("oneOf", [])
+                                        if "$ref" in p), None)
+        return set((components[ref.rsplit("/", 1)[1]] if ref else prop)["enum"])
+
+    # then the discount type, the promo kind and its status list exactly API.md's values
+    assert values(components["Discount"]["properties"]["type"]) == {"percent", "amount", "free_treatment"}
+    assert values(components["Promo"]["properties"]["kind"]) == {"global", "tiered", "personalised"}
+    assert values(components["Promo"]["properties"]["status"]) == {"draft", "active", "paused", "archived"}

@@ -28,7 +28,6 @@ _CODES = {
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.ParseError: "parse_error",
     exceptions.Throttled: "rate_limited",
 }
 
@@ -78,6 +77,8 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(int(exc.wait) + 1)
 
+    if isinstance(exc, exceptions.ParseError):  # a body that is not valid JSON: invalid input (API.md)
+        exc = exceptions.ValidationError({"non_field_errors": [str(exc.detail)]})
     if isinstance(exc, exceptions.ValidationError):
         fields = _validation_fields(exc.detail)
         body = error_body(_first_message(fields), "validation_error", {"fields": fields})

@@ -21,8 +21,8 @@ _ERRORS = {
     "401": "Missing or invalid credentials",
     "403": "Authenticated but not allowed",
     "404": "Missing, or another clinic's",
-    "429": "Rate limited; see Retry-After",
 }
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
 
 
 class ClinicAutoSchema(AutoSchema):
@@ -46,7 +46,17 @@ class ClinicAutoSchema(AutoSchema):
         if getattr(handler, "idempotent", False):
             codes["409"] = ("Conflict: a cap reached, an illegal transition, a duplicate, or an "
                             "Idempotency-Key replayed with a different body")
+        elif self.method not in ("GET", "HEAD", "OPTIONS") and _is_staff_api(self.view):
+            codes["409"] = "Conflict: the change is not allowed in the resource's current state"
         for code, description in codes.items():
             if code not in responses:
                 responses[code] = {**error, "description": description}
+        if self.view.get_throttles() and "429" not in responses:  # only where a rate limit applies
+            responses["429"] = {**error, "description": "Rate limited (rate_limited)", "headers": _RETRY_AFTER}
         return responses
+
+
+def _is_staff_api(view) -> bool:
+    from clinic_crm.tenancy.auth import StaffJWTAuthentication
+
+    return any(issubclass(cls, StaffJWTAuthentication) for cls in getattr(view, "authentication_classes", []))

@@ -5,11 +5,13 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic_crm.common.choices import DiscountType
+from clinic_crm.common.serializers import IdInput
 from clinic_crm.orders.models import Order, OrderLine
 
 
 class DiscountOutput(serializers.Serializer):
-    type = serializers.CharField(source="discount_type")
+    type = serializers.ChoiceField(source="discount_type", choices=DiscountType.choices)
     value = serializers.DecimalField(source="discount_value", max_digits=10, decimal_places=2, allow_null=True)
 
     class Meta:
@@ -60,7 +62,7 @@ class OrderLineInput(serializers.Serializer):
 
 class OrderInput(serializers.Serializer):
     reference = serializers.CharField(max_length=64)
-    patient_id = serializers.IntegerField(required=False)
+    patient_id = IdInput(required=False)
     external_id = serializers.CharField(max_length=64, required=False)
     placed_at = serializers.DateTimeField(required=False)
     total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)

@@ -8,7 +8,11 @@ class AppKeyScheme(OpenApiAuthenticationExtension):
     name = ["AppKey", "PatientToken"]
 
     def get_security_requirement(self, auto_schema):
-        # The app key alone, or the app key with a signed-in patient's token.
+        from clinic_crm.tenancy.permissions import IsSignedInPatient
+
+        # Signed-in endpoints need both; the others take the app key alone or with a patient token.
+        if any(isinstance(p, IsSignedInPatient) for p in auto_schema.view.get_permissions()):
+            return [{"AppKey": [], "PatientToken": []}]
         return [{"AppKey": []}, {"AppKey": [], "PatientToken": []}]
 
     def get_security_definition(self, auto_schema):

@@ -90,8 +90,11 @@ def test_malformed_json_is_400_in_the_error_shape(pos):
     # given a body that is not JSON
     # when it is sent as JSON
     response = pos.generic("POST", "/api/v1/pos/orders", '{"reference": "R-1",', content_type="application/json")
-    # then it is a 400 in the one shape
-    assert assert_error_shape(response, 400)["code"] == "parse_error"
+    # then it is a 400 validation_error in the one shape, the parser's message under extra.fields
+    body = assert_error_shape(response, 400)
+    assert body["code"] == "validation_error"
+    [message] = body["extra"]["fields"]["non_field_errors"]
+    assert message.startswith("JSON parse error") and body["message"] == message
 
 
 def test_a_body_that_is_not_json_at_all_is_415_in_the_error_shape(pos):

@@ -258,6 +258,7 @@ def test_the_till_records_an_applied_redemption_without_an_order_when_no_amount_
     # then an applied redemption without an order is recorded
     body = response.json()["redemption"]
     assert response.status_code == 201 and body["status"] == "applied" and body["order_id"] is None
+    assert body["currency"] == "GBP"
     with in_clinic(clinic_a):
         assert not Order.objects.exists()
 

@@ -42,6 +42,7 @@ def test_staff_create_a_promo_and_read_it_back_as_the_api_md_resource(owner_api)
     assert PROMO_FIELDS <= set(body)
     assert (body["code"], body["kind"], body["status"], body["is_expired"]) == ("SPRING20", "global", "active", False)
     assert body["discount"] == {"type": "percent", "value": "20"} and body["discount_label"] == "20% Off"
+    assert body["currency"] == "GBP"  # of min_order, budget, marketing_cost and the metrics' amounts
     assert body["metrics"] == {"uses": 0, "unique_customers": 0, "total_discounted": "0.00", "avg_order_value": None}
     assert owner_api.get(f"/api/v1/staff/promos/{body['id']}").json() == body
     assert owner_api.get("/api/v1/staff/promos/").json()["results"] == [body]

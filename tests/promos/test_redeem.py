@@ -52,7 +52,7 @@ def test_a_redeem_records_the_order_through_the_core_flow_and_an_applied_ledger_
     # then the answer has the redemption, and the order, ledger and counters agree
     assert response.status_code == 201, response.content
     body = response.json()["redemption"]
-    assert body["discount"] == "30.00" and body["promo_id"] == promo.promotion_key
+    assert body["discount"] == "30.00" and body["currency"] == "GBP" and body["promo_id"] == promo.promotion_key
     with in_clinic(clinic_a):
         order = Order.objects.get(pk=int(body["order_id"]))
         redemption = Redemption.objects.get(pk=int(body["id"]))

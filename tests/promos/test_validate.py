@@ -53,7 +53,7 @@ def test_a_live_code_is_valid_with_its_discount_whatever_the_case(clinic_a, in_c
     # when the app validates it in lower case on a £62.50 order
     body = validate(clinic_a, ann, "spring20", "62.50")
     # then it is valid with the amount off and the label
-    assert body == {"valid": True, "discount": "12.50", "discount_label": "20% Off"}
+    assert body == {"valid": True, "discount": "12.50", "currency": "GBP", "discount_label": "20% Off"}
 
 
 def test_an_unknown_code_is_refused(clinic_a, ann, validate):
@@ -169,9 +169,9 @@ def test_a_tiered_code_gives_the_highest_tier_reached(clinic_a, in_clinic, ann, 
     ])
     # then each order gets its tier, and under the first none
     assert validate(clinic_a, ann, "SPRING20", "150") == {"valid": True, "discount": "10.00",
-                                                         "discount_label": "£10.00 Off"}
+                                                         "currency": "GBP", "discount_label": "£10.00 Off"}
     assert validate(clinic_a, ann, "SPRING20", "250") == {"valid": True, "discount": "50.00",
-                                                         "discount_label": "20% Off"}
+                                                         "currency": "GBP", "discount_label": "20% Off"}
     assert validate(clinic_a, ann, "SPRING20", "99") == refused("minimum_order_not_met",
                                                                 "This code needs a minimum order of £100.00.")
 
