@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from babel.numbers import format_currency
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from clinic_crm.common.money import format_money
+from clinic_crm.common.money import CURRENCY_LOCALES, format_money
 
 register = template.Library()
 
@@ -57,42 +62,6 @@ def age_on(dob: date | None, today: date) -> int | str:
 
 
 @register.simple_tag
-def bar_chart(series, currency: str = "", height: int = 160, label: str = "Revenue per day"):
-    """An accessible SVG bar chart of [(date, amount, count)], rendered on the server (no JS)."""
-    series = list(series)
-    if not series:
-        return ""
-    width = 720
-    top, bottom, left = 12, 24, 4
-    plot_h = height - top - bottom
-    peak = max((amount for _, amount, _ in series), default=Decimal("0")) or Decimal("1")
-    slot = (width - left) / len(series)
-    bar_w = max(2.0, slot * 0.72)
-    bars = []
-    for i, (day, amount, count) in enumerate(series):
-        h = float(Decimal(amount) / peak) * plot_h if amount else 0.0
-        x = left + i * slot + (slot - bar_w) / 2
-        y = top + plot_h - h
-        title = f"{day:%a %d %b}: {format_money(amount, currency) if currency else amount} · {count} orders"
-        bars.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{max(h, 1.5 if amount else 0):.1f}", title))
-    ticks = []
-    step = max(1, len(series) // 6)
-    for i in range(0, len(series), step):
-        day = series[i][0]
-        x = left + i * slot + slot / 2
-        ticks.append((f"{x:.1f}", str(height - 6), f"{day:%d %b}"))
-    return format_html(
-        '<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" preserveAspectRatio="none">'
-        '<line x1="0" x2="{w}" y1="{base}" y2="{base}" class="chart-axis"/>{bars}{ticks}</svg>',
-        w=width, h=height, label=label, base=f"{top + plot_h:.1f}",
-        bars=format_html_join(
-            "", '<rect class="chart-bar" x="{}" y="{}" width="{}" height="{}" rx="2"><title>{}</title></rect>', bars
-        ),
-        ticks=format_html_join("", '<text class="chart-tick" x="{}" y="{}" text-anchor="middle">{}</text>', ticks),
-    )
-
-
-@register.simple_tag
 def share_bar(part, whole):
     """A thin horizontal bar showing part/whole."""
     ratio = (Decimal(part) / Decimal(whole) * 100) if whole else Decimal("0")
@@ -112,44 +81,187 @@ def humanize_key(key: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@register.filter
+def first_sentence(text: str) -> str:
+    """"It ends today. Extend it." → "It ends today.": attention texts state the fact first and the advice
+    after, and a read-only user is shown only the fact."""
+    return re.split(r"(?<=[.!?])\s+", str(text or "").strip(), maxsplit=1)[0]
+
+
+# ---- Charts ----------------------------------------------------------------------------------------
+# Server-rendered SVG, no JS. The SVG stretches to its box (preserveAspectRatio="none"), which would squash
+# any text drawn inside it, so every label is HTML around it (components/chart.html): the y-axis values in a
+# column on the left, the dates in a row underneath, a one-line summary and a table of every day's figure,
+# so the numbers can be read without hovering, on a phone and by a screen reader.
+# The plot's top and bottom margins are fractions of its height, matching the CSS that sets the y-axis
+# labels on the gridlines (.chart-y in app.css): change them together.
+CHART_WIDTH = 720
+PLOT_TOP = Decimal("0.08")
+PLOT_BOTTOM = Decimal("0.06")
+MAX_DATE_TICKS = 5
+# Half the axis is one of these times a power of ten, so the labels read 0 / 150 / 300 or 0 / 2 / 4.
+NICE_HALVES = tuple(Decimal(m) for m in ("1", "1.5", "2", "2.5", "3", "4", "5", "6", "7.5", "8", "10"))
+
+
+@dataclass(frozen=True)
+class AxisTick:
+    position: str  # "top", "mid" or "base": the CSS class that sets the label on its gridline
+    y: str  # the gridline, in SVG units
+    label: str
+
+
+def chart_axis_top(peak: Decimal, *, whole: bool) -> Decimal:
+    """The smallest round number at or above `peak` whose half is round too (and whole, for counts)."""
+    half = max(Decimal(peak) / 2, Decimal(1) if whole else Decimal("0.5"))
+    exponent = half.adjusted()
+    for multiple in NICE_HALVES:
+        candidate = multiple.scaleb(exponent)
+        if candidate >= half and (not whole or candidate == candidate.to_integral_value()):
+            return candidate * 2
+    return NICE_HALVES[-1].scaleb(exponent) * 2
+
+
+def chart_date_ticks(n: int) -> list[int]:
+    """Indices of the points that get a date label: the first, the last and evenly spaced ones between."""
+    if n <= 2:
+        return list(range(n))
+    # A count that splits the gaps exactly keeps the labels evenly spaced (7 days → every other day).
+    count = next((c for c in (MAX_DATE_TICKS, MAX_DATE_TICKS + 1, MAX_DATE_TICKS - 1)
+                  if c <= n and (n - 1) % (c - 1) == 0), min(n, MAX_DATE_TICKS))
+    return sorted({(2 * k * (n - 1) + count - 1) // (2 * (count - 1)) for k in range(count)})  # rounds half up
+
+
+def _plain_number(value) -> str:
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return f"{value:,.0f}"
+    return f"{value.normalize():,f}"
+
+
+def _axis_label(value: Decimal, currency: str) -> str:
+    if not currency:
+        return _plain_number(value)
+    if value == value.to_integral_value():  # "£400", not "£400.00": the axis is a scale, not a price
+        return format_currency(value, currency, locale=CURRENCY_LOCALES.get(currency, "en_GB"),
+                               format="¤#,##0", currency_digits=False)
+    return format_money(value, currency)
+
+
+def _with_unit(value, unit: str) -> str:
+    if not unit:
+        return _plain_number(value)
+    if Decimal(value) == 1 and unit.endswith("s"):
+        unit = unit[:-1]  # "1 use", "4 uses"
+    return f"{_plain_number(value)} {unit}"
+
+
+def _day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _is_whole(values: list[Decimal]) -> bool:
+    return all(v == v.to_integral_value() for v in values)
+
+
+def _highest(values: list[Decimal]) -> int:
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def _render_chart(*, kind: str, days: list[date], top_value: Decimal, currency: str, height: int, label: str,
+                  summary: str, caption: bool, headings: list[str], rows: list[list[str]], marks: dict) -> str:
+    top = PLOT_TOP * height
+    base = height - PLOT_BOTTOM * height
+    axis = [
+        AxisTick("top", f"{top:.1f}", _axis_label(top_value, currency)),
+        AxisTick("mid", f"{(top + base) / 2:.1f}", _axis_label(top_value / 2, currency)),
+        AxisTick("base", f"{base:.1f}", _axis_label(Decimal(0), currency)),
+    ]
+    ticks = set(chart_date_ticks(len(days)))
+    return render_to_string("components/chart.html", {
+        "kind": kind, "width": CHART_WIDTH, "height": height, "label": label, "summary": summary, "caption": caption,
+        # A day's slot is narrower than its date: the first and last dates then align to the plot's edges.
+        "dense": len(days) > 12, "axis": axis, "gridlines": axis[:2], "base": axis[2].y,
+        "date_labels": [f"{day.day} {day:%b}" if i in ticks else "" for i, day in enumerate(days)],
+        "headings": headings, "rows": rows, **marks,
+    })
+
+
+def _plot_y(value: Decimal, top_value: Decimal, height: int) -> float:
+    """How far above the baseline `value` sits, in SVG units."""
+    return float(Decimal(value) / top_value * (1 - PLOT_TOP - PLOT_BOTTOM) * height)
+
+
 @register.simple_tag
-def line_chart(series, currency: str = "", height: int = 180, label: str = "Per day", unit: str = ""):
-    """An accessible SVG line chart of [(date, value)], rendered on the server: an area, a line and a
-    point per day whose <title> gives the exact figure on hover."""
+def bar_chart(series, currency: str = "", height: int = 180, label: str = "Revenue per day",
+              value_heading: str = "Revenue", caption: bool = True):
+    """A bar chart of [(date, amount, order count)] with y-axis values, date labels, a summary and a table of
+    every day, rendered on the server (CORE-5). caption=False where the page already shows the totals."""
     series = list(series)
     if not series:
         return ""
-    width, top, bottom = 720, 14, 8
-    plot_h = height - top - bottom
-    peak = max((Decimal(value) for _, value in series), default=Decimal("0")) or Decimal("1")
-    step = width / max(1, len(series) - 1)
+    days = [day for day, _, _ in series]
+    values = [Decimal(amount or 0) for _, amount, _ in series]
+    counts = [count for _, _, count in series]
 
-    def point(i, value):
-        x = i * step if len(series) > 1 else width / 2
-        y = top + plot_h - float(Decimal(value) / peak) * plot_h
-        return f"{x:.1f}", f"{y:.1f}"
+    def show(amount):
+        return format_money(amount, currency) if currency else _plain_number(amount)
 
-    points = [point(i, value) for i, (_, value) in enumerate(series)]
+    def orders(n):
+        return f"{n} order{pluralize(n)}"
+
+    top_value = chart_axis_top(max(values), whole=not currency and _is_whole(values))
+    base = float(height - PLOT_BOTTOM * height)
+    slot = CHART_WIDTH / len(series)
+    bar_w = max(2.0, slot * 0.72)
+    bars = []
+    for i, (day, amount, count) in enumerate(zip(days, values, counts)):
+        h = max(_plot_y(amount, top_value, height), 1.5) if amount else 0.0
+        bars.append({"x": f"{i * slot + (slot - bar_w) / 2:.1f}", "y": f"{base - h:.1f}", "w": f"{bar_w:.1f}",
+                     "h": f"{h:.1f}", "title": f"{_day(day)}: {show(amount)} · {orders(count)}"})
+    total = sum(values)
+    summary = f"Total over {len(days)} day{pluralize(len(days))}: {show(total)} from {orders(sum(counts))}."
+    if total:
+        best = _highest(values)
+        summary += f" Highest: {show(values[best])} on {_day(days[best])} ({orders(counts[best])})."
+    return _render_chart(
+        kind="bar", days=days, top_value=top_value, currency=currency, height=height, label=label,
+        summary=summary, caption=caption, headings=["Day", value_heading, "Orders"],
+        rows=[[_day(day), show(amount), str(count)] for day, amount, count in zip(days, values, counts)],
+        marks={"bars": bars},
+    )
+
+
+@register.simple_tag
+def line_chart(series, currency: str = "", height: int = 180, label: str = "Per day", unit: str = "",
+               value_heading: str = "", caption: bool = True):
+    """A line chart of [(date, value)] with y-axis values, date labels, a summary and a table of every day,
+    rendered on the server; each point's <title> gives its figure on hover too (PRO-8)."""
+    series = list(series)
+    if not series:
+        return ""
+    days = [day for day, _ in series]
+    values = [Decimal(value or 0) for _, value in series]
+
+    def show(value):
+        return format_money(value, currency) if currency else _with_unit(value, unit)
+
+    top_value = chart_axis_top(max(values), whole=not currency and _is_whole(values))
+    base = float(height - PLOT_BOTTOM * height)
+    slot = CHART_WIDTH / len(series)
+    # Each point sits in the middle of its day's slot, as a bar would, so its date label can sit under it.
+    points = [(f"{(i + 0.5) * slot:.1f}", f"{base - _plot_y(v, top_value, height):.1f}") for i, v in enumerate(values)]
     line = " ".join(f"{x},{y}" for x, y in points)
-    base = f"{top + plot_h:.1f}"
-    area = f"{points[0][0]},{base} {line} {points[-1][0]},{base}"
-
-    def shown(value):
-        if currency:
-            return format_money(Decimal(value), currency)
-        return f"{value} {unit}".strip()
-
-    dots = [(x, y, f"{day:%a %d %b}: {shown(value)}") for (x, y), (day, value) in zip(points, series)]
-    grid = [f"{top + plot_h * f:.1f}" for f in (0, 0.5)]
-    return format_html(
-        '<svg class="chart chart-line" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" '
-        'preserveAspectRatio="none">{grid}<line x1="0" x2="{w}" y1="{base}" y2="{base}" class="chart-axis"/>'
-        '<polygon class="chart-area" points="{area}"/><polyline class="chart-stroke" points="{line}" '
-        'vector-effect="non-scaling-stroke"/>{dots}</svg>',
-        w=width, h=height, label=label, base=base, area=area, line=line,
-        grid=format_html_join("", '<line x1="0" x2="{}" y1="{}" y2="{}" class="chart-grid"/>',
-                              ((width, y, y) for y in grid)),
-        dots=format_html_join(
-            "", '<circle class="chart-dot" cx="{}" cy="{}" r="3" vector-effect="non-scaling-stroke">'
-                '<title>{}</title></circle>', dots),
+    total = sum(values)
+    summary = f"Total over {len(days)} day{pluralize(len(days))}: {show(total)}."
+    if total:
+        best = _highest(values)
+        summary += f" Highest: {show(values[best])} on {_day(days[best])}."
+    return _render_chart(
+        kind="line", days=days, top_value=top_value, currency=currency, height=height, label=label,
+        summary=summary, caption=caption,
+        headings=["Day", value_heading or (unit[:1].upper() + unit[1:] if unit else label)],
+        rows=[[_day(day), show(value)] for day, value in zip(days, values)],
+        marks={"line": line, "area": f"{points[0][0]},{base:.1f} {line} {points[-1][0]},{base:.1f}",
+               "dots": [{"x": x, "y": y, "title": f"{_day(day)}: {show(v)}"}
+                        for (x, y), day, v in zip(points, days, values)]},
     )
