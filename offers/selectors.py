@@ -10,9 +10,12 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils.formats import date_format
 
 from clinic_crm.tenancy.models import Clinic
+from notifications.models import PushNotification
+from notifications.selectors import list_recent_pushes
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.occasions import next_occurrence
+from offers.services.redemption import PROMOTION_KEY, is_offer_redeemable
 from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
 
@@ -37,12 +40,36 @@ class OfferCard:
     ended: bool  # past its Until date
     upcoming: bool  # before its From date
     cap_reached: bool
+    today: date  # the clinic's date the row was judged for
 
     @property
     def in_app(self) -> bool:
-        """Whether patients can see it in the app right now (OFF-7's rule, as the dashboard explains it)."""
-        offer = self.offer
-        return offer.published and offer.active and not self.ended and not self.upcoming and not self.cap_reached
+        """Whether patients can see and redeem it in the app right now: the app's own rule (OFF-7, OFF-8)."""
+        return is_offer_redeemable(offer=self.offer, today=self.today)
+
+    @property
+    def can_push(self) -> bool:
+        """Only an offer patients can act on gets a Push button (OFF-5): the same rule the push refuses by."""
+        return self.in_app
+
+    @property
+    def state(self) -> str:
+        """The one overall state a clinic reads on the row, besides the seed's Published/Draft badge.
+
+        "draft" is a published-flag state, so the row's Draft badge says it and no second badge is shown.
+        Ended comes first because it is final; Inactive next because it is the clinic's own switch.
+        """
+        if self.ended:
+            return "ended"
+        if not self.offer.active:
+            return "inactive"
+        if self.cap_reached:
+            return "cap_reached"
+        if self.upcoming:
+            return "scheduled"
+        if not self.offer.published:
+            return "draft"
+        return "live"
 
 
 @dataclass(frozen=True)
@@ -52,10 +79,46 @@ class AutomatedOfferCard:
     automated_offer: AutomatedOffer
     discount_label: str
     next_date: date | None  # None for Birthday: it fires on each patient's own birthday
+    today: date | None = None
+    # The last day of the occurrence that fired and is still redeemable in the app, when there is one.
+    open_until: date | None = None
 
     @property
     def is_birthday(self) -> bool:
         return self.automated_offer.occasion == Occasion.BIRTHDAY
+
+    @property
+    def days_until(self) -> int | None:
+        """Days from the clinic's today to the next occasion (0 on the day itself)."""
+        if self.next_date is None or self.today is None:
+            return None
+        return (self.next_date - self.today).days
+
+    @property
+    def due_label(self) -> str:
+        """How far off the next occasion is, in words that fit a phone row: "today", "in 12 days", "in 3 months"."""
+        days = self.days_until
+        if days is None:
+            return ""
+        if days == 0:
+            return "today"
+        if days == 1:
+            return "tomorrow"
+        if days <= 45:
+            return f"in {days} days"
+        months = round(days / 30.44)
+        return f"in {months} month{'s' if months != 1 else ''}"
+
+    @property
+    def tab_rank(self) -> tuple:
+        """Where the Automated tab lists it: open in the app now, then active, then inactive; soonest first.
+
+        Birthday has no single date; it fires for somebody most days, so it counts as due today.
+        """
+        a = self.automated_offer
+        group = 0 if self.open_until else (1 if a.active else 2)
+        when = self.next_date or self.today or date.max
+        return group, when, CATALOGUE_ORDER.get(a.occasion, len(CATALOGUE_ORDER))
 
     @property
     def icon(self) -> str:
@@ -83,35 +146,88 @@ class AttentionItem:
     url_name: str  # takes only the clinic slug, as the dashboard's attention list links it
 
 
+@dataclass(frozen=True)
+class PushHistoryRow:
+    """A row of Push Notification History with the offer that sent it, when one did and still exists (OFF-6)."""
+
+    push: PushNotification
+    offer: Offer | None = None
+    automated_offer: AutomatedOffer | None = None
+    from_offer: bool = False  # sent by an offer, even one deleted since
+
+
 def list_offers() -> QuerySet[Offer]:
     """The one-time offers of the clinic in scope, newest first (OFF-1)."""
     return Offer.objects.all()
 
 
+def get_offer_card(*, offer: Offer, currency: str, today: date) -> OfferCard:
+    """One offer's row: its discount label, usage, dates and overall state judged for `today` (OFF-1)."""
+    usage = None
+    if offer.max_uses:
+        usage = min(100, round(100 * offer.current_uses / offer.max_uses))
+    return OfferCard(
+        offer=offer, discount_label=offer.discount_label_in(currency), usage_percent=usage,
+        ended=bool(offer.valid_until and offer.valid_until < today),
+        upcoming=bool(offer.valid_from and offer.valid_from > today),
+        cap_reached=bool(offer.max_uses and offer.current_uses >= offer.max_uses),
+        today=today,
+    )
+
+
 def list_offer_cards(*, currency: str, today: date) -> list[OfferCard]:
     """The one-time offer list with each row's discount label, usage and dates judged for `today` (OFF-1)."""
-    cards = []
-    for offer in list_offers():
-        usage = None
-        if offer.max_uses:
-            usage = min(100, round(100 * offer.current_uses / offer.max_uses))
-        cards.append(OfferCard(
-            offer=offer, discount_label=offer.discount_label_in(currency), usage_percent=usage,
-            ended=bool(offer.valid_until and offer.valid_until < today),
-            upcoming=bool(offer.valid_from and offer.valid_from > today),
-            cap_reached=bool(offer.max_uses and offer.current_uses >= offer.max_uses),
-        ))
-    return cards
+    return [get_offer_card(offer=offer, currency=currency, today=today) for offer in list_offers()]
+
+
+def get_automated_offer_card(*, automated_offer: AutomatedOffer, currency: str, locale: str,
+                             today: date) -> AutomatedOfferCard:
+    """One automated offer with its next occasion date in the clinic's locale and any open window (OFF-3)."""
+    a = automated_offer
+    return AutomatedOfferCard(
+        automated_offer=a, discount_label=a.discount_label_in(currency),
+        next_date=next_occurrence(a.occasion, today, locale), today=today,
+        open_until=a.redeemable_until if is_offer_redeemable(offer=a, today=today) else None,
+    )
 
 
 def list_automated_offer_cards(*, currency: str, locale: str, today: date) -> list[AutomatedOfferCard]:
     """One row per occasion in calendar order, each with its next date in the clinic's locale (OFF-3)."""
     offers = sorted(AutomatedOffer.objects.all(), key=lambda a: CATALOGUE_ORDER.get(a.occasion, len(CATALOGUE_ORDER)))
-    return [
-        AutomatedOfferCard(automated_offer=a, discount_label=a.discount_label_in(currency),
-                           next_date=next_occurrence(a.occasion, today, locale))
-        for a in offers
-    ]
+    return [get_automated_offer_card(automated_offer=a, currency=currency, locale=locale, today=today)
+            for a in offers]
+
+
+def list_automated_offer_cards_soonest_first(*, currency: str, locale: str,
+                                             today: date) -> list[AutomatedOfferCard]:
+    """The Automated tab's order: open in the app now, then active, then inactive, each by next date (OFF-3)."""
+    cards = list_automated_offer_cards(currency=currency, locale=locale, today=today)
+    return sorted(cards, key=lambda card: card.tab_rank)
+
+
+def list_push_history(*, limit: int) -> list[PushHistoryRow]:
+    """The newest pushes with the offer that sent each; three queries whatever the rows (OFF-6)."""
+    pushes = list(list_recent_pushes(limit=limit))
+    wanted: dict[str, set[int]] = {"offer": set(), "automated_offer": set()}
+    for push in pushes:
+        match = PROMOTION_KEY.match(push.source_key or "")
+        if match:
+            wanted[match.group(1)].add(int(match.group(2)))
+    offers = Offer.objects.in_bulk(wanted["offer"]) if wanted["offer"] else {}
+    automated = AutomatedOffer.objects.in_bulk(wanted["automated_offer"]) if wanted["automated_offer"] else {}
+    rows = []
+    for push in pushes:
+        match = PROMOTION_KEY.match(push.source_key or "")
+        if match is None:
+            rows.append(PushHistoryRow(push=push))
+            continue
+        pk = int(match.group(2))
+        rows.append(PushHistoryRow(
+            push=push, from_offer=True,
+            offer=offers.get(pk) if match.group(1) == "offer" else None,
+            automated_offer=automated.get(pk) if match.group(1) == "automated_offer" else None,
+        ))
+    return rows
 
 
 def list_offer_redemptions(*, offer: Offer) -> QuerySet[Redemption]:

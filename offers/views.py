@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
-from notifications.selectors import count_push_recipients, list_recent_pushes
-from notifications.services import queue_push
+from notifications.selectors import count_push_recipients
 from offers import selectors, services
 from offers.forms import AutomatedOfferForm, OfferForm, PushForm
 from offers.models import AutomatedOffer, Offer
@@ -48,14 +48,14 @@ def _page_context(request, tab: str) -> dict:
 def offer_list(request):
     context = _page_context(request, "one_time")
     context["cards"] = selectors.list_offer_cards(currency=request.clinic.currency, today=context["today"])
-    context["pushes"] = list_recent_pushes(limit=HISTORY_ROWS)
+    context["pushes"] = selectors.list_push_history(limit=HISTORY_ROWS)
     return render(request, "offers/offer_list.html", context)
 
 
 @clinic_view(required_role=Role.VIEWER)
 def automated_list(request):
     context = _page_context(request, "automated")
-    context["cards"] = selectors.list_automated_offer_cards(
+    context["cards"] = selectors.list_automated_offer_cards_soonest_first(
         currency=request.clinic.currency, locale=request.clinic.locale, today=context["today"])
     return render(request, "offers/automated_list.html", context)
 
@@ -134,29 +134,44 @@ def offer_delete(request, offer_id):
 @clinic_view(required_role=Role.STAFF)
 def offer_push(request, offer_id):
     offer = get_object_or_404(Offer.objects, pk=offer_id)
-    if not offer.published:
-        # The push would lead patients to an offer the app does not show (OFF-5).
-        messages.error(request, f"“{offer.name}” is not published. Publish it before sending a push about it.")
-        return _to_list(request)
+    today = timezone.localdate()
+    # Why the push can't go, stated before anyone types a message: patients couldn't act on the offer
+    # today, or (OneSignal) the clinic has no credentials. The service refuses the POST the same way (OFF-5).
+    blocked = None
+    try:
+        services.ensure_offer_pushable(clinic=request.clinic, offer=offer, today=today)
+    except Conflict as error:
+        blocked = error
     label = offer.discount_label_in(request.clinic.currency)
     initial = {"title": offer.title[:120], "message": (offer.description or f"{label}: {offer.title}")[:500]}
     form = PushForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        push = queue_push(clinic=request.clinic, title=form.cleaned_data["title"],
-                          message=form.cleaned_data["message"], source_key=offer.promotion_key)
-        if push.targeted_count:
-            messages.success(request, f"Push “{push.title}” is on its way to {push.targeted_count} "
-                                      f"patient{'s' if push.targeted_count != 1 else ''}. Its delivery shows in "
-                                      "Push Notification History.")
-        else:
-            messages.warning(request, "No patient has push notifications turned on, so nobody was notified. "
-                                      "The attempt is in Push Notification History.")
-        return _to_list(request)
+    status = 200
+    if request.method == "POST":
+        if blocked:
+            status = 409  # refused, nothing queued; the page says why
+        elif form.is_valid():
+            try:
+                push = services.send_offer_push(clinic=request.clinic, offer=offer, title=form.cleaned_data["title"],
+                                       message=form.cleaned_data["message"], today=today, actor=request.user)
+            except Conflict as error:  # the offer or the clinic changed since the check above
+                blocked, status = error, 409
+            else:
+                count = push.targeted_count
+                if count:
+                    # Queued, not delivered: the delivery task settles it and the history shows the outcome.
+                    patients = f"{count} patient{'s' if count != 1 else ''}"
+                    messages.success(request, f"Push “{push.title}” queued for {patients}; the history below "
+                                              "shows when it's sent.")
+                else:
+                    messages.warning(request, "No patient has push notifications turned on, so nobody was notified. "
+                                              "The attempt is in Push Notification History.")
+                return _to_list(request)
     context = {
-        "offer": offer, "form": form, "nav": "offers", "discount_label": label,
+        "offer": offer, "form": form, "nav": "offers", "discount_label": label, "blocked": blocked,
         "recipients": count_push_recipients(),
+        "card": selectors.get_offer_card(offer=offer, currency=request.clinic.currency, today=today),
     }
-    return render(request, "offers/offer_push.html", context)
+    return render(request, "offers/offer_push.html", context, status=status)
 
 
 @clinic_view(required_role=Role.VIEWER)
@@ -167,6 +182,7 @@ def offer_redemptions(request, offer_id):
     context = {
         "offer": offer, "page": page, "summary": selectors.summarise_offer_redemptions(offer=offer),
         "discount_label": offer.discount_label_in(request.clinic.currency), "nav": "offers", "querystring": "",
+        "card": selectors.get_offer_card(offer=offer, currency=request.clinic.currency, today=timezone.localdate()),
     }
     return render(request, "offers/offer_redemptions.html", context)
 
@@ -184,7 +200,9 @@ def automated_edit(request, automated_id):
         else:
             messages.success(request, f"{automated.get_occasion_display()} was saved.")
             return _to_list(request, "automated")
-    context = {"form": form, "automated": automated, "nav": "offers"}
+    card = selectors.get_automated_offer_card(automated_offer=automated, currency=request.clinic.currency,
+                                              locale=request.clinic.locale, today=timezone.localdate())
+    context = {"form": form, "automated": automated, "card": card, "nav": "offers"}
     return render(request, "offers/automated_form.html", context)
 
 

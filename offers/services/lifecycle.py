@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import transaction
+from django.utils.formats import date_format
 
 from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.models import Clinic
+from notifications.models import PushNotification
+from notifications.services import get_push_setup_problem, queue_push
 from offers.config_cache import invalidate_app_config
 from offers.models import AutomatedOffer, Offer
+from offers.services.redemption import is_offer_redeemable
 from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
 
@@ -136,6 +142,53 @@ def publish_automated_offer(*, automated_offer: AutomatedOffer, actor=None) -> A
 def unpublish_automated_offer(*, automated_offer: AutomatedOffer, actor=None) -> AutomatedOffer:
     """Hide the automated offer from the app; the automation still fires (OFF-3)."""
     return _set_flag(automated_offer, "published", False)
+
+
+def _day(day: date, today: date) -> str:
+    return date_format(day, "j M" if day.year == today.year else "j M Y")
+
+
+def get_offer_push_refusal(*, offer: Offer, today: date) -> str:
+    """Why a push about this offer would send patients to something they can't use today, or "" (OFF-5).
+
+    The rule is the app's own (`is_offer_redeemable`, OFF-7/OFF-8); the rest only words the reason.
+    """
+    if is_offer_redeemable(offer=offer, today=today):
+        return ""
+    if offer.valid_until and offer.valid_until < today:
+        return f"This offer ended on {_day(offer.valid_until, today)}; patients can't see it."
+    if not offer.published:
+        return "This offer is not published; patients can't see it. Publish it from its ⋮ menu first."
+    if not offer.active:
+        return "This offer is inactive; patients can't see it. Switch Active on in Edit first."
+    if offer.valid_from and offer.valid_from > today:
+        return (f"This offer starts on {_day(offer.valid_from, today)}; patients can't see it until then. "
+                "Send the push on or after that day.")
+    return (f"This offer has used all {offer.max_uses} of its uses; patients can't redeem it any more. "
+            "Raise its usage cap in Edit first.")
+
+
+def ensure_offer_pushable(*, clinic: Clinic, offer: Offer, today: date) -> None:
+    """Refuse with 409 unless a manual push about the offer can reach patients who can use it (OFF-5).
+
+    offer_not_live: patients can't see or redeem the offer today. push_not_configured: the push
+    could not be delivered at all (OneSignal without the clinic's credentials). A manual push is a
+    deliberate act, so it is stopped before anything is queued instead of ending as a failed row.
+    """
+    reason = get_offer_push_refusal(offer=offer, today=today)
+    if reason:
+        raise Conflict(reason, code="offer_not_live")
+    problem = get_push_setup_problem(clinic=clinic)
+    if problem:
+        raise Conflict(problem, code="push_not_configured")
+
+
+@transaction.atomic
+def send_offer_push(*, clinic: Clinic, offer: Offer, title: str, message: str, today: date,
+                    actor=None) -> PushNotification:
+    """Queue a manual push about a live one-time offer to every push-enabled patient (OFF-5)."""
+    ensure_offer_pushable(clinic=clinic, offer=offer, today=today)
+    return queue_push(clinic=clinic, title=title, message=message, source_key=offer.promotion_key)
 
 
 def refuse_automated_delete() -> None:

@@ -1,9 +1,10 @@
-"""App Builder → Offers in a real Chromium: the ⋮ menu, delete confirmation and the viewer's read-only view
-(OFF-1, OFF-2, OFF-7, CORE-2)."""
+"""App Builder → Offers in a real Chromium: the ⋮ menu, delete confirmation, the manual push and the viewer's
+read-only view (OFF-1, OFF-2, OFF-5, OFF-6, OFF-7, CORE-2)."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,9 @@ from playwright.sync_api import Page, expect
 
 from clinic_crm.common.choices import DiscountType
 from clinic_crm.tenancy.choices import Role
+from notifications.models import PushNotification
 from offers.models import Offer
-from offers.services import create_offer, publish_offer
+from offers.services import clinic_today, create_offer, publish_offer
 from redemptions.models import Redemption
 from tests.conftest import make_staff
 from tests.factories import PatientFactory
@@ -133,3 +135,64 @@ def test_a_viewer_sees_offers_without_any_actions(clinic_a, in_clinic, login, pa
     page.get_by_role("link", name="Automated Offers").click()
     expect(page.get_by_test_id("automated-row")).to_have_count(10)
     expect(page.locator("details.row-menu")).to_have_count(0)
+
+
+def test_only_a_live_offer_can_be_pushed_and_the_push_is_reported_as_queued(
+    clinic_a, in_clinic, login, page, live_server, screenshot,
+):
+    # given a live offer, one that ended five days ago but is still published, and two patients with push on
+    staff = make_staff(clinic_a, Role.STAFF)
+    today = clinic_today(clinic_a)
+    seed_offer(clinic_a, in_clinic, "Spring whitening")
+    seed_offer(clinic_a, in_clinic, "Hygienist visit", valid_from=today - timedelta(days=30),
+               valid_until=today - timedelta(days=5))
+    with in_clinic(clinic_a):
+        PatientFactory.create_batch(2)
+
+    # when staff open Offers
+    login(staff)
+    page.goto(f"{live_server.url}/c/{clinic_a.slug}/offers/")
+
+    # then the ended offer says so, with no Push button and no green badge; the live one can be pushed
+    ended = offer_row(page, "Hygienist visit")
+    expect(ended.get_by_test_id("published-badge")).to_have_text("Published")
+    expect(ended.get_by_test_id("state-badge")).to_contain_text("Ended")
+    expect(ended.locator(".badge-green")).to_have_count(0)
+    expect(ended.get_by_test_id("push-button")).to_have_count(0)
+    live = offer_row(page, "Spring whitening")
+    expect(live.get_by_test_id("state-badge")).to_have_text("Live")
+    screenshot("offers-states", full_page=False)
+
+    # and sending a push from the live offer reports it as queued, with its offer named in the history
+    live.get_by_test_id("push-button").click()
+    page.get_by_role("button", name="Send to 2 patients").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "queued for 2 patients; the history below shows when it's sent")
+    history_row = page.get_by_test_id("push-row").first
+    expect(history_row.get_by_test_id("push-source")).to_have_text("From Spring whitening")
+    history_row.get_by_role("link", name="Spring whitening").click()
+    expect(page.get_by_role("heading", name="Spring whitening")).to_be_visible()
+
+
+def test_without_onesignal_credentials_the_push_cannot_be_sent_and_points_to_the_settings(
+    clinic_a, in_clinic, login, page, live_server, settings, owner_a, screenshot,
+):
+    # given OneSignal as the backend, a clinic without credentials, and a live offer
+    settings.PUSH_BACKEND = "onesignal"
+    seed_offer(clinic_a, in_clinic, "Spring whitening")
+    with in_clinic(clinic_a):
+        PatientFactory.create_batch(2)
+
+    # when the owner opens its push page
+    login(owner_a)
+    page.goto(f"{live_server.url}/c/{clinic_a.slug}/offers/")
+    offer_row(page, "Spring whitening").get_by_test_id("push-button").click()
+
+    # then the send button is disabled and the page says why, linking to where the credentials go
+    expect(page.get_by_test_id("push-blocked")).to_contain_text("Push notifications are not set up for Clinic A")
+    expect(page.get_by_role("button", name="Send to 2 patients")).to_be_disabled()
+    screenshot("offer-push-onesignal-missing", full_page=False)
+    page.get_by_role("link", name="Enter the OneSignal credentials in Settings › OneSignal").click()
+    expect(page.get_by_role("heading", name="OneSignal push notifications")).to_be_visible()
+    with in_clinic(clinic_a):
+        assert not PushNotification.objects.exists()
