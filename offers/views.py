@@ -151,8 +151,9 @@ def offer_push(request, offer_id):
             status = 409  # refused, nothing queued; the page says why
         elif form.is_valid():
             try:
-                push = services.send_offer_push(clinic=request.clinic, offer=offer, title=form.cleaned_data["title"],
-                                       message=form.cleaned_data["message"], today=today, actor=request.user)
+                push = services.send_offer_push(
+                    clinic=request.clinic, offer=offer, title=form.cleaned_data["title"],
+                    message=form.cleaned_data["message"], today=today, actor=request.user)
             except Conflict as error:  # the offer or the clinic changed since the check above
                 blocked, status = error, 409
             else:
