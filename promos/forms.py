@@ -78,6 +78,13 @@ class PromoForm(forms.Form):
     marketing_cost = _money_field("Marketing cost", "What the campaign cost to send; used by Compare.")
     budget = _money_field("Discount budget", "The most discount to give in total. Empty for no limit.")
 
+    # Settings a kind has no use for: the form hides them and to_service_data clears them, so a
+    # value left over from another kind (or posted anyway) is never saved.
+    UNUSED_BY_KIND = {
+        PromoKind.PERSONALISED: {"show_banner": False, "auto_apply": False},  # each code is private
+        PromoKind.TIERED: {"min_order": None},  # the lowest tier is the minimum order
+    }
+
     def __init__(self, *args, promo: Promo | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.promo = promo
@@ -166,6 +173,7 @@ class PromoForm(forms.Form):
             data["discount_type"], data["discount_value"] = d["discount_type"], d["discount_value"]
         if kind != PromoKind.PERSONALISED:
             data["code"] = d["code"]
+        data.update(self.UNUSED_BY_KIND.get(kind, {}))
         return data
 
     @classmethod
@@ -199,8 +207,10 @@ def _check_discount(form: forms.Form, data: dict) -> None:
 
 class TierForm(forms.Form):
     min_order = _money_field("From an order of")
-    discount_type = forms.ChoiceField(choices=[c for c in DiscountType.choices if c[0] != DiscountType.FREE_TREATMENT],
-                                      label="Discount type", initial=DiscountType.PERCENT)
+    # Blank until chosen, so an unused row reads as empty rather than as a "Percent" tier.
+    discount_type = forms.ChoiceField(
+        choices=[("", "Choose…"), *(c for c in DiscountType.choices if c[0] != DiscountType.FREE_TREATMENT)],
+        label="Discount type", required=False)
     discount_value = forms.DecimalField(max_digits=10, decimal_places=2, required=False, label="Value",
                                         widget=forms.NumberInput(attrs=MONEY_ATTRS))
 
@@ -209,6 +219,9 @@ class TierForm(forms.Form):
         if data.get("min_order") is None:
             if data.get("discount_value") is not None:
                 self.add_error("min_order", "Enter the order total this tier starts at.")
+            return data
+        if not data.get("discount_type") and "discount_type" not in self.errors:
+            self.add_error("discount_type", "Choose Percent or Fixed amount.")
             return data
         _check_discount(self, data)
         return data
@@ -228,8 +241,9 @@ TierFormSet = forms.formset_factory(TierForm, formset=BaseTierFormSet, extra=TIE
 class GenerateCodesForm(forms.Form):
     everyone = forms.BooleanField(required=False, label="Every patient of the clinic",
                                   help_text="Patients who already have a code keep it.")
+    # Rendered as a searchable checkbox list of a few patients at a time (partials/_personal_codes.html).
     patients = PatientChoiceField(queryset=None, required=False, label="Or choose patients",
-                                  widget=forms.SelectMultiple(attrs={"size": 8}))
+                                  widget=forms.CheckboxSelectMultiple)
     prefix = forms.CharField(max_length=20, required=False, label="Prefix",
                              help_text="Letters in front of each code, e.g. VIP → VIP-7KQ2M9.",
                              widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}))

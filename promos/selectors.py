@@ -16,6 +16,7 @@ from django.db.models import (
     DecimalField,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -28,9 +29,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 
+from clinic_crm.common.choices import DiscountType
 from clinic_crm.common.models import discount_label
-from promos.choices import Audience, PromoKind, PromoStatus
+from clinic_crm.common.money import format_money
+from clinic_crm.patients.models import Patient
+from clinic_crm.patients.selectors import list_patients
+from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 from promos.filters import SEGMENTS, PromoFilter, expired_q, segment_q
 from promos.models import Promo, PromoActivity, PromoCode, PromoTier
 from redemptions.choices import RedemptionStatus
@@ -71,10 +78,15 @@ class PromoRow:
 
     @property
     def badge(self) -> str:
+        # Archived is listed under Expired (PRO-2) but badged for what it is: final, never re-activated.
+        if self.promo.status == PromoStatus.ARCHIVED:
+            return PromoStatus.ARCHIVED
         return "expired" if self.expired else self.promo.status
 
     @property
     def badge_label(self) -> str:
+        if self.promo.status == PromoStatus.ARCHIVED:
+            return PromoStatus.ARCHIVED.label
         return "Expired" if self.expired else self.promo.get_status_display()
 
 
@@ -112,7 +124,7 @@ def list_promo_rows(*, data: QueryDict | dict | None, currency: str, now: dateti
     promos = promo_filter.qs.annotate(
         first_code=Subquery(first_code),
         code_count=Coalesce(Subquery(code_count, output_field=IntegerField()), 0),
-    )
+    ).prefetch_related(Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")))  # tiered labels
     rows = [
         PromoRow(promo=p, code=p.first_code or "", code_count=p.code_count,
                  discount_label=_discount_label(p, currency), expired=p.is_expired(now))
@@ -126,9 +138,73 @@ def list_promo_rows(*, data: QueryDict | dict | None, currency: str, now: dateti
 
 
 def _discount_label(promo: Promo, currency: str) -> str:
-    if promo.kind == "tiered":
-        return "Tiered"
+    """The promo's discount in a few words; a tiered one's from its (prefetched) tiers."""
+    if promo.kind == PromoKind.TIERED:
+        return tier_range_label(list(promo.tiers.all()), currency)
     return promo.discount_label_in(currency)
+
+
+# ---- Discount wording (PRO-1) -----------------------------------------------------------------------------
+
+def _percent(value: Decimal) -> str:
+    return f"{Decimal(value).normalize():f}"
+
+
+def discount_amount_text(discount_type: str, value, currency: str) -> str:
+    """A discount's size without "Off": "20%", "£20.00" or "Free Treatment" (PRO-1, PRO-5)."""
+    if discount_type == DiscountType.FREE_TREATMENT:
+        return discount_label(discount_type, None, currency)
+    if value is None or value == "":
+        return "–"
+    value = Decimal(str(value))
+    return f"{_percent(value)}%" if discount_type == DiscountType.PERCENT else format_money(value, currency)
+
+
+def _tier_terms(tier) -> tuple[Decimal, str, Decimal | None]:
+    """A tier as (threshold, type, value), from a PromoTier row or a logged dict."""
+    if isinstance(tier, dict):
+        value = tier.get("discount_value")
+        return (Decimal(str(tier.get("min_order") or 0)), tier.get("discount_type") or "",
+                Decimal(str(value)) if value not in (None, "") else None)
+    return tier.min_order, tier.discount_type, tier.discount_value
+
+
+def tier_summary(tiers, currency: str) -> str:
+    """Every tier of a tiered promo: "5% Off from £100.00 · 10% Off from £250.00" (PRO-1)."""
+    terms = sorted((_tier_terms(t) for t in tiers), key=lambda t: t[0])
+    if not terms:
+        return "No tiers yet"
+    return " · ".join(f"{discount_label(kind, value, currency)} from {format_money(floor, currency)}"
+                      for floor, kind, value in terms)
+
+
+def tier_range_label(tiers, currency: str) -> str:
+    """A tiered promo's discount for a list cell: "5–10% Off from £100.00", from its lowest threshold (PRO-1).
+
+    Tiers of one kind give the span of their values; mixed tiers give the entry tier's and the top
+    tier's ("5% to £50.00 Off from £100.00"), since a percentage and an amount have no common order.
+    """
+    terms = sorted((_tier_terms(t) for t in tiers), key=lambda t: t[0])
+    if not terms:
+        return "No tiers yet"
+    if any(kind not in (DiscountType.PERCENT, DiscountType.AMOUNT) or value is None for _, kind, value in terms):
+        return tier_summary(tiers, currency)
+    floor = format_money(terms[0][0], currency)
+    kinds = {kind for _, kind, _ in terms}
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        low, high = min(v for _, _, v in terms), max(v for _, _, v in terms)
+        if low == high:
+            span = discount_amount_text(kind, low, currency)
+        elif kind == DiscountType.PERCENT:
+            span = f"{_percent(low)}–{_percent(high)}%"
+        else:
+            span = f"{format_money(low, currency)}–{format_money(high, currency)}"
+    else:
+        (_, first_kind, first_value), (_, last_kind, last_value) = terms[0], terms[-1]
+        span = (f"{discount_amount_text(first_kind, first_value, currency)} to "
+                f"{discount_amount_text(last_kind, last_value, currency)}")
+    return f"{span} Off from {floor}"
 
 
 # ---- The patient app's promo banners (PRO-1) -------------------------------------------------------
@@ -200,12 +276,54 @@ class TierLine:
 @dataclass(frozen=True)
 class PromoDetail:
     promo: Promo
-    discount_label: str
+    discount_label: str  # compact: "5–10% Off from £100.00" for a tiered promo
+    discount_summary: str  # complete: every tier, "5% Off from £100.00 · 10% Off from £250.00"
     expired: bool
     tiers: list[TierLine]
     shared_code: str
     personal_codes: int
     audience_count: int
+    window_start: str
+    window_end: str
+
+    @property
+    def window(self) -> str:
+        return f"{self.window_start} · {self.window_end}"
+
+    @property
+    def archived(self) -> bool:
+        return self.promo.status == PromoStatus.ARCHIVED
+
+    @property
+    def status_text(self) -> str:
+        """The Details panel's Status: the badge's word and why."""
+        promo = self.promo
+        if self.archived:
+            return "Archived for good, listed under Expired"
+        if self.expired:
+            return f"Expired ({promo.get_status_display().lower()}, past its end)"
+        return promo.get_status_display()
+
+
+def _when(moment: datetime) -> str:
+    # The active timezone is the clinic's (clinic_view sets it).
+    return date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, "j M Y, H:i")
+
+
+def describe_promo_window(promo: Promo) -> tuple[str, str]:
+    """The window's two ends as configured, never "Now" for a promo that is not live (PRO-4):
+    ("Starts when activated", "No end date"), ("From 1 Mar 2026, 09:00", "Until 31 Mar 2026, 18:00").
+
+    No start date on a draft means it starts when someone activates it; on any other status it
+    simply has none.
+    """
+    if promo.starts_at:
+        start = f"From {_when(promo.starts_at)}"
+    elif promo.status == PromoStatus.DRAFT:
+        start = "Starts when activated"
+    else:
+        start = "No start date"
+    return start, (f"Until {_when(promo.ends_at)}" if promo.ends_at else "No end date")
 
 
 def get_promo_detail(*, promo: Promo, currency: str, now: datetime | None = None) -> PromoDetail:
@@ -219,13 +337,132 @@ def get_promo_detail(*, promo: Promo, currency: str, now: datetime | None = None
     if codes["shared"]:
         shared = PromoCode.objects.filter(promo=promo, patient__isnull=True).order_by("id").values_list(
             "code", flat=True).first() or ""
+    tiers = list(PromoTier.objects.filter(promo=promo).order_by("min_order")) \
+        if promo.kind == PromoKind.TIERED else []
+    start, end = describe_promo_window(promo)
+    if promo.kind == PromoKind.TIERED:
+        label, summary = tier_range_label(tiers, currency), tier_summary(tiers, currency)
+    else:
+        label = summary = promo.discount_label_in(currency)
     return PromoDetail(
-        promo=promo, discount_label=_discount_label(promo, currency), expired=promo.is_expired(now),
+        promo=promo, discount_label=label, discount_summary=summary, expired=promo.is_expired(now),
         tiers=[TierLine(min_order=t.min_order, discount_label=discount_label(t.discount_type, t.discount_value, currency))
-               for t in PromoTier.objects.filter(promo=promo).order_by("min_order")],
+               for t in tiers],
         shared_code=shared, personal_codes=codes["personal"],
         audience_count=promo.audience_members.count(),
+        window_start=start, window_end=end,
     )
+
+
+# ---- Activity log (PRO-5) ------------------------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "name": "Name", "kind": "Kind", "status": "Status", "code": "Code", "discount_type": "Discount type",
+    "discount_value": "Discount value", "applies_to": "Applies to", "applies_to_items": "Services or categories",
+    "audience": "Audience", "audience_segment": "Segment", "audience_patient_ids": "Named patients",
+    "min_order": "Minimum order", "max_uses": "Max uses", "max_uses_per_customer": "Max uses per customer",
+    "starts_at": "Starts", "ends_at": "Ends", "show_banner": "Banner", "auto_apply": "Auto-apply",
+    "marketing_cost": "Marketing cost", "budget": "Discount budget", "tiers": "Tiers",
+    "personal_codes": "Personal codes",
+}
+MONEY_FIELDS = {"min_order", "marketing_cost", "budget"}
+CHOICE_LABELS = {
+    "kind": dict(PromoKind.choices), "status": dict(PromoStatus.choices), "applies_to": dict(AppliesTo.choices),
+    "audience": dict(Audience.choices), "discount_type": dict(DiscountType.choices),
+}
+# A tiered promo's own discount only mirrors its entry tier (the services keep it so the row is
+# valid); the Tiers line already says it, so the log leaves the copy out.
+TIER_MIRRORED = {"discount_type", "discount_value"}
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    action: str
+    action_label: str
+    actor_name: str
+    actor_email: str
+    created_at: datetime
+    changes: list[DiffLine]
+    snapshot: list[tuple[str, str]]  # the settings a promo was created with
+
+
+def show_logged_value(field: str, value, currency: str, *, discount_type: str | None = None) -> str:
+    """A logged value as people read it: money in the clinic's currency, a discount by its type
+    ("20%" or "£20.00"), times in the clinic's zone, Yes/No (PRO-5)."""
+    if value is None or value == "" or value == []:
+        return "–"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if field in CHOICE_LABELS:
+        return str(CHOICE_LABELS[field].get(value, value))
+    try:
+        if field in MONEY_FIELDS:
+            return format_money(Decimal(str(value)), currency)
+        if field == "discount_value":
+            return discount_amount_text(discount_type or DiscountType.PERCENT, value, currency)
+        if field == "tiers" and isinstance(value, list):
+            return tier_summary(value, currency) if value else "–"
+    except (ArithmeticError, ValueError, TypeError, KeyError):
+        return str(value)
+    if field in ("starts_at", "ends_at") and isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            return _when(parsed)
+    if field == "audience_patient_ids" and isinstance(value, list):
+        return f"{len(value)} patient{'s' if len(value) != 1 else ''}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
+def list_promo_activity_rows(*, promo: Promo, currency: str) -> list[ActivityRow]:
+    """The promo's log as the detail page shows it, newest first, every value formatted (PRO-5)."""
+    rows = []
+    hidden = TIER_MIRRORED if promo.kind == PromoKind.TIERED else set()
+    # Newest first, the discount type in force after an entry is the promo's type now, or the
+    # "before" of the next newer entry that changed it; each logged value is shown by its own type.
+    type_after = promo.discount_type
+    for entry in list_promo_activity(promo=promo):
+        diff = entry.diff or {}
+        type_change = diff.get("discount_type")
+        type_before = type_after
+        if isinstance(type_change, dict) and "before" in type_change:
+            type_before, type_after = type_change.get("before"), type_change.get("after") or type_after
+        changes, snapshot = [], []
+        for field, change in diff.items():
+            if field in hidden:
+                continue
+            if isinstance(change, dict) and ("before" in change or "after" in change):
+                changes.append(DiffLine(
+                    field=_label(field),
+                    before=show_logged_value(field, change.get("before"), currency, discount_type=type_before),
+                    after=show_logged_value(field, change.get("after"), currency, discount_type=type_after)))
+            elif isinstance(change, dict):
+                # A creation logs the whole promo as it started, not a before/after pair.
+                started_type = change.get("discount_type") or type_before
+                snapshot += [(_label(name), show_logged_value(name, value, currency, discount_type=started_type))
+                             for name, value in change.items()
+                             if value not in (None, "", [], False) and name not in hidden]
+                type_before = started_type
+            else:
+                changes.append(DiffLine(field=_label(field), before="–",
+                                        after=show_logged_value(field, change, currency, discount_type=type_after)))
+        rows.append(ActivityRow(action=entry.action, action_label=entry.get_action_display(),
+                                actor_name=entry.actor_name, actor_email=entry.actor_email,
+                                created_at=entry.created_at, changes=changes, snapshot=snapshot))
+        type_after = type_before
+    return rows
 
 
 def list_promo_activity(*, promo: Promo) -> QuerySet[PromoActivity]:
@@ -233,15 +470,54 @@ def list_promo_activity(*, promo: Promo) -> QuerySet[PromoActivity]:
     return PromoActivity.objects.filter(promo=promo).order_by("-created_at", "-id")
 
 
+# ---- Personal codes (PRO-1) ------------------------------------------------------------------------------------
+
 def count_personal_codes(*, promo: Promo) -> int:
     """How many patients hold a code of this personalised promo (PRO-1)."""
     return PromoCode.objects.filter(promo=promo, patient__isnull=False).count()
 
 
 def list_personal_codes(*, promo: Promo, limit: int = 20) -> list[PromoCode]:
-    """A few of a personalised promo's codes with their patients, for the detail page (PRO-1)."""
-    return list(PromoCode.objects.filter(promo=promo, patient__isnull=False).select_related("patient")
-                .order_by("-created_at", "-id")[:limit])
+    """A few of a personalised promo's codes with their patients, newest first, for the detail page (PRO-1).
+
+    Each carries `uses` and `last_used_at` from the ledger: a personal code is bound to its patient,
+    so the patient's applied uses of the promo are the code's.
+    """
+    used = _applied().filter(promotion_key=promo.promotion_key, patient_id=OuterRef("patient_id")) \
+        .values("patient_id")
+    return list(
+        PromoCode.objects.filter(promo=promo, patient__isnull=False).select_related("patient")
+        .annotate(
+            uses=Coalesce(Subquery(used.annotate(n=Count("id")).values("n"), output_field=IntegerField()), 0),
+            last_used_at=Subquery(used.annotate(at=Max(Coalesce("applied_at", "created_at"))).values("at")),
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class CodeCandidates:
+    """Patients the generate form offers: those without a code yet, matching the search."""
+
+    patients: list[Patient]
+    total: int
+    search: str
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.patients)
+
+
+def list_code_candidates(*, promo: Promo, search: str = "", limit: int = 12) -> CodeCandidates:
+    """Patients without a code of this personalised promo, found by name, e-mail or phone (PRO-1).
+
+    A few at a time, so the picker stays usable with thousands of patients: staff search to narrow,
+    or tick "Every patient".
+    """
+    search = (search or "").strip()[:80]
+    holders = PromoCode.objects.filter(promo=promo, patient__isnull=False).values("patient_id")
+    candidates = list_patients(search=search).exclude(pk__in=holders).order_by("last_name", "first_name", "id")
+    return CodeCandidates(patients=list(candidates[:limit]), total=candidates.count(), search=search)
 
 
 # ---- Comparison (PRO-7) --------------------------------------------------------------------------------------
@@ -271,10 +547,16 @@ class ComparisonRow:
 
 
 COMPARISON_SORTS = {
-    "name": "Name", "uses": "Uses", "uses_per_cost": "Uses per unit of cost",
+    "name": "Name", "uses": "Uses", "cost_per_use": "Cost per use", "uses_per_cost": "Uses per unit of cost",
     "discount_to_revenue": "Discount ÷ revenue", "unique_customer_ratio": "Uses per customer",
     "total_discounted": "Discount given", "revenue": "Revenue",
 }
+# The table's columns in order. Uses per unit of cost (PRO-7) is the small print under Cost per use,
+# which says the same thing the way staff budget: in money per redemption.
+COMPARISON_COLUMNS = ("name", "uses", "cost_per_use", "discount_to_revenue", "unique_customer_ratio",
+                      "total_discounted", "revenue")
+# A first click sorts these ascending: names A–Z, and the cheapest use first.
+ASCENDING_FIRST = {"name", "cost_per_use"}
 
 
 def _ratio(numerator, denominator, places: str = "0.0001") -> Decimal | None:

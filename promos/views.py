@@ -3,28 +3,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.common.periods import PERIODS, resolve_period
-from clinic_crm.common.money import format_money
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
 from promos import selectors, services
-from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
+from promos.choices import PromoKind
 from promos.events import Actor
 from promos.filters import SORTS
 from promos.forms import GenerateCodesForm, PromoForm
@@ -76,115 +69,30 @@ def promo_list(request):
 
 # ---- Detail (PRO-4, PRO-5) ---------------------------------------------------------------------------------
 
-FIELD_LABELS = {
-    "name": "Name", "kind": "Kind", "status": "Status", "code": "Code", "discount_type": "Discount type",
-    "discount_value": "Discount value", "applies_to": "Applies to", "applies_to_items": "Services or categories",
-    "audience": "Audience", "audience_segment": "Segment", "audience_patient_ids": "Named patients",
-    "min_order": "Minimum order", "max_uses": "Max uses", "max_uses_per_customer": "Max uses per customer",
-    "starts_at": "Starts", "ends_at": "Ends", "show_banner": "Banner", "auto_apply": "Auto-apply",
-    "marketing_cost": "Marketing cost", "budget": "Discount budget", "tiers": "Tiers",
-}
-MONEY_FIELDS = {"min_order", "marketing_cost", "budget"}
-CHOICE_LABELS = {
-    "kind": dict(PromoKind.choices), "status": dict(PromoStatus.choices), "applies_to": dict(AppliesTo.choices),
-    "audience": dict(Audience.choices),
-}
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    field: str
-    before: str
-    after: str
-
-
-@dataclass(frozen=True)
-class ActivityRow:
-    action: str
-    action_label: str
-    actor_name: str
-    actor_email: str
-    created_at: datetime
-    changes: list[DiffLine]
-    snapshot: list[tuple[str, str]]  # the settings a promo was created with
-
-
-def _show(field: str, value, currency: str) -> str:
-    """A logged value as people read it: money with its symbol, times in the clinic's zone, Yes/No."""
-    if value is None or value == "" or value == []:
-        return "–"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if field in CHOICE_LABELS:
-        return str(CHOICE_LABELS[field].get(value, value))
-    if field in MONEY_FIELDS:
-        try:
-            return format_money(Decimal(str(value)), currency)
-        except (InvalidOperation, ValueError):
-            return str(value)
-    if field in ("starts_at", "ends_at") and isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is not None:
-            return date_format(timezone.localtime(parsed) if timezone.is_aware(parsed) else parsed, "j M Y, H:i")
-    if field == "tiers" and isinstance(value, list):
-        return "; ".join(_show_tier(t, currency) for t in value) or "–"
-    if field == "audience_patient_ids" and isinstance(value, list):
-        return f"{len(value)} patient{'s' if len(value) != 1 else ''}"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _show_tier(tier, currency: str) -> str:
-    if not isinstance(tier, dict):
-        return str(tier)
-    from clinic_crm.common.models import discount_label
-
-    try:
-        value = Decimal(str(tier["discount_value"])) if tier.get("discount_value") not in (None, "") else None
-        threshold = format_money(Decimal(str(tier.get("min_order", 0))), currency)
-    except (InvalidOperation, ValueError, KeyError):
-        return str(tier)
-    return f"from {threshold}: {discount_label(tier.get('discount_type', ''), value, currency)}"
-
-
-def _label(field: str) -> str:
-    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
-
-
-def _activity_rows(promo: Promo, currency: str) -> list[ActivityRow]:
-    rows = []
-    for entry in selectors.list_promo_activity(promo=promo):
-        changes, snapshot = [], []
-        for field, change in (entry.diff or {}).items():
-            if isinstance(change, dict) and ("before" in change or "after" in change):
-                changes.append(DiffLine(field=_label(field), before=_show(field, change.get("before"), currency),
-                                        after=_show(field, change.get("after"), currency)))
-            elif isinstance(change, dict):
-                # A creation logs the whole promo as it started, not a before/after pair.
-                snapshot += [(_label(name), _show(name, value, currency)) for name, value in change.items()
-                             if value not in (None, "", [], False)]
-            else:
-                changes.append(DiffLine(field=_label(field), before="–", after=_show(field, change, currency)))
-        rows.append(ActivityRow(action=entry.action, action_label=entry.get_action_display(),
-                                actor_name=entry.actor_name, actor_email=entry.actor_email,
-                                created_at=entry.created_at, changes=changes, snapshot=snapshot))
-    return rows
+def _detail_context(request, promo: Promo, *, codes_form: GenerateCodesForm | None = None,
+                    find: str = "") -> dict:
+    """Everything the detail page shows; the generate-codes form re-renders it with its errors."""
+    currency = request.clinic.currency
+    context = {
+        "nav": "promos", "promo": promo, "detail": selectors.get_promo_detail(promo=promo, currency=currency),
+        "metrics": selectors.get_promo_metrics(promo=promo),
+        "activity": selectors.list_promo_activity_rows(promo=promo, currency=currency),
+        "here": request.get_full_path(),
+    }
+    if promo.kind == PromoKind.PERSONALISED:
+        codes_form = codes_form or GenerateCodesForm()
+        context.update(
+            codes=selectors.list_personal_codes(promo=promo), codes_form=codes_form,
+            candidates=selectors.list_code_candidates(promo=promo, search=find),
+            chosen={str(pk) for pk in (codes_form.data.getlist("patients") if codes_form.is_bound else [])},
+        )
+    return context
 
 
 @clinic_view(required_role=Role.VIEWER)
 def promo_detail(request, promo_id):
     promo = get_object_or_404(Promo.objects, pk=promo_id)
-    detail = selectors.get_promo_detail(promo=promo, currency=request.clinic.currency)
-    context = {
-        "nav": "promos", "promo": promo, "detail": detail,
-        "metrics": selectors.get_promo_metrics(promo=promo),
-        "activity": _activity_rows(promo, request.clinic.currency),
-        "here": request.get_full_path(),
-    }
-    if promo.kind == PromoKind.PERSONALISED:
-        context["codes"] = selectors.list_personal_codes(promo=promo)
-        context["codes_form"] = GenerateCodesForm()
+    context = _detail_context(request, promo, find=request.GET.get("find", ""))
     return render(request, "promos/promo_detail.html", context)
 
 
@@ -291,12 +199,7 @@ def promo_generate_codes(request, promo_id):
             messages.success(request, f"{count} personal code{'s' if count != 1 else ''} generated.{already} "
                                       "Download the CSV to send them out.")
             return redirect("promos:detail", clinic_slug=request.clinic.slug, promo_id=promo.pk)
-    detail = selectors.get_promo_detail(promo=promo, currency=request.clinic.currency)
-    context = {
-        "nav": "promos", "promo": promo, "detail": detail, "metrics": selectors.get_promo_metrics(promo=promo),
-        "activity": _activity_rows(promo, request.clinic.currency), "codes": selectors.list_personal_codes(
-            promo=promo), "codes_form": form, "here": request.get_full_path(),
-    }
+    context = _detail_context(request, promo, codes_form=form, find=request.POST.get("find", ""))
     return render(request, "promos/promo_detail.html", context, status=400)
 
 
@@ -318,12 +221,20 @@ def promo_compare(request):
     if sort.lstrip("-") not in selectors.COMPARISON_SORTS:
         sort = "-uses"
     rows = selectors.list_promo_comparison(sort=sort)
-    columns = [(key, label, (key if sort == f"-{key}" else f"-{key}"), sort.lstrip("-") == key,
-                sort.startswith("-")) for key, label in selectors.COMPARISON_SORTS.items()]
-    context = {"nav": "promos", "tab": "compare", "rows": rows, "sort": sort, "columns": dict(
-        (key, {"label": label, "next": nxt, "active": active, "descending": desc})
-        for key, label, nxt, active, desc in columns)}
+    context = {"nav": "promos", "tab": "compare", "rows": rows, "sort": sort,
+               "columns": {key: _sort_column(key, sort) for key in selectors.COMPARISON_COLUMNS}}
     return render(request, "promos/promo_compare.html", context)
+
+
+def _sort_column(key: str, sort: str) -> dict:
+    """A sortable header: its label, whether the table is sorted by it, and where a click goes."""
+    active, descending = sort.lstrip("-") == key, sort.startswith("-")
+    if active:
+        following = key if descending else f"-{key}"  # a second click turns the order round
+    else:
+        following = key if key in selectors.ASCENDING_FIRST else f"-{key}"
+    return {"label": selectors.COMPARISON_SORTS[key], "next": following, "active": active,
+            "descending": descending}
 
 
 @clinic_view(required_role=Role.VIEWER)

@@ -38,8 +38,19 @@ def test_staff_create_pause_and_edit_a_promo_and_the_app_sees_it_paused(
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Promos").click()
     expect(page.get_by_role("heading", name="Promos", exact=True)).to_be_visible()
     page.get_by_role("link", name="New promo").first.click()
-    # the tiers only show for a tiered promo
+    # the tiers only show for a tiered promo, which has no separate minimum order
     expect(page.get_by_test_id("tiers")).to_be_hidden()
+    expect(page.get_by_label("Minimum order")).to_be_visible()
+    page.get_by_label("Tiered").check()
+    expect(page.get_by_test_id("tiers")).to_be_visible()
+    expect(page.get_by_label("Minimum order")).to_be_hidden()
+    # and a personalised promo has no banner or auto-apply: its codes are private
+    page.get_by_label("Personalised").check()
+    expect(page.get_by_label("Show a banner in the app")).to_be_hidden()
+    expect(page.get_by_label("Apply automatically")).to_be_hidden()
+    expect(page.get_by_test_id("app-flags-note")).to_be_visible()
+    page.get_by_label("Global").check()
+    expect(page.get_by_label("Show a banner in the app")).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Spring whitening")
     page.get_by_label("Code", exact=True).fill("spring20")
     page.get_by_label("Percent").check()
@@ -116,6 +127,7 @@ def test_archive_needs_confirmation_and_then_activate_is_gone(clinic_a, in_clini
     expect(page.get_by_test_id("archive-confirm")).to_contain_text("cannot be activated again")
     page.get_by_test_id("archive-submit").click()
     expect(page.get_by_role("status")).to_contain_text("is archived")
-    expect(page.get_by_test_id("status-badge").first).to_have_text("Expired")
+    # badged Archived (not Expired), so staff can tell it can never come back
+    expect(page.get_by_test_id("status-badge").first).to_have_text("Archived")
     expect(page.get_by_test_id("activate-button")).to_have_count(0)
     expect(page.get_by_test_id("archive-link")).to_have_count(0)

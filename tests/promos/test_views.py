@@ -8,57 +8,20 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from clinic_crm.common.choices import DiscountSource
-from promos.events import Actor
 from promos.models import Promo, PromoActivity, PromoCode
-from promos.services import activate_promo, archive_promo, create_promo
+from promos.services import archive_promo
 from redemptions.models import Redemption
 from tests.factories import OrderFactory, PatientFactory
+from tests.promos.factories import ACTOR, form_data, seed, url
 
 pytestmark = pytest.mark.django_db
-
-ACTOR = Actor(id=None, name="Setup", email="setup@example.com")
-
-
-def url(clinic, name, *args):
-    return reverse(f"promos:{name}", args=[clinic.slug, *args])
-
-
-def seed(clinic, in_clinic, name, *, code=None, kind="global", active=False, **data):
-    data = {"name": name, "kind": kind, "discount_type": "percent", "discount_value": Decimal("10"), **data}
-    if kind != "personalised":
-        data["code"] = code or name.upper().replace(" ", "")[:12]
-    if kind == "tiered":
-        data["tiers"] = [{"min_order": Decimal("100"), "discount_type": "percent", "discount_value": Decimal("10")},
-                         {"min_order": Decimal("300"), "discount_type": "amount", "discount_value": Decimal("50")}]
-    with in_clinic(clinic):
-        promo = create_promo(clinic=clinic, data=data, actor=ACTOR)
-        if active:
-            activate_promo(promo=promo, actor=ACTOR)
-        return Promo.objects.get(pk=promo.pk)
 
 
 def status_of(clinic, in_clinic, promo) -> str:
     with in_clinic(clinic):
         return Promo.objects.get(pk=promo.pk).status
-
-
-def form_data(**overrides):
-    data = {
-        "kind": "global", "name": "Spring whitening", "code": "spring20", "discount_type": "percent",
-        "discount_value": "20", "applies_to": "all", "applies_to_items": "", "audience": "everyone",
-        "audience_segment": "", "min_order": "", "max_uses": "100", "max_uses_per_customer": "1",
-        "starts_at": "", "ends_at": "", "marketing_cost": "250", "budget": "",
-        "tiers-TOTAL_FORMS": "4", "tiers-INITIAL_FORMS": "0", "tiers-MIN_NUM_FORMS": "0",
-        "tiers-MAX_NUM_FORMS": "20",
-    }
-    for i in range(4):
-        data.update({f"tiers-{i}-min_order": "", f"tiers-{i}-discount_type": "percent",
-                     f"tiers-{i}-discount_value": ""})
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_list_shows_rows_segments_with_counts_and_derived_expired(clinic_a, in_clinic, staff_a, client_for):
@@ -83,10 +46,10 @@ def test_list_shows_rows_segments_with_counts_and_derived_expired(clinic_a, in_c
     assert segments == {"all": 3, "active": 1, "draft": 1, "paused": 0, "expired": 1}
     assert 'data-segment="expired">Expired <span class="count" data-testid="segment-count">1</span>' in html
 
-    # and the Expired segment shows only the archived one, badged Expired
+    # and the Expired segment shows only the archived one, badged for what it is: Archived
     expired = client.get(url(clinic_a, "list"), {"status": "expired"})
     rows = expired.context["listing"].rows
-    assert [r.promo.name for r in rows] == ["Gone one"] and rows[0].badge_label == "Expired"
+    assert [r.promo.name for r in rows] == ["Gone one"] and rows[0].badge_label == "Archived"
 
 
 def test_list_search_and_sort(clinic_a, in_clinic, viewer_a, client_for):
@@ -117,7 +80,7 @@ def test_create_through_the_form_makes_a_draft_with_its_code(clinic_a, in_clinic
 
 def test_create_a_tiered_promo_with_its_tiers(clinic_a, in_clinic, staff_a, client_for):
     data = form_data(kind="tiered", name="Spend more", code="TIERS", discount_value="", **{
-        "tiers-0-min_order": "100", "tiers-0-discount_value": "10",
+        "tiers-0-min_order": "100", "tiers-0-discount_type": "percent", "tiers-0-discount_value": "10",
         "tiers-1-min_order": "300", "tiers-1-discount_type": "amount", "tiers-1-discount_value": "50"})
     response = client_for(staff_a).post(url(clinic_a, "create"), data)
     assert response.status_code == 302
