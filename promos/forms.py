@@ -11,6 +11,7 @@ from clinic_crm.common.choices import DiscountType
 from clinic_crm.patients.models import Patient
 from promos.choices import AppliesTo, Audience, PromoKind
 from promos.models import Promo
+from promos.services import UNUSED_BY_KIND
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
@@ -78,12 +79,8 @@ class PromoForm(forms.Form):
     marketing_cost = _money_field("Marketing cost", "What the campaign cost to send; used by Compare.")
     budget = _money_field("Discount budget", "The most discount to give in total. Empty for no limit.")
 
-    # Settings a kind has no use for: the form hides them and to_service_data clears them, so a
-    # value left over from another kind (or posted anyway) is never saved.
-    UNUSED_BY_KIND = {
-        PromoKind.PERSONALISED: {"show_banner": False, "auto_apply": False},  # each code is private
-        PromoKind.TIERED: {"min_order": None},  # the lowest tier is the minimum order
-    }
+    # Settings a kind has no use for: the form hides them, and the services clear them.
+    UNUSED_BY_KIND = UNUSED_BY_KIND
 
     def __init__(self, *args, promo: Promo | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -165,6 +165,19 @@ def _apply_first_tier(promo: Promo, tiers: list[dict]) -> None:
         promo.discount_value = tiers[0]["discount_value"]
 
 
+# Settings a kind has no use for, cleared on every create and edit (from the dashboard or the API),
+# so a value left over from another kind, or sent anyway, never takes effect.
+UNUSED_BY_KIND = {
+    PromoKind.PERSONALISED: {"show_banner": False, "auto_apply": False},  # each code is private
+    PromoKind.TIERED: {"min_order": None},  # the lowest tier is the minimum order
+}
+
+
+def _clear_unused_settings(promo: Promo) -> None:
+    for field, value in UNUSED_BY_KIND.get(promo.kind, {}).items():
+        setattr(promo, field, value)
+
+
 @transaction.atomic
 def create_promo(*, clinic: Clinic, data: dict, actor: Actor | None) -> Promo:
     """Create a promo with its code, tiers and audience, and log it (PRO-1, PRO-5)."""
@@ -178,6 +191,7 @@ def create_promo(*, clinic: Clinic, data: dict, actor: Actor | None) -> Promo:
     promo.status = status
     if promo.discount_type == DiscountType.FREE_TREATMENT:
         promo.discount_value = None
+    _clear_unused_settings(promo)
     tiers = _tier_rows(data.get("tiers")) if promo.kind == PromoKind.TIERED else []
     if promo.kind != PromoKind.TIERED and data.get("tiers"):
         raise ValidationError({"tiers": "Only tiered promos have tiers."})
@@ -229,6 +243,7 @@ def update_promo(*, promo: Promo, data: dict, actor: Actor | None) -> Promo:
             setattr(promo, field, data[field])
     if promo.discount_type == DiscountType.FREE_TREATMENT:
         promo.discount_value = None
+    _clear_unused_settings(promo)
 
     diff: dict = {}
     tiers_before = _tier_snapshot(promo) if promo.kind == PromoKind.TIERED else []

@@ -58,6 +58,22 @@ def test_a_tiered_promo_lists_its_tiers(owner_api):
         ("100.00", {"type": "amount", "value": "10.00"}), ("200.00", {"type": "percent", "value": "20"})]
 
 
+def test_settings_a_kind_has_no_use_for_are_cleared_over_the_api_too(owner_api):
+    # given a personalised promo sent with the banner and auto-apply flags, and a tiered one with a minimum order
+    personal = owner_api.post("/api/v1/staff/promos/", {
+        "name": "VIP", "kind": "personalised", "discount": {"type": "percent", "value": "15"},
+        "show_banner": True, "auto_apply": True}, format="json")
+    tiered = owner_api.post("/api/v1/staff/promos/", {
+        "name": "Spend more", "code": "MORE", "kind": "tiered", "min_order": "500.00",
+        "tiers": [{"min_order": "100", "discount": {"type": "amount", "value": "10"}}]}, format="json")
+    assert personal.status_code == tiered.status_code == 201, (personal.content, tiered.content)
+    # when the tiered one is edited with a minimum order again
+    edited = owner_api.patch(f"/api/v1/staff/promos/{tiered.json()['id']}", {"min_order": "50.00"}, format="json")
+    # then a personalised code is never a banner or applied by itself, and a tiered promo's floor is its lowest tier
+    assert (personal.json()["show_banner"], personal.json()["auto_apply"]) == (False, False)
+    assert tiered.json()["min_order"] is None and edited.json()["min_order"] is None
+
+
 def test_metrics_follow_redemptions(clinic_a, in_clinic, owner_api, pos_client_for):
     # given a promo redeemed twice by one patient, on £100 and £200 orders
     promo_id = owner_api.post("/api/v1/staff/promos/", SPRING, format="json").json()["id"]

@@ -40,8 +40,10 @@ def test_a_personalised_promo_is_saved_without_banner_or_auto_apply(clinic_a, in
 
 
 def test_editing_a_personalised_promo_clears_flags_it_cannot_use(clinic_a, in_clinic, staff_a, client_for):
-    # given a personalised promo that was given a banner through another route
-    promo = seed(clinic_a, in_clinic, "VIP", kind="personalised", show_banner=True, auto_apply=True)
+    # given a personalised promo whose row has a banner and auto-apply set (saved before the services cleared them)
+    promo = seed(clinic_a, in_clinic, "VIP", kind="personalised")
+    with in_clinic(clinic_a):
+        Promo.objects.filter(pk=promo.pk).update(show_banner=True, auto_apply=True)
 
     # when it is saved through the form with the toggles still posted
     response = client_for(staff_a).post(url(clinic_a, "edit", promo.pk), form_data(
