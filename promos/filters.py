@@ -28,8 +28,8 @@ def expired_q(now) -> Q:
 
 
 def segment_q(segment: str, now) -> Q:
-    """The rows of one segment. Segments do not overlap, so each promo sits under the badge it shows:
-    a paused promo whose end date has passed is Expired, not Paused."""
+    """The rows of one segment. Segments do not overlap: a paused promo whose end date has passed
+    is Expired, not Paused, and an archived promo (badged Archived) is counted under Expired."""
     if segment == "expired":
         return expired_q(now)
     if segment in (PromoStatus.ACTIVE, PromoStatus.DRAFT, PromoStatus.PAUSED):
