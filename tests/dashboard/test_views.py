@@ -103,3 +103,13 @@ def test_unknown_patient_profile_is_404(clinic_a, owner_a, client_for):
     response = client_for(owner_a).get(reverse("dashboard:patient", kwargs={"clinic_slug": clinic_a.slug,
                                                                            "patient_id": 999999}))
     assert response.status_code == 404
+
+
+def test_a_viewer_reads_the_push_warning_as_a_fact_without_the_owners_instructions(clinic_a, viewer_a, client_for):
+    # given a clinic without OneSignal credentials
+    url = reverse("dashboard:overview", kwargs={"clinic_slug": clinic_a.slug})
+    # when a read-only viewer opens the dashboard
+    html = client_for(viewer_a).get(url).content.decode()
+    # then the warning states what is wrong, without telling them to change settings they cannot reach
+    assert "Occasion offers cannot reach patients yet." in html
+    assert "Add the clinic&#x27;s OneSignal app id" not in html and "Add the clinic's OneSignal app id" not in html
