@@ -1,0 +1,280 @@
+"""Validate and redeem a promo code: is it live, may this patient use it, what does it take off, and
+caps held by conditional writes under concurrency (PRO-3).
+
+Decisions kept here because tests and API clients rely on them:
+- A draft promo's code is answered with `code_not_started` ("This code is not active yet.").
+- An unknown code is `code_unknown`; the POS redeem answers it with 404 (a missing thing, and
+  another clinic's code is indistinguishable from a missing one).
+- A promo whose discount budget would be overrun by this order is refused with
+  `usage_limit_reached` ("This promo's discount budget has been used up."): budget is a cap on
+  money, reported like the cap on uses.
+- Audience "new patients" means a patient with no order yet; audience "segment" matches the
+  patient's `custom_fields["segment"]` case-insensitively (the clinic's booking system sets it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clinic_crm.common.choices import DiscountSource
+from clinic_crm.common.errors import ApplicationError, Conflict, LimitReached, NotFound
+from clinic_crm.common.models import discount_label
+from clinic_crm.common.money import format_money, quantize
+from clinic_crm.orders.models import Order
+from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.models import Clinic
+from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
+from promos.events import Actor
+from promos.models import Promo, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
+from promos.services.lifecycle import _normalise_code
+from redemptions.models import Redemption
+from redemptions.services import PromotionSnapshot, apply_redemption
+
+MESSAGES = {
+    "code_unknown": "We don't recognise this code.",
+    "code_paused": "This code is paused.",
+    "code_draft": "This code is not active yet.",
+    "code_expired": "This code has expired.",
+    "code_archived": "This code is no longer available.",
+    "usage_limit_reached": "This code has reached its usage limit.",
+    "budget_exhausted": "This promo's discount budget has been used up.",
+    "customer_limit_reached": "You have already used this code the maximum number of times.",
+    "not_eligible": "This code is not available for your account.",
+    "new_patients_only": "This code is for new patients only.",
+}
+
+
+# --- validate and redeem ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromoCheck:
+    """The answer to "may this patient use this code on this order?" (PRO-3)."""
+
+    valid: bool
+    discount: Decimal = Decimal("0.00")
+    discount_label: str = ""
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class _Quote:
+    promo: Promo
+    promo_code: PromoCode
+    discount_type: str
+    discount_value: Decimal | None
+    amount: Decimal
+    label: str
+
+
+def _refuse(code: str, message_key: str | None = None, *, message: str | None = None):
+    text = message or MESSAGES[message_key or code]
+    if code in ("usage_limit_reached", "customer_limit_reached"):
+        raise LimitReached(text, code=code)
+    raise Conflict(text, code=code)
+
+
+def _find_code(code: str) -> PromoCode:
+    code = _normalise_code(code)
+    if not code or len(code) > 60:
+        raise NotFound(MESSAGES["code_unknown"], code="code_unknown")
+    found = PromoCode.objects.select_related("promo").filter(code__iexact=code).first()
+    if found is None:
+        raise NotFound(MESSAGES["code_unknown"], code="code_unknown")
+    return found
+
+
+def _ensure_live(promo: Promo, clinic: Clinic, now: datetime) -> None:
+    if promo.status == PromoStatus.ARCHIVED:
+        _refuse("code_archived")
+    if promo.status == PromoStatus.PAUSED:
+        _refuse("code_paused")
+    if promo.status == PromoStatus.DRAFT:
+        _refuse("code_not_started", "code_draft")
+    if promo.starts_at is not None and now < promo.starts_at:
+        local = promo.starts_at.astimezone(clinic.tzinfo)
+        _refuse("code_not_started", message=f"This code is valid from {local.day} {local:%B %Y}.")
+    if promo.ends_at is not None and now >= promo.ends_at:
+        _refuse("code_expired")
+
+
+def _ensure_eligible(promo: Promo, promo_code: PromoCode, patient: Patient) -> None:
+    if promo_code.patient_id is not None and promo_code.patient_id != patient.pk:
+        _refuse("not_eligible")
+    if promo.audience == Audience.PATIENTS:
+        if not PromoAudienceMember.objects.filter(promo=promo, patient=patient).exists():
+            _refuse("not_eligible")
+    elif promo.audience == Audience.NEW_PATIENTS:
+        if Order.objects.filter(patient=patient).exists():
+            _refuse("not_eligible", "new_patients_only")
+    elif promo.audience == Audience.SEGMENT:
+        segment = str((patient.custom_fields or {}).get("segment", "")).strip().lower()
+        if segment != promo.audience_segment.strip().lower():
+            _refuse("not_eligible")
+
+
+def _eligible_amount(promo: Promo, lines: list[LineInput] | None, total: Decimal) -> Decimal:
+    """The part of the order the promo applies to: everything, or the lines of its services or categories."""
+    if promo.applies_to == AppliesTo.ALL:
+        return total
+    wanted = {str(item).strip().lower() for item in promo.applies_to_items or []}
+    names = ", ".join(promo.applies_to_items or [])
+    if not lines:
+        _refuse("not_eligible", message=f"This code applies only to {names}; the order's lines are needed to "
+                                        "check it.")
+    if promo.applies_to == AppliesTo.SERVICES:
+        matching = [line for line in lines if line.description.strip().lower() in wanted]
+    else:
+        matching = [line for line in lines if line.category.strip().lower() in wanted]
+    if not matching:
+        _refuse("not_eligible", message=f"This code applies only to {names}.")
+    return quantize(sum((line.amount for line in matching), Decimal("0")))
+
+
+def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now: datetime,
+           lines: list[LineInput] | None = None) -> _Quote:
+    promo = promo_code.promo
+    clinic = patient.clinic
+    _ensure_live(promo, clinic, now)
+    _ensure_eligible(promo, promo_code, patient)
+    total = quantize(order_total)
+    if promo.min_order is not None and total < promo.min_order:
+        _refuse("minimum_order_not_met",
+                message=f"This code needs a minimum order of {format_money(promo.min_order, clinic.currency)}.")
+    discount_type, discount_value = promo.discount_type, promo.discount_value
+    if promo.kind == PromoKind.TIERED:
+        reached = (PromoTier.objects.filter(promo=promo, min_order__lte=total).order_by("-min_order").first())
+        if reached is None:
+            lowest = PromoTier.objects.filter(promo=promo).order_by("min_order").first()
+            floor = lowest.min_order if lowest else Decimal("0")
+            _refuse("minimum_order_not_met",
+                    message=f"This code needs a minimum order of {format_money(floor, clinic.currency)}.")
+        discount_type, discount_value = reached.discount_type, reached.discount_value
+    # Minimum order and tiers look at the whole order; the discount only at what the promo applies to.
+    amount = compute_discount_amount(
+        discount=AppliedDiscount(source=DiscountSource.PROMO, discount_type=discount_type, value=discount_value),
+        subtotal=_eligible_amount(promo, lines, total))
+    return _Quote(promo=promo, promo_code=promo_code, discount_type=discount_type, discount_value=discount_value,
+                  amount=amount, label=discount_label(discount_type, discount_value, clinic.currency))
+
+
+def _ensure_promo_caps_left(quote: _Quote) -> None:
+    """The promo's total caps as its row was read: uses and the discount given only ever grow, so
+    a cap this row shows as reached is reached for good."""
+    promo = quote.promo
+    if promo.max_uses is not None and promo.uses >= promo.max_uses:
+        _refuse("usage_limit_reached")
+    if promo.budget is not None and promo.discounted + quote.amount > promo.budget:
+        _refuse("usage_limit_reached", "budget_exhausted")
+
+
+def _ensure_caps_left(quote: _Quote, patient: Patient) -> None:
+    """A read-only look at the caps, for validate; redeem enforces them with conditional writes."""
+    _ensure_promo_caps_left(quote)
+    promo = quote.promo
+    if promo.max_uses_per_customer is not None:
+        used = (PromoCustomerUsage.objects.filter(promo=promo, patient=patient)
+                .values_list("uses", flat=True).first() or 0)
+        if used >= promo.max_uses_per_customer:
+            _refuse("customer_limit_reached")
+
+
+def validate_promo_code(*, code: str, patient: Patient, order_total: Decimal,
+                        now: datetime | None = None, lines: list[LineInput] | None = None) -> PromoCheck:
+    """Tell the app whether a code applies to this patient's order, and the discount it gives (PRO-3)."""
+    try:
+        quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total,
+                       now=now or timezone.now(), lines=lines)
+        _ensure_caps_left(quote, patient)
+    except ApplicationError as refusal:
+        return PromoCheck(valid=False, code=refusal.code, message=refusal.message)
+    return PromoCheck(valid=True, discount=quote.amount, discount_label=quote.label)
+
+
+def _take_promo_use(quote: _Quote, now: datetime) -> None:
+    """One compare-and-set on the promo row: a use and the discount, only while caps and status allow."""
+    promo = quote.promo
+    taken = (Promo.objects.filter(pk=promo.pk, status=PromoStatus.ACTIVE)
+             .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+             .filter(Q(budget__isnull=True) | Q(budget__gte=F("discounted") + quote.amount))
+             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+             .update(uses=F("uses") + 1, discounted=F("discounted") + quote.amount, updated_at=timezone.now()))
+    if taken:
+        return
+    # Zero rows: something changed since the checks (a concurrent redeem took the last use, or
+    # staff paused the promo). The row as it is now says which.
+    current = Promo.objects.get(pk=promo.pk)
+    _ensure_live(current, current.clinic, now)
+    if current.max_uses is not None and current.uses >= current.max_uses:
+        _refuse("usage_limit_reached")
+    _refuse("usage_limit_reached", "budget_exhausted")
+
+
+_USAGE_SQL = """
+    INSERT INTO {table} (clinic_id, promo_id, patient_id, uses) VALUES (%s, %s, %s, 1)
+    ON CONFLICT (clinic_id, promo_id, patient_id) DO UPDATE SET uses = {table}.uses + 1
+    {guard}
+    RETURNING uses
+"""
+
+
+def _take_customer_use(quote: _Quote, patient: Patient) -> None:
+    """Count the patient's use with one atomic upsert; under a per-customer cap it only counts below it."""
+    promo = quote.promo
+    table = connection.ops.quote_name(PromoCustomerUsage._meta.db_table)
+    params = [promo.clinic_id, promo.pk, patient.pk]
+    guard = ""
+    if promo.max_uses_per_customer is not None:
+        guard = f"WHERE {table}.uses < %s"
+        params.append(promo.max_uses_per_customer)
+    with connection.cursor() as cursor:
+        cursor.execute(_USAGE_SQL.format(table=table, guard=guard), params)
+        row = cursor.fetchone()
+    if row is None:
+        _refuse("customer_limit_reached")
+
+
+@transaction.atomic
+def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, order_total: Decimal,
+                      actor: Actor | None = None, now: datetime | None = None,
+                      lines: list[LineInput] | None = None) -> Redemption:
+    """Redeem a code on one order: caps by conditional writes, the order, and the ledger row (PRO-3).
+
+    With lines, the order's total is their sum, as the order flow computes it.
+    """
+    now = now or timezone.now()
+    if lines:
+        order_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
+    promo = quote.promo
+    # A promo that has run out is refused before anything is written (a POS retrying against it
+    # costs two reads); one that has a use left is still held to its caps by _take_promo_use.
+    _ensure_promo_caps_left(quote)
+    _take_customer_use(quote, patient)
+    clinic = patient.clinic
+    reference = (order_reference or "").strip() or f"{promo.promotion_key}-{uuid.uuid4().hex[:16]}"
+    order = create_order(
+        clinic=clinic, patient=patient, reference=reference, total=quantize(order_total), lines=lines,
+        placed_at=now,
+        discount=AppliedDiscount(source=DiscountSource.PROMO, discount_type=quote.discount_type,
+                                 value=quote.discount_value, source_key=promo.promotion_key, source_id=promo.pk,
+                                 source_name=promo.name, amount=quote.amount),
+    )
+    snapshot = PromotionSnapshot(key=promo.promotion_key, kind="promo", id=promo.pk, name=promo.name,
+                                 discount_type=quote.discount_type, discount_value=quote.discount_value,
+                                 discount_label=quote.label)
+    redemption = apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order)
+    # The promo row is taken last: its row lock (which serialises every redeem of a hot code) is
+    # then held only until commit. A refusal here still rolls the whole redeem back, so the cap
+    # stays exact.
+    _take_promo_use(quote, now)
+    return redemption
