@@ -209,26 +209,38 @@ def bar_chart(series, currency: str = "", height: int = 180, label: str = "Reven
     def orders(n):
         return f"{n} order{pluralize(n)}"
 
-    top_value = chart_axis_top(max(values), whole=not currency and _is_whole(values))
-    base = float(height - PLOT_BOTTOM * height)
-    slot = CHART_WIDTH / len(series)
+    top_value, base, slot = _plot_frame(values, currency=currency, height=height)
     bar_w = max(2.0, slot * 0.72)
     bars = []
     for i, (day, amount, count) in enumerate(zip(days, values, counts)):
         h = max(_plot_y(amount, top_value, height), 1.5) if amount else 0.0
         bars.append({"x": f"{i * slot + (slot - bar_w) / 2:.1f}", "y": f"{base - h:.1f}", "w": f"{bar_w:.1f}",
                      "h": f"{h:.1f}", "title": f"{_day(day)}: {show(amount)} · {orders(count)}"})
-    total = sum(values)
-    summary = f"Total over {len(days)} day{pluralize(len(days))}: {show(total)} from {orders(sum(counts))}."
-    if total:
-        best = _highest(values)
-        summary += f" Highest: {show(values[best])} on {_day(days[best])} ({orders(counts[best])})."
+    summary = _chart_summary(days, values, show, counts=counts, orders=orders)
     return _render_chart(
         kind="bar", days=days, top_value=top_value, currency=currency, height=height, label=label,
         summary=summary, caption=caption, headings=["Day", value_heading, "Orders"],
         rows=[[_day(day), show(amount), str(count)] for day, amount, count in zip(days, values, counts)],
         marks={"bars": bars},
     )
+
+
+def _chart_summary(days, values, show, *, counts=None, orders=None) -> str:
+    """The line under a chart: the total over the days and the highest day (with order counts for bars)."""
+    total = sum(values)
+    text = f"Total over {len(days)} day{pluralize(len(days))}: {show(total)}"
+    text += f" from {orders(sum(counts))}." if counts is not None else "."
+    if total:
+        best = _highest(values)
+        text += f" Highest: {show(values[best])} on {_day(days[best])}"
+        text += f" ({orders(counts[best])})." if counts is not None else "."
+    return text
+
+
+def _plot_frame(values: list[Decimal], *, currency: str, height: int) -> tuple[Decimal, float, float]:
+    """The y-axis top, the baseline's y and the width each day gets."""
+    top_value = chart_axis_top(max(values), whole=not currency and _is_whole(values))
+    return top_value, float(height - PLOT_BOTTOM * height), CHART_WIDTH / len(values)
 
 
 @register.simple_tag
@@ -245,17 +257,11 @@ def line_chart(series, currency: str = "", height: int = 180, label: str = "Per 
     def show(value):
         return format_money(value, currency) if currency else _with_unit(value, unit)
 
-    top_value = chart_axis_top(max(values), whole=not currency and _is_whole(values))
-    base = float(height - PLOT_BOTTOM * height)
-    slot = CHART_WIDTH / len(series)
+    top_value, base, slot = _plot_frame(values, currency=currency, height=height)
     # Each point sits in the middle of its day's slot, as a bar would, so its date label can sit under it.
     points = [(f"{(i + 0.5) * slot:.1f}", f"{base - _plot_y(v, top_value, height):.1f}") for i, v in enumerate(values)]
     line = " ".join(f"{x},{y}" for x, y in points)
-    total = sum(values)
-    summary = f"Total over {len(days)} day{pluralize(len(days))}: {show(total)}."
-    if total:
-        best = _highest(values)
-        summary += f" Highest: {show(values[best])} on {_day(days[best])}."
+    summary = _chart_summary(days, values, show)
     return _render_chart(
         kind="line", days=days, top_value=top_value, currency=currency, height=height, label=label,
         summary=summary, caption=caption,
