@@ -142,7 +142,8 @@ class AttentionItem:
     key: str  # stable, for tests and de-duplication: "unpublished_automated:christmas"
     level: str
     title: str
-    text: str
+    text: str  # what is wrong: shown to everyone
+    advice: str  # what to do about it: shown to those who can change offers ("" when the text says it all)
     url_name: str  # takes only the clinic slug, as the dashboard's attention list links it
 
 
@@ -271,7 +272,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
             items.append(AttentionItem(
                 key=f"unpublished_automated:{a.occasion}", level="warning",
                 title=f"{a.get_occasion_display()} is active but not published",
-                text="It will send a push patients can't see in the app. Publish it, or deactivate it.",
+                text="It will send a push patients can't see in the app.", advice="Publish it, or deactivate it.",
                 url_name="offers:automated",
             ))
     if not clinic.onesignal_configured:
@@ -281,7 +282,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 items.append(AttentionItem(
                     key=f"push_off:{a.occasion}", level="warning",
                     title=f"{a.get_occasion_display()} can't reach patients",
-                    text="It sends on each patient's birthday, but push notifications are not set up.",
+                    text="It sends on each patient's birthday, but push notifications are not set up.", advice="",
                     url_name="settings:onesignal",
                 ))
                 continue
@@ -290,7 +291,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 items.append(AttentionItem(
                     key=f"push_off:{a.occasion}", level="warning",
                     title=f"{a.get_occasion_display()} fires on {_short(when)} without push",
-                    text="Push notifications are not set up, so patients won't be told about it.",
+                    text="Push notifications are not set up, so patients won't be told about it.", advice="",
                     url_name="settings:onesignal",
                 ))
 
@@ -303,7 +304,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
             items.append(AttentionItem(
                 key=f"ended_published:{offer.pk}", level="warning",
                 title=f"“{offer.name}” ended on {_short(offer.valid_until)} but is still published",
-                text="Patients no longer see it. Unpublish it to keep the list tidy, or extend its dates.",
+                text="Patients no longer see it.", advice="Unpublish it to keep the list tidy, or extend its dates.",
                 url_name="offers:list",
             ))
         elif offer.active and offer.max_uses and offer.current_uses * 5 >= offer.max_uses * 4:
@@ -312,8 +313,9 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 key=f"cap:{offer.pk}", level="warning",
                 title=(f"“{offer.name}” has reached its cap" if full
                        else f"“{offer.name}” is nearly used up"),
-                text=(f"{offer.current_uses} of {offer.max_uses} uses taken. "
-                      + ("Patients can no longer redeem it." if full else "Raise the cap if it should keep running.")),
+                text=(f"{offer.current_uses} of {offer.max_uses} uses taken."
+                      + (" Patients can no longer redeem it." if full else "")),
+                advice="" if full else "Raise the cap if it should keep running.",
                 url_name="offers:list",
             ))
     return items

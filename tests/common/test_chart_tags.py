@@ -14,7 +14,6 @@ from clinic_crm.common.templatetags.ui import (
     bar_chart,
     chart_axis_top,
     chart_date_ticks,
-    first_sentence,
     line_chart,
 )
 
@@ -164,16 +163,3 @@ def test_the_tags_render_from_a_template_with_the_figures_escaped():
 
     assert 'aria-label="&lt;Uses&gt;. Total over 2 days: 3 uses.' in html and "<Uses>" not in html
 
-
-# ---- read-only attention texts ----
-
-@pytest.mark.parametrize(("text", "fact"), [
-    ("It will send a push patients can't see in the app. Publish it, or deactivate it.",
-     "It will send a push patients can't see in the app."),
-    ("45 of 50 uses taken. Raise the cap if it should keep running.", "45 of 50 uses taken."),
-    ("Push notifications are not set up, so patients won't be told about it.",
-     "Push notifications are not set up, so patients won't be told about it."),
-    ("", ""),
-])
-def test_first_sentence_keeps_the_fact_and_drops_the_advice(text, fact):
-    assert first_sentence(text) == fact

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -79,13 +78,6 @@ def humanize_key(key: str) -> str:
     """`referred_by` → "Referred by" for custom-field labels."""
     text = str(key).replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
-
-
-@register.filter
-def first_sentence(text: str) -> str:
-    """"It ends today. Extend it." → "It ends today.": attention texts state the fact first and the advice
-    after, and a read-only user is shown only the fact."""
-    return re.split(r"(?<=[.!?])\s+", str(text or "").strip(), maxsplit=1)[0]
 
 
 # ---- Charts ----------------------------------------------------------------------------------------
