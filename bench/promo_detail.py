@@ -324,6 +324,12 @@ def main(argv=None) -> int:
         seeded = "reused" if r["seed_s"] is None else f"{r['seed_s']:.0f} s"
         print(f"| {r['size']:,} | {r['label']} ({r['promo_uses']:,}) | {r['median_ms']:.1f} ({r['min_ms']:.1f}-{r['max_ms']:.1f}) "
               f"| {r['metrics_ms']:.1f} | {r['queries']} | {seeded} |")
+    # The second target: the page's query count does not grow with the ledger.
+    counts = {r["queries"] for r in rows}
+    if len(counts) > 1:
+        print(f"\nQUERY COUNT CHECK: FAIL: the page ran {sorted(counts)} queries across the sizes")
+        return 1
+    print(f"\nQuery count check: PASS: {counts.pop()} queries at every size")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Avg, Count, Prefetch
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, 
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsSignedInPatient
 from clinic_crm.patients.selectors import get_patient_for_api
-from promos import services
+from promos import selectors, services
 from promos.events import Actor
 from promos.models import Promo, PromoCode, PromoTier
 from promos.serializers import (
@@ -29,8 +29,6 @@ from promos.serializers import (
     PromoValidateInput,
     PromoValidateOutput,
 )
-from redemptions.choices import RedemptionStatus
-from redemptions.models import Redemption
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER,
@@ -120,12 +118,9 @@ def _promos():
 
 
 def _metrics(promos) -> dict:
-    """Unique customers and average order value of each promo, from the ledger, in one query."""
-    keys = {promo.promotion_key: promo.pk for promo in promos}
-    rows = (Redemption.objects.filter(promotion_key__in=list(keys), status=RedemptionStatus.APPLIED)
-            .values("promotion_key")
-            .annotate(unique_customers=Count("patient", distinct=True), avg_order_value=Avg("order__subtotal")))
-    return {keys[row["promotion_key"]]: row for row in rows}
+    """Unique customers and average order value of each promo, as the detail page counts them."""
+    return {pk: {"unique_customers": customers, "avg_order_value": average}
+            for pk, (customers, average) in selectors.list_promo_customer_figures(promos=promos).items()}
 
 
 def _get_promo(promo_id: str) -> Promo:

@@ -27,6 +27,7 @@ from promos.selectors.detail import (  # noqa: F401
     list_code_candidates,
     list_personal_codes,
     list_promo_activity,
+    list_promo_customer_figures,
     list_promo_activity_rows,
     show_logged_value,
 )

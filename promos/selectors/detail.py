@@ -53,6 +53,18 @@ def get_promo_metrics(*, promo: Promo) -> PromoMetrics:
     )
 
 
+def list_promo_customer_figures(*, promos) -> dict[int, tuple[int, Decimal | None]]:
+    """(unique customers, avg order value) of each promo, by the definitions of get_promo_metrics
+    (the order's total after discount), from the ledger in one query: for lists of promos (PRO-4)."""
+    keys = {promo.promotion_key: promo.pk for promo in promos}
+    rows = (_applied().filter(promotion_key__in=list(keys)).values("promotion_key")
+            .annotate(customers=Count("patient_id", distinct=True), revenue=Sum(_REVENUE), orders=Count("order_total")))
+    return {keys[row["promotion_key"]]: (
+        row["customers"],
+        ((row["revenue"] or ZERO) / row["orders"]).quantize(Decimal("0.01")) if row["orders"] else None,
+    ) for row in rows}
+
+
 @dataclass(frozen=True)
 class TierLine:
     min_order: Decimal

@@ -6,6 +6,8 @@ from rest_framework.test import APIClient
 from clinic_crm.tenancy.choices import Role
 from promos import services
 from promos.events import Actor
+from promos.models import Promo, PromoActivity
+from promos.selectors import get_promo_metrics
 from tests.conftest import PASSWORD, make_staff
 from tests.factories import PatientFactory
 
@@ -83,12 +85,18 @@ def test_metrics_follow_redemptions(clinic_a, in_clinic, owner_api, pos_client_f
     for reference, total in (("A", "100.00"), ("B", "200.00")):
         body = {"code": "SPRING20", "external_id": "ann", "order": {"reference": reference, "total": total}}
         assert pos.post("/api/v1/pos/promos/redeem", body, format="json").status_code == 201
-    # then the promo's metrics add them up
+    # then the promo's metrics add them up; the average order is what was paid, after the 20% (80 and 160)
     metrics = owner_api.get(f"/api/v1/staff/promos/{promo_id}").json()["metrics"]
-    assert metrics == {"uses": 2, "unique_customers": 1, "total_discounted": "60.00", "avg_order_value": "150.00"}
+    assert metrics == {"uses": 2, "unique_customers": 1, "total_discounted": "60.00", "avg_order_value": "120.00"}
+    # and they are the figures the detail page shows for the same promo
+    with in_clinic(clinic_a):
+        page = get_promo_metrics(promo=Promo.objects.get(pk=int(promo_id)))
+    assert (page.uses, page.unique_customers, f"{page.total_discounted:.2f}", f"{page.avg_order_value:.2f}") == (
+        metrics["uses"], metrics["unique_customers"], metrics["total_discounted"], metrics["avg_order_value"])
+    assert owner_api.get("/api/v1/staff/promos/").json()["results"][0]["metrics"] == metrics
 
 
-def test_staff_edit_pause_activate_and_archive_over_the_api(owner_api):
+def test_staff_edit_pause_activate_and_archive_over_the_api(owner_api, owner_a, clinic_a, in_clinic):
     promo_id = owner_api.post("/api/v1/staff/promos/", SPRING, format="json").json()["id"]
     edited = owner_api.patch(f"/api/v1/staff/promos/{promo_id}", {"name": "Spring sale", "max_uses": 50},
                              format="json")
@@ -100,6 +108,11 @@ def test_staff_edit_pause_activate_and_archive_over_the_api(owner_api):
     again = owner_api.post(f"/api/v1/staff/promos/{promo_id}/activate")
     assert again.status_code == 409 and again.json()["code"] == "code_archived"
     assert owner_api.post(f"/api/v1/staff/promos/{promo_id}/pause").json()["code"] == "illegal_transition"
+    # and every change is one activity row with the token's name and e-mail; the refusals wrote none
+    with in_clinic(clinic_a):
+        rows = list(PromoActivity.objects.filter(promo_id=int(promo_id)).order_by("id"))
+    assert [row.action for row in rows] == ["created", "updated", "paused", "activated", "archived"]
+    assert {(row.actor_name, row.actor_email) for row in rows} == {(owner_a.get_full_name(), owner_a.email)}
 
 
 def test_a_duplicate_code_is_a_validation_error(owner_api):

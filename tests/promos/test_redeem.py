@@ -1,11 +1,13 @@
 """Redeeming a promo code at the till: the order, the ledger, idempotency and caps under concurrency (PRO-3)."""
 
+import re
 import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from clinic_crm.orders.models import Order
 from promos import services
@@ -198,9 +200,16 @@ def _rush(api_for_each, send, count):
     return results
 
 
+def uses_card(client, clinic, promo) -> str:
+    """The text of the detail page's Uses card."""
+    html = client.get(reverse("promos:detail", args=[clinic.slug, promo.pk])).content.decode()
+    return re.search(r'data-testid="metric-uses">([^<]*)<', html).group(1).strip()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_redeems_on_a_cap_of_ten_give_exactly_ten(clinic_a, in_clinic, pos_client_for):
+def test_fifty_concurrent_redeems_on_a_cap_of_ten_give_exactly_ten(clinic_a, in_clinic, pos_client_for, staff_a,
+                                                                    client_for):
     # Real row locks and concurrent transactions are PostgreSQL's; SQLite serialises all writers.
     # given a promo capped at 10 uses and 50 patients at 50 tills
     promo = make_promo(clinic_a, in_clinic, max_uses=10)
@@ -217,12 +226,14 @@ def test_fifty_concurrent_redeems_on_a_cap_of_ten_give_exactly_ten(clinic_a, in_
         assert promo.uses == 10 and promo.discounted == Decimal("300.00")
         assert Redemption.objects.filter(promotion_key=promo.promotion_key, status="applied").count() == 10
         assert Order.objects.filter(source_key=promo.promotion_key).count() == 10
+    # and the detail page's Uses card says 10
+    assert uses_card(client_for(staff_a), clinic_a, promo) == "10"
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_redeems_by_one_patient_with_a_limit_of_one_give_exactly_one(
-        clinic_a, in_clinic, ann, pos_client_for):
+        clinic_a, in_clinic, ann, pos_client_for, staff_a, client_for):
     # given a promo each patient may use once, and one patient at 20 tills at once
     promo = make_promo(clinic_a, in_clinic, max_uses_per_customer=1)
     clients = [pos_client_for(clinic_a) for _ in range(20)]
@@ -235,6 +246,7 @@ def test_twenty_concurrent_redeems_by_one_patient_with_a_limit_of_one_give_exact
         assert promo.uses == 1
         assert PromoCustomerUsage.objects.get(promo=promo, patient=ann).uses == 1
         assert Redemption.objects.count() == 1
+    assert uses_card(client_for(staff_a), clinic_a, promo) == "1"
 
 
 @pytest.mark.postgres
