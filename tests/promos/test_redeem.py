@@ -332,7 +332,7 @@ def test_a_categories_promo_matches_the_lines_category_through_the_pos_api(clini
         create_promo(clinic=clinic_a, actor=Actor(id=None, name="T", email="t@example.com"), data={
             "name": "Hygiene month", "code": "CLEAN10", "discount_type": "amount", "discount_value": "10.00",
             "status": "active", "applies_to": "categories", "applies_to_items": ["Hygiene"]})
-        patient = PatientFactory(external_id="cat-1")
+        PatientFactory(external_id="cat-1")
     response = pos_client_for(clinic_a).post("/api/v1/pos/promos/redeem", {
         "code": "CLEAN10", "external_id": "cat-1", "order": {"reference": "C-1", "lines": [
             {"description": "Scale and polish", "category": "Hygiene", "unit_price": "85.00"},
