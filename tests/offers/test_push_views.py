@@ -73,34 +73,21 @@ def test_only_an_offer_patients_can_use_today_has_a_push_button(clinic_a, owner_
 
 # ---- Refusing a push patients can't act on ----
 
-@time_machine.travel(NOW, tick=False)
-def test_a_push_for_an_ended_offer_is_refused_with_the_reason_and_nothing_is_queued(
-    clinic_a, owner_a, client_for, in_clinic,
-):
-    # given an offer that ended on 20 November but is still published, and patients with push on
-    offer = offers_in_every_state(clinic_a, in_clinic)["ended"]
-    with in_clinic(clinic_a):
-        PatientFactory.create_batch(2)
-    client = client_for(owner_a)
-
-    # when the owner opens its push page
-    page = dom(client.get(url(clinic_a, "push", offer_id=offer.pk)))
-
-    # then the page says why it can't be sent and the send button is disabled
-    blocked = find(page, testid="push-blocked")
-    assert "This offer ended on 20 Nov; patients can't see it." in words(blocked)
+def refused_push(client, clinic, offer):
+    """Open the offer's push page and POST it anyway; assert what every refusal does: Send disabled,
+    409, nothing queued. Returns the page's and the POST answer's push-blocked boxes."""
+    page = dom(client.get(url(clinic, "push", offer_id=offer.pk)))
     send = find(page, testid="send-push")
-    assert "disabled" in dict(send.attributes)
-
-    # and a POST anyway is refused (409) with the same reason, and no push is queued
-    response = client.post(url(clinic_a, "push", offer_id=offer.pk), PUSH)
+    assert "disabled" in dict(send.attributes) and attr(send, "aria-describedby") == "push-blocked"
+    response = client.post(url(clinic, "push", offer_id=offer.pk), PUSH)
     assert response.status_code == 409
-    assert "This offer ended on 20 Nov; patients can't see it." in words(find(dom(response), testid="push-blocked"))
-    assert rows(clinic_a, PushNotification) == []
+    assert rows(clinic, PushNotification) == []
+    return find(page, testid="push-blocked"), find(dom(response), testid="push-blocked")
 
 
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize(("state", "reason"), [
+    ("ended", "This offer ended on 20 Nov; patients can't see it."),
     ("inactive", "This offer is inactive; patients can't see it."),
     ("scheduled", "This offer starts on 5 Jan 2026; patients can't see it until then."),
     ("cap_reached", "This offer has used all 3 of its uses; patients can't redeem it any more."),
@@ -109,15 +96,16 @@ def test_a_push_for_an_ended_offer_is_refused_with_the_reason_and_nothing_is_que
 def test_a_push_for_an_offer_that_is_not_live_is_refused_with_its_reason(
     clinic_a, owner_a, client_for, in_clinic, state, reason,
 ):
+    # given an offer patients can't act on (ended 20 November but still published, inactive, ...)
     offer = offers_in_every_state(clinic_a, in_clinic)[state]
     with in_clinic(clinic_a):
-        PatientFactory()
+        PatientFactory.create_batch(2)
 
-    response = client_for(owner_a).post(url(clinic_a, "push", offer_id=offer.pk), PUSH)
+    # when the owner opens its push page and sends it anyway
+    on_page, on_post = refused_push(client_for(owner_a), clinic_a, offer)
 
-    assert response.status_code == 409
-    assert reason in words(find(dom(response), testid="push-blocked"))
-    assert rows(clinic_a, PushNotification) == []
+    # then both the page and the refused POST say why, and nothing was queued
+    assert reason in words(on_page) and reason in words(on_post)
 
 
 @time_machine.travel(NOW, tick=False)
@@ -129,24 +117,15 @@ def test_without_onesignal_credentials_the_send_button_is_disabled_and_links_to_
     offer = offers_in_every_state(clinic_a, in_clinic)["live"]
     with in_clinic(clinic_a):
         PatientFactory.create_batch(2)
-    client = client_for(owner_a)
 
-    # when the owner opens the push page
-    page = dom(client.get(url(clinic_a, "push", offer_id=offer.pk)))
+    # when the owner opens the push page and sends it anyway
+    blocked, _ = refused_push(client_for(owner_a), clinic_a, offer)
 
-    # then the send button is disabled, with the reason and a link to where the credentials are entered
-    blocked = find(page, testid="push-blocked")
+    # then Send was disabled and nothing queued, with the reason and a link to where the credentials go
     assert attr(blocked, "data-code") == "push_not_configured"
     assert "Push notifications are not set up for Clinic A" in words(blocked)
     link = find(blocked, testid="onesignal-settings-link")
     assert attr(link, "href") == reverse("settings:onesignal", kwargs={"clinic_slug": clinic_a.slug})
-    send = find(page, testid="send-push")
-    assert "disabled" in dict(send.attributes) and attr(send, "aria-describedby") == "push-blocked"
-
-    # and a POST anyway is refused without queuing anything
-    response = client.post(url(clinic_a, "push", offer_id=offer.pk), PUSH)
-    assert response.status_code == 409
-    assert rows(clinic_a, PushNotification) == []
 
 
 @time_machine.travel(NOW, tick=False)
