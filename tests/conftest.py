@@ -67,12 +67,13 @@ def _fresh_caches():
     # Cached lookups (app keys, app config, throttles) must not leak from one test into the next.
     from django.core.cache import caches
 
-    from clinic_crm.tenancy.auth import forget_local_app_keys
+    from clinic_crm.tenancy.auth import forget_local_api_keys, forget_local_app_keys
     from offers.app_config import forget_kept_configs
 
     for alias in ("default", "local"):
         caches[alias].clear()
     forget_local_app_keys()
+    forget_local_api_keys()
     forget_kept_configs()
 
 

@@ -16,6 +16,7 @@ from clinic_crm.common.money import quantize
 from clinic_crm.orders.models import Order, OrderLine
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
+from clinic_crm.tenancy.rows import update_scoped_rows
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: lis
         [OrderLine(clinic=clinic, order=order, description=l.description, category=l.category, quantity=l.quantity,
                    unit_price=quantize(l.unit_price)) for l in lines]
     )
-    if patient.last_visit_at is None or order.placed_at > patient.last_visit_at:
-        Patient.objects.filter(pk=patient.pk).update(last_visit_at=order.placed_at)
+    # Only ever moves forward, decided by the row itself (two tills finishing out of order).
+    update_scoped_rows(Patient, assignments="last_visit_at = %s", assignment_params=[order.placed_at],
+                       where="id = %s AND (last_visit_at IS NULL OR last_visit_at < %s)",
+                       where_params=[patient.pk, order.placed_at])
     return order

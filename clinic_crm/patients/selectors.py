@@ -11,6 +11,7 @@ from clinic_crm.common.choices import DiscountSource
 from clinic_crm.orders.models import Order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
+from clinic_crm.tenancy.rows import get_scoped_row
 
 
 def list_patients(*, search: str = "") -> QuerySet[Patient]:
@@ -35,8 +36,10 @@ def get_patient_for_api(*, clinic: Clinic, patient_id: int | None = None, extern
     """
     from clinic_crm.common.errors import NotFound
 
-    patients = Patient.objects.filter(pk=patient_id) if patient_id else Patient.objects.filter(external_id=external_id)
-    patient = patients.first()
+    if patient_id:
+        patient = get_scoped_row(Patient, where="t.id = %s", params=[int(patient_id)])
+    else:
+        patient = get_scoped_row(Patient, where="t.external_id = %s", params=[external_id])
     if patient is None:
         raise NotFound("No such patient in this clinic.", code="unknown_patient")
     if patient.clinic_id != clinic.pk:  # the scope and row-level security make this impossible

@@ -2,12 +2,11 @@
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 
 from clinic_crm.common.fields import mask_secret
+from clinic_crm.tenancy.auth import forget_app_key, forget_clinic_access
 from clinic_crm.tenancy.models import ApiKey, Clinic, IdempotencyKey, Membership
-
-
-
 
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
 
@@ -37,8 +36,37 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class ForgetsClinicAccessAdmin:
+    """Saving or deleting a clinic or an API key here makes every process read its keys again.
+
+    Platform admins edit outside the services (deactivating a clinic, changing a key's scopes),
+    so the services' own `forget_clinic_access` does not run.
+    """
+
+    @staticmethod
+    def _clinic_id(obj) -> int:
+        return obj.pk if isinstance(obj, Clinic) else obj.clinic_id
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        forget_clinic_access(self._clinic_id(obj))
+        if isinstance(obj, Clinic):
+            transaction.on_commit(lambda: forget_app_key(obj.app_key))
+
+    def delete_model(self, request, obj):
+        clinic_id = self._clinic_id(obj)
+        super().delete_model(request, obj)
+        forget_clinic_access(clinic_id)
+
+    def delete_queryset(self, request, queryset):
+        clinic_ids = {self._clinic_id(obj) for obj in queryset}
+        super().delete_queryset(request, queryset)
+        for clinic_id in clinic_ids:
+            forget_clinic_access(clinic_id)
+
+
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(ForgetsClinicAccessAdmin, admin.ModelAdmin):
     form = ClinicAdminForm
     list_display = ["name", "slug", "timezone", "currency", "locale", "onesignal_key_masked", "is_active", "created_at"]
     list_filter = ["is_active", "currency", "locale", "timezone"]
@@ -60,7 +88,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ForgetsClinicAccessAdmin, admin.ModelAdmin):
     list_display = ["name", "clinic", "masked_key", "scopes", "last_used_at", "revoked_at", "created_at"]
     list_filter = ["clinic", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "clinic__name"]

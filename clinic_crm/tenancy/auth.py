@@ -14,12 +14,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
 from clinic_crm.tenancy.choices import role_at_least
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 
@@ -220,6 +222,72 @@ def generate_api_key() -> tuple[str, str, str]:
     return full, prefix, _hash_key(full)
 
 
+# Every POS request names its key, so the key and its clinic are kept per process, as app-key rows
+# are. A copy is used only while its clinic's access version (tracked in Redis, so reading it costs
+# no round trip) is the one it was read under: revoking a key, and any edit of a key or a clinic,
+# bumps that version, and every process reads the key again on its next request.
+API_KEY_LOCAL_SECONDS = 60  # a copy is read again at least this often, whatever the version says
+API_KEY_FIELDS = [f.attname for f in ApiKey._meta.concrete_fields]
+ACCESS_VERSION_KEY = "tenancy:access-version:{clinic_id}"
+_local_api_keys: dict[str, tuple[float, int, tuple, tuple]] = {}
+
+
+def _access_version(clinic_id: int) -> int:
+    return get_tracked_int(ACCESS_VERSION_KEY.format(clinic_id=clinic_id)) or 0
+
+
+def forget_clinic_access(clinic_id: int) -> None:
+    """Make every process read the clinic's API keys again: one was revoked or edited, or the clinic changed.
+
+    Call it inside the transaction that makes the change: it bumps now (a copy read from here on is
+    checked again) and again on commit (a copy read before the commit, of the old row, is dropped).
+    """
+    key = ACCESS_VERSION_KEY.format(clinic_id=clinic_id)
+    bump_tracked_int(key, initial=time.time_ns())
+    transaction.on_commit(lambda: bump_tracked_int(key, initial=time.time_ns()))
+
+
+def forget_local_api_keys() -> None:
+    """Drop this process's copies of every API key (tests start from an empty cache)."""
+    _local_api_keys.clear()
+
+
+def _api_key_rows(prefix: str) -> tuple[tuple, tuple] | None:
+    """The key's row (`API_KEY_FIELDS`) and its clinic's (`APP_KEY_FIELDS`), kept per process."""
+    hit = _local_api_keys.get(prefix)
+    now = time.time()
+    if hit is not None and hit[0] > now:
+        key_row, clinic_row = hit[2], hit[3]
+        if _access_version(key_row[API_KEY_FIELDS.index("clinic_id")]) == hit[1]:
+            return key_row, clinic_row
+    row = (ApiKey.objects.filter(prefix=prefix)
+           .values_list(*API_KEY_FIELDS, *(f"clinic__{name}" for name in APP_KEY_FIELDS)).first())
+    if row is None:
+        _local_api_keys.pop(prefix, None)
+        return None
+    key_row, clinic_row = row[:len(API_KEY_FIELDS)], row[len(API_KEY_FIELDS):]
+    if settings.CACHE_IN_PROCESS:
+        # The version is read after the row: a bump between the two only makes the next request read again.
+        version = _access_version(key_row[API_KEY_FIELDS.index("clinic_id")])
+        if len(_local_api_keys) >= _LOCAL_ROWS_MAX:
+            _local_api_keys.clear()
+        _local_api_keys[prefix] = (now + API_KEY_LOCAL_SECONDS, version, key_row, clinic_row)
+    return key_row, clinic_row
+
+
+def _note_key_used(api_key: ApiKey) -> None:
+    """Record `last_used_at` at most every five minutes per process, not on every request."""
+    now = timezone.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at <= timedelta(minutes=5):
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    hit = _local_api_keys.get(api_key.prefix)
+    if hit is not None:
+        key_row = list(hit[2])
+        key_row[API_KEY_FIELDS.index("last_used_at")] = now
+        _local_api_keys[api_key.prefix] = (hit[0], hit[1], tuple(key_row), hit[3])
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>` for POS systems and integrations."""
 
@@ -232,16 +300,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "ck":
             raise exceptions.AuthenticationFailed("The API key is not valid.")
-        api_key = ApiKey.objects.select_related("clinic").filter(prefix=parts[1]).first()
+        rows = _api_key_rows(parts[1])
+        api_key = None if rows is None else ApiKey.from_db("default", API_KEY_FIELDS, rows[0])
         if api_key is None or not constant_time_compare(api_key.key_hash, _hash_key(key)):
             raise exceptions.AuthenticationFailed("The API key is not valid.")
         if api_key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("The API key has been revoked.")
+        api_key.clinic = clinic_from_row(rows[1])
         if not api_key.clinic.is_active:
             raise exceptions.AuthenticationFailed("The API key is not valid.")
-        now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=5):
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)  # throttled write, not per request
+        _note_key_used(api_key)
         principal = Principal(kind="api_key", clinic=api_key.clinic, api_key=api_key, scopes=list(api_key.scopes))
         return principal, principal
 

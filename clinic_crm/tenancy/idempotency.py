@@ -17,6 +17,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id
 from clinic_crm.tenancy.models import IdempotencyKey
+from clinic_crm.tenancy.rows import update_scoped_rows
 
 HEADER = "Idempotency-Key"
 
@@ -59,12 +60,10 @@ def idempotent(handler):
             response = handler(view, request, *args, **kwargs)
         except Exception as exc:  # domain refusals are stored and replayed like successes
             response = view.handle_exception(exc)
-        claimed = IdempotencyKey.objects.filter(pk=record_id)
         if response.status_code >= 500:
-            claimed.delete()
+            IdempotencyKey.objects.filter(pk=record_id).delete()
             return response
-        claimed.update(response_status=response.status_code,
-                       response_body=json.loads(json.dumps(response.data, cls=JSONEncoder)))
+        _store_response(record_id, response)
         return response
 
     wrapper.idempotent = True
@@ -99,6 +98,14 @@ def _claim(*, principal: str, key: str, method: str, path: str, request_hash: st
         cursor.execute(sql, [clinic_id, principal, key, method, path, request_hash, created_at])
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _store_response(record_id: int, response) -> None:
+    """Keep the response on the claimed row (one hand-written UPDATE: this runs on every POS write)."""
+    body = IdempotencyKey._meta.get_field("response_body").get_db_prep_save(
+        json.loads(json.dumps(response.data, cls=JSONEncoder)), connection)
+    update_scoped_rows(IdempotencyKey, assignments="response_status = %s, response_body = %s",
+                       assignment_params=[response.status_code, body], where="id = %s", where_params=[record_id])
 
 
 def purge_idempotency_keys() -> int:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from clinic_crm.common.errors import Conflict
-from clinic_crm.tenancy.auth import forget_app_key, generate_api_key
+from clinic_crm.tenancy.auth import forget_app_key, forget_clinic_access, generate_api_key
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 
@@ -37,6 +37,7 @@ def update_clinic(*, clinic: Clinic, data: dict) -> Clinic:
     clinic.save()
     old_key = clinic.app_key
     transaction.on_commit(lambda: forget_app_key(old_key))
+    forget_clinic_access(clinic.pk)  # API keys carry the clinic's timezone and currency
     return clinic
 
 
@@ -136,4 +137,5 @@ def revoke_api_key(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at", "updated_at"])
+        forget_clinic_access(api_key.clinic_id)
     return api_key

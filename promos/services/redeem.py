@@ -20,7 +20,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
@@ -31,6 +30,7 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
+from clinic_crm.tenancy.rows import get_scoped_row, update_scoped_rows
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 from promos.events import Actor
 from promos.models import Promo, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
@@ -87,7 +87,8 @@ def _find_code(code: str) -> PromoCode:
     code = _normalise_code(code)
     if not code or len(code) > 60:
         raise NotFound(MESSAGES["code_unknown"], code="code_unknown")
-    found = PromoCode.objects.select_related("promo").filter(code__iexact=code).first()
+    # lower(code) is what the per-clinic unique index holds, so this is one index lookup.
+    found = get_scoped_row(PromoCode, where="lower(t.code) = lower(%s)", params=[code], related="promo")
     if found is None:
         raise NotFound(MESSAGES["code_unknown"], code="code_unknown")
     return found
@@ -200,14 +201,19 @@ def validate_promo_code(*, code: str, patient: Patient, order_total: Decimal,
     return PromoCheck(valid=True, discount=quote.amount, discount_label=quote.label)
 
 
+_TAKE_USE_WHERE = """id = %s AND status = %s
+    AND (max_uses IS NULL OR uses < max_uses)
+    AND (budget IS NULL OR budget >= discounted + %s)
+    AND (ends_at IS NULL OR ends_at > %s)"""
+
+
 def _take_promo_use(quote: _Quote, now: datetime) -> None:
     """One compare-and-set on the promo row: a use and the discount, only while caps and status allow."""
     promo = quote.promo
-    taken = (Promo.objects.filter(pk=promo.pk, status=PromoStatus.ACTIVE)
-             .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
-             .filter(Q(budget__isnull=True) | Q(budget__gte=F("discounted") + quote.amount))
-             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-             .update(uses=F("uses") + 1, discounted=F("discounted") + quote.amount, updated_at=timezone.now()))
+    taken = update_scoped_rows(
+        Promo, assignments="uses = uses + 1, discounted = discounted + %s, updated_at = %s",
+        assignment_params=[quote.amount, timezone.now()],
+        where=_TAKE_USE_WHERE, where_params=[promo.pk, PromoStatus.ACTIVE, quote.amount, now])
     if taken:
         return
     # Zero rows: something changed since the checks (a concurrent redeem took the last use, or
