@@ -65,11 +65,26 @@ def main(argv=None) -> int:
 
     for n in range(10):  # warm-up
         assert redeem(n).status_code == 201, redeem(n).content
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    def backend_cpu() -> float | None:
+        """CPU seconds of this connection's PostgreSQL backend (same machine only)."""
+        try:
+            fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     times = []
+    cpu_started, pg_started = time.process_time(), backend_cpu()
     for n in range(10, 10 + args.requests):
         started = time.perf_counter()
         redeem(n)
         times.append((time.perf_counter() - started) * 1000)
+    app_cpu = (time.process_time() - cpu_started) * 1000 / args.requests
+    pg_cpu = None if pg_started is None else (backend_cpu() - pg_started) * 1000 / args.requests
 
     # The database's share: wrap every statement's execute and time it.
     db_times: list[float] = []
@@ -95,6 +110,8 @@ def main(argv=None) -> int:
     print(f"status {response.status_code}; median of {args.requests}: {total:.2f} ms per redeem, of which "
           f"{db:.2f} ms waiting for PostgreSQL ({len(queries.captured_queries)} round trips) and "
           f"{total - db:.2f} ms in Python")
+    print(f"CPU per redeem: {app_cpu:.2f} ms in this process" + (
+        "" if pg_cpu is None else f", {pg_cpu:.2f} ms in its PostgreSQL backend"))
     for q, t in zip(queries.captured_queries, db_times):
         print(f"{t:7.2f} ms  {q['sql'][:150]}")
     if args.cprofile:

@@ -13,6 +13,7 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
+from clinic_crm.tenancy.rows import insert_scoped_row
 
 
 @dataclass(frozen=True)
@@ -84,5 +85,8 @@ def apply_redemption(*, clinic: Clinic, patient: Patient, promotion: PromotionSn
     redemption.order = order
     redemption.discount_amount = order.discount_amount if order is not None else None
     redemption.order_total = order.total if order is not None else None
-    redemption.save()
+    if redemption._state.adding:
+        insert_scoped_row(redemption)  # one statement: this runs on every POS redeem
+    else:
+        redemption.save()
     return redemption

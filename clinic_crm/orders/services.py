@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource, DiscountType
@@ -16,7 +16,7 @@ from clinic_crm.common.money import quantize
 from clinic_crm.orders.models import Order, OrderLine
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from clinic_crm.tenancy.rows import update_scoped_rows
+from clinic_crm.tenancy.rows import insert_scoped_row, update_scoped_rows
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,6 @@ def compute_discount_amount(*, discount: AppliedDiscount, subtotal: Decimal) -> 
     return quantize(min(max(amount, Decimal("0")), subtotal))
 
 
-@transaction.atomic
 def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: list[LineInput] | None = None,
                  total: Decimal | None = None, placed_at: datetime | None = None,
                  discount: AppliedDiscount | None = None) -> Order:
@@ -91,18 +90,20 @@ def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: lis
     order.total = order.subtotal - order.discount_amount
     # The clinic and patient are loaded objects already checked above: skip re-reading them.
     order.full_clean(exclude=["clinic", "patient"], validate_constraints=False)
-    try:
-        order.save()
-    except IntegrityError:
-        # No savepoint of its own: this function's atomic block rolls the failed insert back as
-        # the Conflict leaves it, which keeps the caller's transaction usable.
+    # A taken reference inserts nothing instead of raising, and every refusal is raised outside the
+    # atomic block, so a caller's transaction stays usable with no savepoint around this function.
+    with transaction.atomic(savepoint=False):
+        inserted = insert_scoped_row(order, unless_conflict=("clinic", "reference"))
+        if inserted:
+            if lines:
+                OrderLine.objects.bulk_create(
+                    [OrderLine(clinic=clinic, order=order, description=l.description, category=l.category,
+                               quantity=l.quantity, unit_price=quantize(l.unit_price)) for l in lines]
+                )
+            # Only ever moves forward, decided by the row itself (two tills finishing out of order).
+            update_scoped_rows(Patient, assignments="last_visit_at = %s", assignment_params=[order.placed_at],
+                               where="id = %s AND (last_visit_at IS NULL OR last_visit_at < %s)",
+                               where_params=[patient.pk, order.placed_at])
+    if not inserted:
         raise Conflict(f"An order with reference “{order.reference}” already exists.", code="duplicate_reference")
-    OrderLine.objects.bulk_create(
-        [OrderLine(clinic=clinic, order=order, description=l.description, category=l.category, quantity=l.quantity,
-                   unit_price=quantize(l.unit_price)) for l in lines]
-    )
-    # Only ever moves forward, decided by the row itself (two tills finishing out of order).
-    update_scoped_rows(Patient, assignments="last_visit_at = %s", assignment_params=[order.placed_at],
-                       where="id = %s AND (last_visit_at IS NULL OR last_visit_at < %s)",
-                       where_params=[patient.pk, order.placed_at])
     return order

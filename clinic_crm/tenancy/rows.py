@@ -96,3 +96,41 @@ def update_scoped_rows(model: type[models.Model], *, assignments: str, assignmen
     with connection.cursor() as cursor:
         cursor.execute(sql, [*assignment_params, scoped_clinic_id(), *where_params])
         return cursor.fetchall()
+
+
+@functools.cache
+def _insert_sql(model: type[models.Model], conflict: tuple[str, ...]) -> tuple[str, tuple[models.Field, ...]]:
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    sql = (f"INSERT INTO {_table(model)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(model._meta.get_field(name).column) for name in conflict)}) DO NOTHING"
+    return f"{sql} RETURNING {quote(model._meta.pk.column)}", fields
+
+
+def insert_scoped_row(instance: models.Model, *, unless_conflict: tuple[str, ...] = ()) -> bool:
+    """INSERT a new tenant row as `save()` would (field defaults, `auto_now_add`), in one statement.
+
+    The instance's clinic must be the one in scope (as `TenantModel.save()` asserts); it gets its
+    primary key. With `unless_conflict` (the fields of a unique constraint) a row that would break
+    that constraint is not inserted and False comes back, with no error to roll back, so the caller
+    needs no savepoint around it.
+    """
+    clinic_id = scoped_clinic_id()
+    if instance.clinic_id is None:
+        instance.clinic_id = clinic_id
+    if instance.clinic_id != clinic_id:
+        raise TenantScopeError(f"{type(instance).__name__} of clinic {instance.clinic_id} inserted in the scope "
+                               f"of clinic {clinic_id}")
+    sql, fields = _insert_sql(type(instance), tuple(unless_conflict))
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
