@@ -82,3 +82,39 @@ def test_deleting_nothing_rewrites_history_the_snapshot_stays_when_the_source_is
                                                       source_name="Deleted offer"))
         order.refresh_from_db()
     assert order.source_name == "Deleted offer" and order.source_label == "10% Off"
+
+
+def test_a_duplicate_reference_leaves_the_callers_transaction_usable_without_a_savepoint(
+        clinic_a, in_clinic, django_assert_num_queries):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with in_clinic(clinic_a):
+        patient = PatientFactory()
+        create_order(clinic=clinic_a, patient=patient, reference="DUP", total=Decimal("10"))
+        # given a caller's transaction with no savepoint of its own
+        with transaction.atomic(savepoint=False), CaptureQueriesContext(connection) as queries:
+            # when the order flow refuses a taken reference
+            with pytest.raises(Conflict):
+                create_order(clinic=clinic_a, patient=patient, reference="DUP", total=Decimal("99"))
+            # then the caller can go on writing in the same transaction
+            create_order(clinic=clinic_a, patient=patient, reference="NEXT", total=Decimal("5"))
+        assert not any("SAVEPOINT" in q["sql"] for q in queries.captured_queries)
+        assert sorted(Order.objects.values_list("reference", "total")) == [
+            ("DUP", Decimal("10.00")), ("NEXT", Decimal("5.00"))]
+
+
+def test_last_visit_only_moves_forward(clinic_a, in_clinic):
+    from datetime import datetime, timezone as tz
+
+    with in_clinic(clinic_a):
+        # given a patient whose last visit was recorded on 10 March
+        patient = PatientFactory()
+        create_order(clinic=clinic_a, patient=patient, reference="LATE", total=Decimal("10"),
+                     placed_at=datetime(2026, 3, 10, 9, tzinfo=tz.utc))
+        # when an older order arrives afterwards
+        create_order(clinic=clinic_a, patient=patient, reference="EARLY", total=Decimal("10"),
+                     placed_at=datetime(2026, 3, 1, 9, tzinfo=tz.utc))
+        # then the last visit stays on the later date
+        patient.refresh_from_db()
+        assert patient.last_visit_at == datetime(2026, 3, 10, 9, tzinfo=tz.utc)

@@ -1,0 +1,104 @@
+"""Hand-written statements on tenant rows (tenancy/rows.py) keep to the clinic in scope like the ORM's manager."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from clinic_crm.orders.models import Order
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.context import TenantScopeError, clinic_context, unscoped
+from clinic_crm.tenancy.rows import get_scoped_row, insert_scoped_row, update_scoped_rows
+from promos.models import PromoCode
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_patients(clinic_a, clinic_b, in_clinic):
+    with in_clinic(clinic_a):
+        ann = PatientFactory(external_id="SAME", custom_fields={"segment": "VIP"})
+    with in_clinic(clinic_b):
+        bob = PatientFactory(external_id="SAME")
+    return ann, bob
+
+
+def test_a_row_is_read_as_the_orm_reads_it(clinic_a, in_clinic, two_patients):
+    ann, _ = two_patients
+    with in_clinic(clinic_a):
+        # when a patient is read by hand
+        found = get_scoped_row(Patient, where="t.external_id = %s", params=["SAME"])
+        # then it is the clinic's own, with every field as the ORM gives it (JSON decoded, aware datetimes)
+        assert found == ann
+        expected = Patient.objects.get(pk=ann.pk)
+        for field in Patient._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert found.custom_fields == {"segment": "VIP"}
+
+
+def test_another_clinics_row_is_not_found_even_with_row_level_security_out_of_the_way(clinic_b, two_patients):
+    ann, bob = two_patients
+    # given clinic B named for the code while RLS is bypassed (as a superuser role or SQLite would be)
+    with unscoped(), clinic_context(clinic_b.pk):
+        # then the statement's own clinic filter still keeps A's rows out
+        assert get_scoped_row(Patient, where="t.id = %s", params=[ann.pk]) is None
+        assert get_scoped_row(Patient, where="t.external_id = %s", params=["SAME"]) == bob
+        assert update_scoped_rows(Patient, assignments="first_name = %s", assignment_params=["Renamed"],
+                                  where="id = %s", where_params=[ann.pk]) == []
+
+
+def test_no_clinic_in_scope_is_an_error_not_every_clinics_rows(two_patients):
+    with pytest.raises(TenantScopeError):
+        get_scoped_row(Patient, where="t.external_id = %s", params=["SAME"])
+    with pytest.raises(TenantScopeError):
+        update_scoped_rows(Patient, assignments="first_name = %s", assignment_params=["X"], where="TRUE",
+                           where_params=[])
+
+
+def test_an_update_touches_only_the_clinics_rows(clinic_a, clinic_b, in_clinic, two_patients):
+    ann, bob = two_patients
+    with in_clinic(clinic_a):
+        # when every row matching a condition both clinics' rows meet is renamed
+        updated = update_scoped_rows(Patient, assignments="first_name = %s", assignment_params=["Renamed"],
+                                     where="external_id = %s", where_params=["SAME"], returning="id")
+    # then only the clinic's own changed
+    assert updated == [(ann.pk,)]
+    with in_clinic(clinic_b):
+        assert Patient.objects.get(pk=bob.pk).first_name != "Renamed"
+
+
+def test_a_related_row_comes_from_the_same_statement(clinic_a, in_clinic, django_assert_num_queries):
+    from promos.events import Actor
+    from promos.services import create_promo
+
+    with in_clinic(clinic_a):
+        create_promo(clinic=clinic_a, actor=Actor(id=None, name="Ann", email="ann@example.com"), data={
+            "name": "Spring", "code": "Spring20", "discount_type": "percent", "discount_value": Decimal("20")})
+        with django_assert_num_queries(1):
+            code = get_scoped_row(PromoCode, where="lower(t.code) = lower(%s)", params=["SPRING20"], related="promo")
+            assert (code.code, code.promo.name, code.promo.discount_value) == ("Spring20", "Spring", Decimal("20.00"))
+
+
+def test_an_insert_is_refused_for_another_clinics_row_and_keeps_defaults(clinic_a, clinic_b, in_clinic,
+                                                                         two_patients):
+    ann, bob = two_patients
+    with in_clinic(clinic_a):
+        # an order of clinic B written in A's scope is refused before any SQL
+        stray = Order(clinic=clinic_b, patient=bob, reference="X", placed_at=ann.created_at, currency="USD",
+                      subtotal=Decimal("1"), total=Decimal("1"))
+        with pytest.raises(TenantScopeError):
+            insert_scoped_row(stray)
+        # an order of A's gets its id, its created_at and its field defaults
+        order = Order(clinic=clinic_a, patient=ann, reference="Y", placed_at=ann.created_at, currency="GBP",
+                      subtotal=Decimal("1"), total=Decimal("1"))
+        assert insert_scoped_row(order) is True
+        stored = Order.objects.get(pk=order.pk)
+        assert stored.created_at is not None and stored.discount_amount == Decimal("0.00")
+        assert stored.discount_source == "none"
+        # and the same reference again inserts nothing, without an error
+        again = Order(clinic=clinic_a, patient=ann, reference="Y", placed_at=ann.created_at, currency="GBP",
+                      subtotal=Decimal("2"), total=Decimal("2"))
+        assert insert_scoped_row(again, unless_conflict=("clinic", "reference")) is False
+        assert again.pk is None
+        assert Order.objects.filter(reference="Y").count() == 1
