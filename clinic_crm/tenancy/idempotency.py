@@ -17,7 +17,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id
 from clinic_crm.tenancy.models import IdempotencyKey
-from clinic_crm.tenancy.rows import update_scoped_rows
+from clinic_crm.tenancy.rows import execute_prepared, update_scoped_rows
 
 HEADER = "Idempotency-Key"
 
@@ -95,7 +95,7 @@ def _claim(*, principal: str, key: str, method: str, path: str, request_hash: st
     )
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())  # stored as the ORM stores it
     with connection.cursor() as cursor:
-        cursor.execute(sql, [clinic_id, principal, key, method, path, request_hash, created_at])
+        execute_prepared(cursor, sql, [clinic_id, principal, key, method, path, request_hash, created_at])
         row = cursor.fetchone()
     return row[0] if row else None
 

@@ -11,10 +11,45 @@ clinic in scope raises `TenantScopeError`. Rows come back as model instances bui
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 
 from django.db import connection, models
 
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id
+
+
+def execute_prepared(cursor, sql: str, params: list) -> None:
+    """`cursor.execute(sql, params)` as a prepared statement of this database connection.
+
+    PostgreSQL then parses and plans the statement once per connection instead of on every request
+    (on the POS redeem about a third of the database's CPU). The first use sends `PREPARE` and
+    `EXECUTE` in one round trip. Parameter types are inferred where the statement uses them, as for
+    any prepared statement, so each `%s` must stand where its type is known (a column, an operator).
+    Needs a session of its own per connection: direct connections, or PgBouncer in session mode.
+    """
+    if connection.vendor != "postgresql":
+        cursor.execute(sql, params)
+        return
+    # Kept on the connection wrapper (one per thread) beside the driver connection they belong to:
+    # a new driver connection starts with none.
+    kept = getattr(connection, "_prepared_statements", None)
+    if kept is None or kept[0] is not connection.connection:
+        kept = connection._prepared_statements = (connection.connection, {}, itertools.count())
+    statements = kept[1]
+    name, prepared = statements.get(sql) or (f"crm_{next(kept[2])}", False)
+    if prepared is None:  # the last call failed after its PREPARE may have run: ask the server
+        cursor.execute("SELECT EXISTS (SELECT FROM pg_prepared_statements WHERE name = %s)", [name])
+        prepared = cursor.fetchone()[0]
+    arguments = f" ({', '.join(['%s'] * len(params))})" if params else ""
+    statements[sql] = (name, None)  # unknown until the call returns
+    if prepared:
+        cursor.execute(f"EXECUTE {name}{arguments}", params)
+    else:
+        numbers = iter(range(1, len(params) + 1))
+        body = re.sub(r"%s", lambda _: f"${next(numbers)}", sql).replace("%", "%%")
+        cursor.execute(f"PREPARE {name} AS {body}; EXECUTE {name}{arguments}", params)
+    statements[sql] = (name, True)
 
 
 def scoped_clinic_id() -> int:
@@ -32,7 +67,7 @@ def _columns(model: type[models.Model], alias: str) -> tuple[str, tuple[str, ...
 
 
 @functools.cache
-def _converters(model: type[models.Model]) -> tuple[tuple[int, tuple], ...]:
+def _converters(model: type[models.Model]) -> tuple[tuple, ...]:
     """Per column, the converters the ORM applies to a value read from the database (JSON, and on
     SQLite dates, decimals and booleans)."""
     found = []
@@ -40,15 +75,15 @@ def _converters(model: type[models.Model]) -> tuple[tuple[int, tuple], ...]:
         column = field.get_col(model._meta.db_table)
         converters = tuple(connection.ops.get_db_converters(column) + field.get_db_converters(connection))
         if converters:
-            found.append((index, converters))
+            found.append((index, column, converters))
     return tuple(found)
 
 
 def _instance(model: type[models.Model], attnames: tuple[str, ...], row) -> models.Model:
     values = list(row)
-    for index, converters in _converters(model):
+    for index, column, converters in _converters(model):
         for converter in converters:
-            values[index] = converter(values[index], None, connection)
+            values[index] = converter(values[index], column, connection)
     return model.from_db(connection.alias, attnames, values)
 
 
@@ -75,7 +110,7 @@ def get_scoped_row(model: type[models.Model], *, where: str, params: list, relat
                  f"t.{connection.ops.quote_name(field.column)} AND r.clinic_id = t.clinic_id")
     sql = f"SELECT {columns} FROM {_table(model)} t{joins} WHERE t.clinic_id = %s AND ({where}) LIMIT 1"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [clinic_id, *params])
+        execute_prepared(cursor, sql, [clinic_id, *params])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -94,7 +129,7 @@ def update_scoped_rows(model: type[models.Model], *, assignments: str, assignmen
     sql = (f"UPDATE {_table(model)} SET {assignments} WHERE clinic_id = %s AND ({where}) "
            f"RETURNING {returning}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*assignment_params, scoped_clinic_id(), *where_params])
+        execute_prepared(cursor, sql, [*assignment_params, scoped_clinic_id(), *where_params])
         return cursor.fetchall()
 
 
@@ -126,7 +161,7 @@ def insert_scoped_row(instance: models.Model, *, unless_conflict: tuple[str, ...
     sql, fields = _insert_sql(type(instance), tuple(unless_conflict))
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        execute_prepared(cursor, sql, values)
         row = cursor.fetchone()
     if row is None:
         return False

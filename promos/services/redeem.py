@@ -30,7 +30,7 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from clinic_crm.tenancy.rows import get_scoped_row, update_scoped_rows
+from clinic_crm.tenancy.rows import execute_prepared, get_scoped_row, update_scoped_rows
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 from promos.events import Actor
 from promos.models import Promo, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
@@ -243,7 +243,7 @@ def _take_customer_use(quote: _Quote, patient: Patient) -> None:
         guard = f"WHERE {table}.uses < %s"
         params.append(promo.max_uses_per_customer)
     with connection.cursor() as cursor:
-        cursor.execute(_USAGE_SQL.format(table=table, guard=guard), params)
+        execute_prepared(cursor, _USAGE_SQL.format(table=table, guard=guard), params)
         row = cursor.fetchone()
     if row is None:
         _refuse("customer_limit_reached")

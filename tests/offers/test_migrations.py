@@ -28,6 +28,8 @@ def occasions_of(clinic, in_clinic) -> list[str]:
         return sorted(AutomatedOffer.objects.values_list("occasion", flat=True))
 
 
+# SQLite's schema editor refuses to run inside the test's transaction (foreign key checks are on).
+@pytest.mark.postgres
 def test_the_migration_gives_existing_clinics_exactly_one_automated_offer_per_occasion_even_when_run_twice(
         clinic_a, clinic_b, in_clinic):
     # given a clinic whose automated offers are all gone, and one that kept only a configured Christmas

@@ -40,6 +40,7 @@ def test_a_key_already_used_is_not_read_from_the_database_again(clinic_a, pos_cl
     assert api_key_reads(queries) == []
 
 
+@pytest.mark.redis
 def test_a_key_changed_by_another_process_is_read_again_once_that_process_bumps_the_access_version(
         clinic_a, pos_client_for, redis_cache):
     # given a POS key kept by this process, with Redis as the shared cache

@@ -102,3 +102,32 @@ def test_an_insert_is_refused_for_another_clinics_row_and_keeps_defaults(clinic_
         assert insert_scoped_row(again, unless_conflict=("clinic", "reference")) is False
         assert again.pk is None
         assert Order.objects.filter(reference="Y").count() == 1
+
+
+@pytest.mark.postgres
+def test_hot_statements_are_prepared_once_per_connection(clinic_a, in_clinic, two_patients):
+    from django.test.utils import CaptureQueriesContext
+
+    ann, _ = two_patients
+    with in_clinic(clinic_a), CaptureQueriesContext(connection) as queries:
+        for _ in range(3):  # a statement of this test only
+            assert get_scoped_row(Patient, where="t.id = %s AND t.external_id = %s", params=[ann.pk, "SAME"]) == ann
+    sent = [q["sql"] for q in queries.captured_queries]
+    # one PREPARE with the first EXECUTE, in one round trip; then EXECUTE alone
+    assert len(sent) == 3 and sent[0].startswith("PREPARE ") and "; EXECUTE " in sent[0]
+    assert all(q.startswith("EXECUTE ") for q in sent[1:])
+
+
+@pytest.mark.postgres
+def test_a_failed_first_use_leaves_the_connection_able_to_run_the_statement(clinic_a, in_clinic, two_patients):
+    from django.db import DataError, transaction
+
+    ann, _ = two_patients
+    rename = dict(assignments="first_name = %s", where="id = %s AND 1 / %s = 1")  # a statement of this test only
+    with in_clinic(clinic_a):
+        # given a statement whose first use fails after its PREPARE ran (division by zero when it runs)
+        with pytest.raises(DataError), transaction.atomic():
+            update_scoped_rows(Patient, assignment_params=["Never"], where_params=[ann.pk, 0], **rename)
+        # when it is used again, then it runs: the server is asked whether it holds the statement
+        assert update_scoped_rows(Patient, assignment_params=["Again"], where_params=[ann.pk, 1], **rename) == [(None,)]
+        assert Patient.objects.get(pk=ann.pk).first_name == "Again"
