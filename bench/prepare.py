@@ -85,7 +85,7 @@ def migrate() -> None:
 
 def seed(*, patients: int, scenario_names: list[str]) -> dict:
     """Make sure the bench clinic has `patients` patients and a fresh POS key; return the context."""
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from clinic_crm.patients.models import Patient
     from clinic_crm.tenancy.auth import mint_patient_token
@@ -123,6 +123,10 @@ def seed(*, patients: int, scenario_names: list[str]) -> dict:
         if hook is not None:
             with clinic_scope(clinic.pk):
                 context.update(hook(dict(context)) or {})
+    # Planner statistics for what was just written, as autovacuum would gather in production: without
+    # them (autovacuum may be off on a bench box) lookups by a unique key can pick a scan of the clinic.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return context
 
 

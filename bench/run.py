@@ -249,6 +249,7 @@ def median(values):
 
 def summarise(name: str, runs: list[dict]) -> dict:
     row = {"scenario": name, "rounds": len(runs), "rps_rounds": [r["rps"] for r in runs],
+           "p95_rounds": [r["p95_ms"] for r in runs],
            "errors": sum(r["errors"] for r in runs), "requests": sum(r["requests"] for r in runs)}
     for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "cpu_app", "cpu_other", "cpu_loadgen"):
         row[key] = median([r[key] for r in runs])
@@ -300,6 +301,9 @@ def parse_args(argv=None):
     parser.add_argument("--rate", type=float, default=0.0,
                         help="open loop: offer this many requests a second to every scenario, from --connections "
                              "clients; latency then counts from when each request was due (default 0: closed loop)")
+    parser.add_argument("--max-p95", type=float, metavar="MS",
+                        help="a target: exit non-zero unless every scenario's p95 is under MS (and, with --rate, "
+                             "it kept up with the offered rate)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each row is the median (default 3)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded load per scenario first")
     parser.add_argument("--connections", "-c", type=int, default=32, help="concurrent clients (default 32)")
@@ -401,13 +405,31 @@ def main(argv=None) -> int:
     for name, result in checks.items():
         figures = ", ".join(f"{k} {v}" for k, v in result.items() if k != "ok")
         print(f"check {name}: {'PASS' if result.get('ok') else 'FAIL'} ({figures})")
+    targets = check_targets(args, rows)
     output = Path(args.output) if args.output else results_dir / f"{stamp}.json"
     recorded = {k: v for k, v in vars(args).items() if k != "server_pid"}
     recorded["database_url"] = args.database_url.rsplit("@", 1)[-1]  # no password in the results file
     output.write_text(json.dumps({"setup": setup, "args": recorded, "rows": rows, "runs": runs,
                                   "statuses": statuses, "checks": checks}, indent=2))
     log(f"Results: {output}")
-    return 0 if all(result.get("ok") for result in checks.values()) else 1
+    return 0 if all(result.get("ok") for result in checks.values()) and targets else 1
+
+
+def check_targets(args, rows: list[dict]) -> bool:
+    """With --max-p95: every round of each scenario (not the baseline) under it, at the offered rate."""
+    if args.max_p95 is None:
+        return True
+    met = True
+    for row in rows[1:]:
+        worst = max(row["p95_rounds"])  # every round, not the median, must be under the target
+        kept_up = not args.rate or min(row["rps_rounds"]) >= 0.98 * args.rate
+        ok = worst < args.max_p95 and kept_up and row["errors"] == 0
+        met = met and ok
+        offered = (f", slowest round {min(row['rps_rounds']):,.0f} req/s of {args.rate:g} offered"
+                   if args.rate else "")
+        print(f"target {row['scenario']}: {'PASS' if ok else 'FAIL'} (worst round's p95 {worst} ms, target "
+              f"< {args.max_p95:g} ms{offered}, errors {row['errors']})")
+    return met
 
 
 if __name__ == "__main__":
