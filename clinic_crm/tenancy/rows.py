@@ -14,6 +14,7 @@ import functools
 import itertools
 import re
 
+from django.conf import settings
 from django.db import connection, models
 
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id
@@ -26,9 +27,10 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     (on the POS redeem about a third of the database's CPU). The first use sends `PREPARE` and
     `EXECUTE` in one round trip. Parameter types are inferred where the statement uses them, as for
     any prepared statement, so each `%s` must stand where its type is known (a column, an operator).
-    Needs a session of its own per connection: direct connections, or PgBouncer in session mode.
+    Needs a server session of its own per connection (a direct connection, or PgBouncer in session
+    mode); `DB_PREPARED_STATEMENTS=0` turns it off.
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
     # Kept on the connection wrapper (one per thread) beside the driver connection they belong to:

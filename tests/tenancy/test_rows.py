@@ -131,3 +131,13 @@ def test_a_failed_first_use_leaves_the_connection_able_to_run_the_statement(clin
         # when it is used again, then it runs: the server is asked whether it holds the statement
         assert update_scoped_rows(Patient, assignment_params=["Again"], where_params=[ann.pk, 1], **rename) == [(None,)]
         assert Patient.objects.get(pk=ann.pk).first_name == "Again"
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(clinic_a, in_clinic, two_patients, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    ann, _ = two_patients
+    settings.DB_PREPARED_STATEMENTS = False
+    with in_clinic(clinic_a), CaptureQueriesContext(connection) as queries:
+        assert get_scoped_row(Patient, where="t.id = %s AND t.first_name = t.first_name", params=[ann.pk]) == ann
+    assert [q["sql"] for q in queries.captured_queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]] == []
