@@ -112,8 +112,14 @@ def main(argv=None) -> int:
           f"{total - db:.2f} ms in Python")
     print(f"CPU per redeem: {app_cpu:.2f} ms in this process" + (
         "" if pg_cpu is None else f", {pg_cpu:.2f} ms in its PostgreSQL backend"))
+    # Prepared statements show as "EXECUTE crm_N (…)": print the statement they run instead.
+    prepared = {name: sql for sql, (name, _) in getattr(connection, "_prepared_statements", (None, {}))[1].items()}
     for q, t in zip(queries.captured_queries, db_times):
-        print(f"{t:7.2f} ms  {q['sql'][:150]}")
+        sql = q["sql"]
+        if sql.startswith("EXECUTE "):
+            name = sql.split()[1]
+            sql = "(prepared) " + " ".join(prepared.get(name, sql).split())
+        print(f"{t:7.2f} ms  {sql[:150]}")
     if args.cprofile:
         import cProfile
         import pstats
