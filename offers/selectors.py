@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from clinic_crm.tenancy.models import Clinic
 from notifications.models import PushNotification
 from notifications.selectors import list_recent_pushes
+from notifications.services import get_push_setup_problem
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.occasions import next_occurrence
@@ -275,7 +276,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 text="It will send a push patients can't see in the app.", advice="Publish it, or deactivate it.",
                 url_name="offers:automated",
             ))
-    if not clinic.onesignal_configured:
+    if get_push_setup_problem(clinic=clinic):  # only OneSignal needs the clinic's own credentials
         horizon = today + timedelta(days=DUE_WITHIN_DAYS)
         for a in automated:
             if a.occasion == Occasion.BIRTHDAY:

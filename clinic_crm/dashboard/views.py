@@ -12,13 +12,13 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.patients.selectors import get_patient_stats
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
+from notifications.services import get_push_setup_problem
 from offers.selectors import list_offer_attention
-
 
 
 def _attention(clinic) -> list[dict]:
     items = []
-    if not clinic.onesignal_configured:
+    if get_push_setup_problem(clinic=clinic):  # the console backend needs no credentials
         items.append({"level": "warning", "title": "Push notifications are off",
                       "text": "Occasion offers cannot reach patients yet.",
                       "advice": "Add the clinic's OneSignal app id and REST API key in Settings.",

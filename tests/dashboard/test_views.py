@@ -62,10 +62,13 @@ def test_unknown_period_falls_back_to_30_days(clinic_a, owner_a, client_for):
     assert response.status_code == 200 and response.context["period"] == "30"
 
 
-def test_attention_list_flags_missing_onesignal_until_configured(clinic_a, owner_a, client_for):
+def test_attention_list_flags_missing_onesignal_until_configured(clinic_a, owner_a, client_for, settings):
     from clinic_crm.tenancy.services import set_onesignal_credentials
 
     url = reverse("dashboard:overview", kwargs={"clinic_slug": clinic_a.slug})
+    settings.PUSH_BACKEND = "console"  # delivers without credentials: nothing to set up
+    assert "Push notifications are off" not in client_for(owner_a).get(url).content.decode()
+    settings.PUSH_BACKEND = "onesignal"
     assert "Push notifications are off" in client_for(owner_a).get(url).content.decode()
     set_onesignal_credentials(clinic=clinic_a, app_id="8c1b3f44-0000-4000-8000-000000000001", api_key="os_v2_secret")
     assert "Push notifications are off" not in client_for(owner_a).get(url).content.decode()
@@ -105,8 +108,10 @@ def test_unknown_patient_profile_is_404(clinic_a, owner_a, client_for):
     assert response.status_code == 404
 
 
-def test_a_viewer_reads_the_push_warning_as_a_fact_without_the_owners_instructions(clinic_a, viewer_a, client_for):
-    # given a clinic without OneSignal credentials
+def test_a_viewer_reads_the_push_warning_as_a_fact_without_the_owners_instructions(clinic_a, viewer_a, client_for,
+                                                                                   settings):
+    # given a clinic without OneSignal credentials, with pushes going through OneSignal
+    settings.PUSH_BACKEND = "onesignal"
     url = reverse("dashboard:overview", kwargs={"clinic_slug": clinic_a.slug})
     # when a read-only viewer opens the dashboard
     html = client_for(viewer_a).get(url).content.decode()

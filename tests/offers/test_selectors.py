@@ -56,7 +56,8 @@ def test_an_active_but_unpublished_automated_offer_is_flagged(clinic_a, in_clini
     assert items[0].url_name == "offers:automated"
 
 
-def test_occasions_due_within_14_days_are_flagged_only_while_onesignal_is_off(clinic_a, in_clinic):
+def test_occasions_due_within_14_days_are_flagged_only_while_onesignal_is_off(clinic_a, in_clinic, settings):
+    settings.PUSH_BACKEND = "onesignal"
     with in_clinic(clinic_a):
         for occasion in (Occasion.CHRISTMAS, Occasion.NEW_YEAR, Occasion.EASTER, Occasion.BIRTHDAY):
             set_automated(occasion, active=True, published=True)
@@ -138,3 +139,12 @@ def test_automated_cards_come_in_calendar_order_with_next_dates(clinic_b, in_cli
     assert by_occasion[Occasion.MOTHERS_DAY].next_date == date(2026, 5, 10)  # the US second Sunday of May
     assert by_occasion[Occasion.BIRTHDAY].next_date is None and by_occasion[Occasion.BIRTHDAY].is_birthday
     assert by_occasion[Occasion.CHRISTMAS].discount_label == "10% Off"
+
+
+def test_nothing_is_flagged_about_push_with_a_backend_that_needs_no_credentials(clinic_a, in_clinic, settings):
+    # given Christmas due in 12 days, no OneSignal credentials, and pushes going to the console
+    settings.PUSH_BACKEND = "console"
+    with in_clinic(clinic_a):
+        set_automated(Occasion.CHRISTMAS, active=True, published=True)
+        # then the push is deliverable and nothing asks for OneSignal
+        assert keys(clinic_a) == []

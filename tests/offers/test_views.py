@@ -718,7 +718,9 @@ def test_another_clinics_offer_is_not_found(clinic_a, clinic_b, owner_a, client_
 # ---- Attention (OFF-12) ----
 
 @time_machine.travel(NOW, tick=False)
-def test_attention_items_show_on_the_offers_page_and_the_main_dashboard(clinic_a, owner_a, client_for, in_clinic):
+def test_attention_items_show_on_the_offers_page_and_the_main_dashboard(clinic_a, owner_a, client_for, in_clinic,
+                                                                        settings):
+    settings.PUSH_BACKEND = "onesignal"
     # given Christmas active but unpublished and due in 12 days without OneSignal,
     # a published offer past its Until date, and an offer at 45 of 50 uses
     with in_clinic(clinic_a):
