@@ -222,8 +222,20 @@ def promo_compare(request):
         sort = "-uses"
     rows = selectors.list_promo_comparison(sort=sort)
     context = {"nav": "promos", "tab": "compare", "rows": rows, "sort": sort,
-               "columns": {key: _sort_column(key, sort) for key in selectors.COMPARISON_COLUMNS}}
+               "columns": {key: _sort_column(key, sort) for key in selectors.COMPARISON_COLUMNS},
+               "sort_options": _sort_options()}
     return render(request, "promos/promo_compare.html", context)
+
+
+def _sort_options() -> list[tuple[str, str]]:
+    """The phone layout's sort menu (its table has no headings to click): each column both ways."""
+    options = []
+    for key in selectors.COMPARISON_COLUMNS:
+        label = selectors.COMPARISON_SORTS[key]
+        up, down = ("A–Z", "Z–A") if key == "name" else ("lowest first", "highest first")
+        pair = [(key, f"{label}, {up}"), (f"-{key}", f"{label}, {down}")]
+        options += pair if key in selectors.ASCENDING_FIRST else pair[::-1]
+    return options
 
 
 def _sort_column(key: str, sort: str) -> dict:

@@ -245,3 +245,45 @@ def test_chart_dates_and_axis_values_are_readable(clinic_a, in_clinic, login, pa
     # and the figures of every day are one tap away
     chart.get_by_text("Figures by day").click()
     expect(chart.get_by_test_id("chart-table").locator("tbody tr")).to_have_count(7)
+
+
+# ---- Compare on a phone ----
+
+def test_compare_reads_as_cards_on_a_phone_and_sorts_from_a_menu(clinic_a, in_clinic, login, page, live_server):
+    # given two promos, the one with more uses named later in the alphabet
+    zest = seed(clinic_a, in_clinic, "Zest", code="ZEST", active=True, marketing_cost=Decimal("90.00"))
+    seed(clinic_a, in_clinic, "Apple", code="APPLE", active=True)
+    with in_clinic(clinic_a):
+        for _ in range(3):
+            add_use(zest, PatientFactory(), discount="10.00", order_total="90.00")
+    login(make_staff(clinic_a, Role.VIEWER))
+
+    # when a phone opens Compare
+    on_phone(page).goto(live_server.url + url(clinic_a, "compare"))
+
+    # then nothing scrolls sideways, and each figure sits on screen under its own label
+    table = page.get_by_test_id("compare-table")
+    assert table.evaluate("e => e.closest('.table-wrap').scrollWidth <= e.closest('.table-wrap').clientWidth")
+    expect(table.locator("thead")).to_be_hidden()
+    first = page.get_by_test_id("compare-row").first
+    expect(first).to_contain_text("Zest")
+    cost = first.get_by_test_id("cost-per-use")
+    assert cost.evaluate("e => getComputedStyle(e, '::before').content") == '"Cost per use"'
+    assert_inside_viewport(cost, "cost per use")
+    expect(cost).to_contain_text("£30.00 per use")
+    # and the menu that replaces the column headings sorts the cards (the page submits it on change)
+    menu = page.get_by_test_id("compare-sort")
+    expect(menu).to_be_visible()
+    menu.select_option(label="Name, A–Z")
+    page.wait_for_url(re.compile(r"sort=name"))
+    expect(page.get_by_test_id("compare-row").first).to_contain_text("Apple")
+    expect(page.get_by_test_id("compare-sort")).to_have_value("name")
+
+
+def test_compare_keeps_its_sortable_headings_on_a_desk(clinic_a, in_clinic, login, page, live_server):
+    seed(clinic_a, in_clinic, "Apple", code="APPLE", active=True)
+    login(make_staff(clinic_a, Role.VIEWER))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(live_server.url + url(clinic_a, "compare"))
+    expect(page.get_by_test_id("compare-table").locator("thead")).to_be_visible()
+    expect(page.get_by_test_id("compare-sort")).to_be_hidden()
