@@ -112,14 +112,11 @@ def main(argv=None) -> int:
           f"{total - db:.2f} ms in Python")
     print(f"CPU per redeem: {app_cpu:.2f} ms in this process" + (
         "" if pg_cpu is None else f", {pg_cpu:.2f} ms in its PostgreSQL backend"))
-    # Prepared statements show as "EXECUTE crm_N (…)": print the statement they run instead.
-    prepared = {name: sql for sql, (name, _) in getattr(connection, "_prepared_statements", (None, {}))[1].items()}
+    from clinic_crm.tenancy.rows import statement_sent
+
     for q, t in zip(queries.captured_queries, db_times):
-        sql = q["sql"]
-        if sql.startswith("EXECUTE "):
-            name = sql.split()[1]
-            sql = "(prepared) " + " ".join(prepared.get(name, sql).split())
-        print(f"{t:7.2f} ms  {sql[:150]}")
+        sql = statement_sent(q["sql"])  # a prepared statement's EXECUTE, as the statement it runs
+        print(f"{t:7.2f} ms  {'(prepared) ' if sql != q['sql'] else ''}{' '.join(sql.split())[:150]}")
     if args.cprofile:
         import cProfile
         import pstats

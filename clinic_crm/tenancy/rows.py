@@ -54,6 +54,19 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     statements[sql] = (name, True)
 
 
+def statement_sent(sql: str) -> str:
+    """The statement a query recorded by Django (`connection.queries`, `CaptureQueriesContext`) ran:
+    for a prepared statement's `PREPARE …; EXECUTE …` or `EXECUTE …`, the SQL it was prepared from."""
+    if not sql.startswith(("PREPARE crm_", "EXECUTE crm_")):
+        return sql
+    name = sql.split(None, 2)[1]
+    kept = getattr(connection, "_prepared_statements", None)
+    for statement, (prepared_name, _) in (kept[1].items() if kept else ()):
+        if prepared_name == name:
+            return statement
+    return sql
+
+
 def scoped_clinic_id() -> int:
     clinic_id = current_clinic_id()
     if clinic_id is None:
