@@ -349,6 +349,7 @@ def test_a_categories_promo_matches_the_lines_category_through_the_pos_api(clini
         assert order.total == Decimal("115.00")
 
 
+@pytest.mark.postgres  # the round trips of PostgreSQL (row-level security's setting, prepared statements)
 @pytest.mark.django_db(transaction=True)  # the request's transaction is its own, as in production
 def test_a_warm_redeem_makes_fourteen_round_trips_and_reads_no_api_key(clinic_a, in_clinic, ann, pos_client_for):
     # given a promo and a till whose key has already been used once
