@@ -3,6 +3,8 @@
 from django.db.models import QuerySet
 
 from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.models import Clinic
+from notifications.backends import get_backend
 from notifications.models import PushNotification
 
 
@@ -27,3 +29,16 @@ def count_push_recipients(*, external_ids: list[str] | None = None) -> int:
 def list_push_recipient_external_ids(*, external_ids: list[str] | None = None) -> list[str]:
     """External ids a push goes to, oldest patient first so batch boundaries hold between retries (OFF-5)."""
     return list(list_push_recipients(external_ids=external_ids).order_by("id").values_list("external_id", flat=True))
+
+
+def get_push_setup_problem(*, clinic: Clinic) -> str:
+    """Why a push from this clinic cannot be delivered at all right now, or "" when it can (OFF-5, OFF-6).
+
+    Only OneSignal needs per-clinic credentials; the console and memory backends deliver anything.
+    """
+    from notifications.backends.onesignal import OneSignalBackend
+
+    if isinstance(get_backend(), OneSignalBackend) and not clinic.onesignal_configured:
+        return (f"Push notifications are not set up for {clinic.name}: the clinic's OneSignal app id and REST "
+                "API key have not been entered, so a push can't be delivered.")
+    return ""

@@ -24,19 +24,6 @@ def trim_push_history() -> int:
     return deleted
 
 
-def get_push_setup_problem(*, clinic: Clinic) -> str:
-    """Why a push from this clinic cannot be delivered at all right now, or "" when it can (OFF-5, OFF-6).
-
-    Only OneSignal needs per-clinic credentials; the console and memory backends deliver anything.
-    """
-    from notifications.backends.onesignal import OneSignalBackend
-
-    if isinstance(get_backend(), OneSignalBackend) and not clinic.onesignal_configured:
-        return (f"Push notifications are not set up for {clinic.name}: the clinic's OneSignal app id and REST "
-                "API key have not been entered, so a push can't be delivered.")
-    return ""
-
-
 @transaction.atomic
 def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[str] | None = None,
                source_key: str = "", occurrence: str = "") -> PushNotification:

@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 from clinic_crm.tenancy.models import Clinic
 from notifications.models import PushNotification
 from notifications.selectors import list_recent_pushes
-from notifications.services import get_push_setup_problem
+from notifications.selectors import get_push_setup_problem
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.occasions import next_occurrence

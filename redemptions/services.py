@@ -11,9 +11,9 @@ from django.utils import timezone
 from clinic_crm.orders.models import Order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
+from clinic_crm.tenancy.rows import insert_scoped_row
 from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
-from clinic_crm.tenancy.rows import insert_scoped_row
 
 
 @dataclass(frozen=True)

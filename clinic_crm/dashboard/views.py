@@ -12,7 +12,7 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.patients.selectors import get_patient_stats
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
-from notifications.services import get_push_setup_problem
+from notifications.selectors import get_push_setup_problem
 from offers.selectors import list_offer_attention
 
 

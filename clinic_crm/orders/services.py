@@ -60,7 +60,13 @@ def compute_discount_amount(*, discount: AppliedDiscount, subtotal: Decimal) -> 
 def create_order(*, clinic: Clinic, patient: Patient, reference: str, lines: list[LineInput] | None = None,
                  total: Decimal | None = None, placed_at: datetime | None = None,
                  discount: AppliedDiscount | None = None) -> Order:
-    """Record an order with its lines and at most one discount, snapshotting the source (CORE-4)."""
+    """Record an order with its lines and at most one discount, snapshotting the source (CORE-4).
+
+    Atomic, but not with `@transaction.atomic`: its writes run in an `atomic(savepoint=False)` block
+    and every refusal is raised outside that block, before or after it, so a caller's transaction is
+    never marked for rollback by a refusal and no savepoint round trips are spent (the POS redeem).
+    A refusal added inside the block would break that: raise it after the block, as below.
+    """
     if patient.clinic_id != clinic.pk:
         raise ApplicationError("That patient belongs to another clinic.", code="not_found")
     lines = lines or []

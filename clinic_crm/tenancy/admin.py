@@ -102,6 +102,10 @@ class ApiKeyAdmin(ForgetsClinicAccessAdmin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # keys are created from Settings or `create_api_key`, which show the key once
 
+    def get_readonly_fields(self, request, obj=None):
+        # A key belongs to the clinic it was made for: moving it would hand one clinic's till to another.
+        return [*super().get_readonly_fields(request, obj), "clinic"]
+
 
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(admin.ModelAdmin):

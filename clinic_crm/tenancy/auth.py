@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -11,7 +12,8 @@ from datetime import timedelta
 
 import jwt
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
@@ -24,6 +26,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
 from clinic_crm.tenancy.choices import role_at_least
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
+
+logger = logging.getLogger(__name__)
 
 
 class EmailBackend(ModelBackend):
@@ -224,23 +228,41 @@ def generate_api_key() -> tuple[str, str, str]:
 
 # Every POS request names its key, so the key and its clinic are kept per process, as app-key rows
 # are. A copy is used only while its clinic's access version (tracked in Redis, so reading it costs
-# no round trip) is the one it was read under: revoking a key, and any edit of a key or a clinic,
-# bumps that version, and every process reads the key again on its next request.
+# no round trip) is the one read before the row was: revoking a key, and any edit of a key or a
+# clinic, bumps that version, and every process reads the key again on its next request. Only with
+# Redis as the cache does a bump reach every process, so with any other cache keys are read from
+# the database on every request, as before.
 API_KEY_LOCAL_SECONDS = 60  # a copy is read again at least this often, whatever the version says
 API_KEY_FIELDS = [f.attname for f in ApiKey._meta.concrete_fields]
+_API_KEY_CLINIC = API_KEY_FIELDS.index("clinic_id")
 ACCESS_VERSION_KEY = "tenancy:access-version:{clinic_id}"
 _local_api_keys: dict[str, tuple[float, int, tuple, tuple]] = {}
 
 
-def _access_version(clinic_id: int) -> int:
-    return get_tracked_int(ACCESS_VERSION_KEY.format(clinic_id=clinic_id)) or 0
+def _keeps_api_keys() -> bool:
+    return settings.CACHE_IN_PROCESS and isinstance(caches["default"], RedisCache)
+
+
+def _access_version(clinic_id: int) -> int | None:
+    """The clinic's access version, or None when Redis can't be asked (the caller then reads the row)."""
+    key = ACCESS_VERSION_KEY.format(clinic_id=clinic_id)
+    try:
+        version = get_tracked_int(key)
+        if version is None:  # never bumped: start it, so the value is kept (and tracked) from now on
+            caches["default"].add(key, time.time_ns(), timeout=None)
+            version = get_tracked_int(key)
+    except Exception:  # noqa: BLE001 - a Redis outage must not stop the tills: the database answers
+        logger.warning("The API-key access version could not be read; reading keys from the database.",
+                       exc_info=True)
+        return None
+    return version
 
 
 def forget_clinic_access(clinic_id: int) -> None:
     """Make every process read the clinic's API keys again: one was revoked or edited, or the clinic changed.
 
-    Call it inside the transaction that makes the change: it bumps now (a copy read from here on is
-    checked again) and again on commit (a copy read before the commit, of the old row, is dropped).
+    Call it inside the transaction that makes the change: it bumps now and again on commit, so a
+    copy read before the commit (of the old row) is dropped whatever the timing.
     """
     key = ACCESS_VERSION_KEY.format(clinic_id=clinic_id)
     bump_tracked_int(key, initial=time.time_ns())
@@ -252,27 +274,41 @@ def forget_local_api_keys() -> None:
     _local_api_keys.clear()
 
 
-def _api_key_rows(prefix: str) -> tuple[tuple, tuple] | None:
-    """The key's row (`API_KEY_FIELDS`) and its clinic's (`APP_KEY_FIELDS`), kept per process."""
-    hit = _local_api_keys.get(prefix)
-    now = time.time()
-    if hit is not None and hit[0] > now:
-        key_row, clinic_row = hit[2], hit[3]
-        if _access_version(key_row[API_KEY_FIELDS.index("clinic_id")]) == hit[1]:
-            return key_row, clinic_row
+def _read_api_key_rows(prefix: str) -> tuple[tuple, tuple] | None:
+    """The key's row (`API_KEY_FIELDS`) and its clinic's (`APP_KEY_FIELDS`), from the database."""
     row = (ApiKey.objects.filter(prefix=prefix)
            .values_list(*API_KEY_FIELDS, *(f"clinic__{name}" for name in APP_KEY_FIELDS)).first())
-    if row is None:
+    return None if row is None else (row[:len(API_KEY_FIELDS)], row[len(API_KEY_FIELDS):])
+
+
+def _api_key_rows(prefix: str) -> tuple[tuple, tuple] | None:
+    """The key's row and its clinic's, kept per process while the clinic's access version stands."""
+    if not _keeps_api_keys():
+        return _read_api_key_rows(prefix)
+    hit = _local_api_keys.get(prefix)
+    if hit is None:
+        # First sight: only the row names the clinic whose version to check. The row is read again
+        # after the version, below, so the copy kept is never older than the version kept with it.
+        rows = _read_api_key_rows(prefix)
+        if rows is None:
+            return None
+        clinic_id = rows[0][_API_KEY_CLINIC]
+    else:
+        clinic_id = hit[2][_API_KEY_CLINIC]
+    version = _access_version(clinic_id)
+    if hit is not None and hit[0] > time.time() and version is not None and version == hit[1]:
+        return hit[2], hit[3]
+    rows = _read_api_key_rows(prefix)
+    if rows is None:
         _local_api_keys.pop(prefix, None)
         return None
-    key_row, clinic_row = row[:len(API_KEY_FIELDS)], row[len(API_KEY_FIELDS):]
-    if settings.CACHE_IN_PROCESS:
-        # The version is read after the row: a bump between the two only makes the next request read again.
-        version = _access_version(key_row[API_KEY_FIELDS.index("clinic_id")])
+    if version is not None and rows[0][_API_KEY_CLINIC] == clinic_id:
         if len(_local_api_keys) >= _LOCAL_ROWS_MAX:
             _local_api_keys.clear()
-        _local_api_keys[prefix] = (now + API_KEY_LOCAL_SECONDS, version, key_row, clinic_row)
-    return key_row, clinic_row
+        _local_api_keys[prefix] = (time.time() + API_KEY_LOCAL_SECONDS, version, *rows)
+    else:
+        _local_api_keys.pop(prefix, None)
+    return rows
 
 
 def _note_key_used(api_key: ApiKey) -> None:

@@ -11,8 +11,9 @@ clinic in scope raises `TenantScopeError`. Rows come back as model instances bui
 from __future__ import annotations
 
 import functools
-import itertools
+import hashlib
 import re
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, models
@@ -26,43 +27,55 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     PostgreSQL then parses and plans the statement once per connection instead of on every request
     (on the POS redeem about a third of the database's CPU). The first use sends `PREPARE` and
     `EXECUTE` in one round trip. Parameter types are inferred where the statement uses them, as for
-    any prepared statement, so each `%s` must stand where its type is known (a column, an operator).
+    any prepared statement, so each `%s` must stand where its type is known (a column, an operator),
+    and `sql` holds no other `%`. A statement's name is a hash of its SQL, the same in every process.
     Needs a server session of its own per connection (a direct connection, or PgBouncer in session
     mode); `DB_PREPARED_STATEMENTS=0` turns it off.
     """
     if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
+    if "%" in sql.replace("%s", ""):
+        raise ValueError("A prepared statement's SQL may hold no '%' but its %s placeholders")
     # Kept on the connection wrapper (one per thread) beside the driver connection they belong to:
     # a new driver connection starts with none.
     kept = getattr(connection, "_prepared_statements", None)
     if kept is None or kept[0] is not connection.connection:
-        kept = connection._prepared_statements = (connection.connection, {}, itertools.count())
+        kept = connection._prepared_statements = (connection.connection, {})
     statements = kept[1]
-    name, prepared = statements.get(sql) or (f"crm_{next(kept[2])}", False)
-    if prepared is None:  # the last call failed after its PREPARE may have run: ask the server
-        cursor.execute("SELECT EXISTS (SELECT FROM pg_prepared_statements WHERE name = %s)", [name])
-        prepared = cursor.fetchone()[0]
+    name = f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"
+    state = statements.get(sql, "new")  # True: prepared; None: the last call failed
     arguments = f" ({', '.join(['%s'] * len(params))})" if params else ""
-    statements[sql] = (name, None)  # unknown until the call returns
-    if prepared:
+    statements[sql] = None  # unknown until the call returns
+    if state is True:
         cursor.execute(f"EXECUTE {name}{arguments}", params)
     else:
+        # After a failure the statement may exist (PREPARE outlives a rollback) and may be the cause
+        # (a plan a schema change made invalid): ask the server, and prepare it anew either way.
+        drop = ""
+        if state is None:
+            cursor.execute("SELECT EXISTS (SELECT FROM pg_prepared_statements WHERE name = %s)", [name])
+            drop = f"DEALLOCATE {name}; " if cursor.fetchone()[0] else ""
         numbers = iter(range(1, len(params) + 1))
-        body = re.sub(r"%s", lambda _: f"${next(numbers)}", sql).replace("%", "%%")
-        cursor.execute(f"PREPARE {name} AS {body}; EXECUTE {name}{arguments}", params)
-    statements[sql] = (name, True)
+        body = re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
+        cursor.execute(f"{drop}PREPARE {name} AS {body}; EXECUTE {name}{arguments}", params)
+    statements[sql] = True
+
+
+def _adapted(params: list) -> list:
+    """Datetimes as the ORM sends them (on SQLite naive UTC text; on PostgreSQL unchanged)."""
+    return [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
 
 
 def statement_sent(sql: str) -> str:
     """The statement a query recorded by Django (`connection.queries`, `CaptureQueriesContext`) ran:
     for a prepared statement's `PREPARE …; EXECUTE …` or `EXECUTE …`, the SQL it was prepared from."""
-    if not sql.startswith(("PREPARE crm_", "EXECUTE crm_")):
+    found = re.match(r"(?:DEALLOCATE \w+; )?(?:PREPARE|EXECUTE) (crm_[0-9a-f]{16})", sql)
+    if found is None:
         return sql
-    name = sql.split(None, 2)[1]
     kept = getattr(connection, "_prepared_statements", None)
-    for statement, (prepared_name, _) in (kept[1].items() if kept else ()):
-        if prepared_name == name:
+    for statement in (kept[1] if kept else ()):
+        if f"crm_{hashlib.sha1(statement.encode()).hexdigest()[:16]}" == found.group(1):
             return statement
     return sql
 
@@ -125,7 +138,7 @@ def get_scoped_row(model: type[models.Model], *, where: str, params: list, relat
                  f"t.{connection.ops.quote_name(field.column)} AND r.clinic_id = t.clinic_id")
     sql = f"SELECT {columns} FROM {_table(model)} t{joins} WHERE t.clinic_id = %s AND ({where}) LIMIT 1"
     with connection.cursor() as cursor:
-        execute_prepared(cursor, sql, [clinic_id, *params])
+        execute_prepared(cursor, sql, [clinic_id, *_adapted(params)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -144,7 +157,8 @@ def update_scoped_rows(model: type[models.Model], *, assignments: str, assignmen
     sql = (f"UPDATE {_table(model)} SET {assignments} WHERE clinic_id = %s AND ({where}) "
            f"RETURNING {returning}")
     with connection.cursor() as cursor:
-        execute_prepared(cursor, sql, [*assignment_params, scoped_clinic_id(), *where_params])
+        execute_prepared(cursor, sql,
+                         [*_adapted(assignment_params), scoped_clinic_id(), *_adapted(where_params)])
         return cursor.fetchall()
 
 

@@ -37,7 +37,7 @@ def update_clinic(*, clinic: Clinic, data: dict) -> Clinic:
     clinic.save()
     old_key = clinic.app_key
     transaction.on_commit(lambda: forget_app_key(old_key))
-    forget_clinic_access(clinic.pk)  # API keys carry the clinic's timezone and currency
+    forget_clinic_access(clinic.pk)  # kept API keys carry the clinic's row
     return clinic
 
 
@@ -53,6 +53,7 @@ def set_onesignal_credentials(*, clinic: Clinic, app_id: str, api_key: str | Non
     clinic.save(update_fields=["onesignal_app_id", "onesignal_api_key", "updated_at"])
     old_key = clinic.app_key
     transaction.on_commit(lambda: forget_app_key(old_key))
+    forget_clinic_access(clinic.pk)
     return clinic
 
 
@@ -64,6 +65,7 @@ def regenerate_app_key(*, clinic: Clinic) -> Clinic:
     clinic.app_key = generate_app_key()
     clinic.save(update_fields=["app_key", "updated_at"])
     transaction.on_commit(lambda: forget_app_key(old_key))
+    forget_clinic_access(clinic.pk)
     return clinic
 
 

@@ -10,7 +10,8 @@ from django.utils.formats import date_format
 from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.models import Clinic
 from notifications.models import PushNotification
-from notifications.services import get_push_setup_problem, queue_push
+from notifications.selectors import get_push_setup_problem
+from notifications.services import queue_push
 from offers.config_cache import invalidate_app_config
 from offers.models import AutomatedOffer, Offer
 from offers.services.redemption import is_offer_redeemable

@@ -84,8 +84,7 @@ def test_deleting_nothing_rewrites_history_the_snapshot_stays_when_the_source_is
     assert order.source_name == "Deleted offer" and order.source_label == "10% Off"
 
 
-def test_a_duplicate_reference_leaves_the_callers_transaction_usable_without_a_savepoint(
-        clinic_a, in_clinic, django_assert_num_queries):
+def test_a_duplicate_reference_leaves_the_callers_transaction_usable_without_a_savepoint(clinic_a, in_clinic):
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -105,16 +104,19 @@ def test_a_duplicate_reference_leaves_the_callers_transaction_usable_without_a_s
 
 
 def test_last_visit_only_moves_forward(clinic_a, in_clinic):
-    from datetime import datetime, timezone as tz
+    from datetime import datetime, timedelta, timezone as tz
 
     with in_clinic(clinic_a):
         # given a patient whose last visit was recorded on 10 March
         patient = PatientFactory()
         create_order(clinic=clinic_a, patient=patient, reference="LATE", total=Decimal("10"),
                      placed_at=datetime(2026, 3, 10, 9, tzinfo=tz.utc))
-        # when an older order arrives afterwards
+        # when older orders arrive afterwards, one of them stamped in another timezone (10:30+02:00 is
+        # 08:30 UTC, earlier than 09:00 UTC though its local time reads later)
         create_order(clinic=clinic_a, patient=patient, reference="EARLY", total=Decimal("10"),
                      placed_at=datetime(2026, 3, 1, 9, tzinfo=tz.utc))
-        # then the last visit stays on the later date
+        create_order(clinic=clinic_a, patient=patient, reference="SAME-DAY", total=Decimal("10"),
+                     placed_at=datetime(2026, 3, 10, 10, 30, tzinfo=tz(timedelta(hours=2))))
+        # then the last visit stays on the latest moment
         patient.refresh_from_db()
         assert patient.last_visit_at == datetime(2026, 3, 10, 9, tzinfo=tz.utc)

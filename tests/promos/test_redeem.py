@@ -350,8 +350,10 @@ def test_a_categories_promo_matches_the_lines_category_through_the_pos_api(clini
 
 
 @pytest.mark.postgres  # the round trips of PostgreSQL (row-level security's setting, prepared statements)
+@pytest.mark.redis  # API keys are kept per process with Redis as the cache, as in production
 @pytest.mark.django_db(transaction=True)  # the request's transaction is its own, as in production
-def test_a_warm_redeem_makes_fourteen_round_trips_and_reads_no_api_key(clinic_a, in_clinic, ann, pos_client_for):
+def test_a_warm_redeem_makes_fourteen_round_trips_and_reads_no_api_key(clinic_a, in_clinic, ann, pos_client_for,
+                                                                        redis_cache):
     # given a promo and a till whose key has already been used once
     make_promo(clinic_a, in_clinic)
     api = pos_client_for(clinic_a)

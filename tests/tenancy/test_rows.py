@@ -141,3 +141,22 @@ def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(clinic_a
     with in_clinic(clinic_a), CaptureQueriesContext(connection) as queries:
         assert get_scoped_row(Patient, where="t.id = %s AND t.first_name = t.first_name", params=[ann.pk]) == ann
     assert [q["sql"] for q in queries.captured_queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]] == []
+
+
+@pytest.mark.postgres
+def test_a_statement_whose_plan_a_schema_change_broke_is_prepared_anew(clinic_a, in_clinic, two_patients):
+    from django.db import NotSupportedError, transaction
+
+    ann, _ = two_patients
+    rename = dict(assignments="first_name = %s", where="id = %s", returning="first_name")
+    with in_clinic(clinic_a):
+        assert update_scoped_rows(Patient, assignment_params=["Before"], where_params=[ann.pk], **rename) == [("Before",)]
+        # given a schema change that alters the type of a column the prepared statement returns
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks may stay
+            cursor.execute("ALTER TABLE patients_patient ALTER COLUMN first_name TYPE varchar(120)")
+        # when the statement runs, its cached plan fails once ("must not change result type") ...
+        with pytest.raises(NotSupportedError), transaction.atomic():
+            update_scoped_rows(Patient, assignment_params=["Broken"], where_params=[ann.pk], **rename)
+        # then the next use prepares it again and it runs
+        assert update_scoped_rows(Patient, assignment_params=["After"], where_params=[ann.pk], **rename) == [("After",)]
