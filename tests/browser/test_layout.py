@@ -281,9 +281,12 @@ def test_compare_reads_as_cards_on_a_phone_and_sorts_from_a_menu(clinic_a, in_cl
 
 
 def test_compare_keeps_its_sortable_headings_on_a_desk(clinic_a, in_clinic, login, page, live_server):
+    # given a promo to compare
     seed(clinic_a, in_clinic, "Apple", code="APPLE", active=True)
     login(make_staff(clinic_a, Role.VIEWER))
+    # when a desktop browser opens Compare
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(live_server.url + url(clinic_a, "compare"))
+    # then the table keeps its clickable headings, and the phone's sort menu stays out of the way
     expect(page.get_by_test_id("compare-table").locator("thead")).to_be_visible()
     expect(page.get_by_test_id("compare-sort")).to_be_hidden()
