@@ -28,12 +28,14 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--cprofile", type=int, metavar="N", default=0,
                         help="also run the redeems under cProfile and print the N costliest functions")
+    parser.add_argument("--cache-url", default="locmemcache://",
+                        help="CACHE_URL for the app, e.g. rediscache://127.0.0.1:6379/3 as in production")
     parser.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://clinic_crm:clinic_crm@127.0.0.1:5432/clinic_crm_bench"))
     args = parser.parse_args(argv)
     sys.path[:0] = [str(ROOT), str(BENCH_DIR)]
     os.environ.update({"DATABASE_URL": args.database_url, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
-                       "ALLOWED_HOSTS": "testserver", "CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING",
+                       "ALLOWED_HOSTS": "testserver", "CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "CACHE_URL": args.cache_url,
                        "DJANGO_SETTINGS_MODULE": "clinic_crm.settings"})
     import django
 
@@ -112,11 +114,12 @@ def main(argv=None) -> int:
           f"{total - db:.2f} ms in Python")
     print(f"CPU per redeem: {app_cpu:.2f} ms in this process" + (
         "" if pg_cpu is None else f", {pg_cpu:.2f} ms in its PostgreSQL backend"))
-    from clinic_crm.tenancy.rows import statement_sent
+    from clinic_crm.tenancy.rows import statements_sent
 
     for q, t in zip(queries.captured_queries, db_times):
-        sql = statement_sent(q["sql"])  # a prepared statement's EXECUTE, as the statement it runs
-        print(f"{t:7.2f} ms  {'(prepared) ' if sql != q['sql'] else ''}{' '.join(sql.split())[:150]}")
+        # Statements sent ahead of another share its round trip (joined by " + "); a prepared
+        # statement's EXECUTE is shown as the statement it runs.
+        print(f"{t:7.2f} ms  {' + '.join(' '.join(sql.split()) for sql in statements_sent(q['sql']))[:150]}")
     if args.cprofile:
         import cProfile
         import pstats

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from contextvars import ContextVar
 from typing import Iterator
 
 from django.db import connection, transaction
+
+from clinic_crm.common.transactions import sent_with_next_statement
 
 _current_clinic_id: ContextVar[int | None] = ContextVar("current_clinic_id", default=None)
 _unscoped: ContextVar[bool] = ContextVar("unscoped", default=False)
@@ -59,9 +62,12 @@ def _transaction_setting(name: str, value: str) -> Iterator[None]:
             yield
             return
         if outermost:
-            # The transaction ends with the block, and SET LOCAL with it: nothing to restore.
-            _set_guc(name, value)
-            yield
+            # The transaction ends with the block, and SET LOCAL with it: nothing to restore. The
+            # setting goes with the block's first statement, ahead of it, in the same round trip.
+            if not re.fullmatch(r"[\w.]+", value):
+                raise ValueError(f"Unexpected value for {name}: {value!r}")
+            with sent_with_next_statement(f"SELECT set_config('{name}', '{value}', true)"):
+                yield
             return
         previous = _get_guc(name)
         _set_guc(name, value)

@@ -43,7 +43,7 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     if kept is None or kept[0] is not connection.connection:
         kept = connection._prepared_statements = (connection.connection, {})
     statements = kept[1]
-    name = f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"
+    name = _statement_name(sql)
     state = statements.get(sql, "new")  # True: prepared; None: the last call failed
     arguments = f" ({', '.join(['%s'] * len(params))})" if params else ""
     statements[sql] = None  # unknown until the call returns
@@ -62,6 +62,11 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     statements[sql] = True
 
 
+@functools.lru_cache(maxsize=512)
+def _statement_name(sql: str) -> str:
+    return f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"
+
+
 def _adapted(params: list) -> list:
     """Datetimes as the ORM sends them (on SQLite naive UTC text; on PostgreSQL unchanged)."""
     return [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
@@ -75,9 +80,24 @@ def statement_sent(sql: str) -> str:
         return sql
     kept = getattr(connection, "_prepared_statements", None)
     for statement in (kept[1] if kept else ()):
-        if f"crm_{hashlib.sha1(statement.encode()).hexdigest()[:16]}" == found.group(1):
+        if _statement_name(statement) == found.group(1):
             return statement
     return sql
+
+
+# A statement sent ahead of another in the same round trip: no '%', quotes only around literals.
+_SENT_AHEAD = re.compile(r"((?:[^;'%]|'[^']*')+); ")
+
+
+def statements_sent(sql: str) -> list[str]:
+    """The statements of one round trip recorded by Django, in order: those sent ahead of it
+    (`clinic_crm.common.transactions.sent_with_next_statement`), then the statement itself as
+    `statement_sent` reads it."""
+    found = []
+    while not re.match(r"(?:DEALLOCATE|PREPARE|EXECUTE) ", sql) and (ahead := _SENT_AHEAD.match(sql)):
+        found.append(ahead.group(1))
+        sql = sql[ahead.end():]
+    return [*found, statement_sent(sql)]
 
 
 def scoped_clinic_id() -> int:

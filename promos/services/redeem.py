@@ -30,6 +30,7 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
+from clinic_crm.common.transactions import savepoint
 from clinic_crm.tenancy.rows import execute_prepared, get_scoped_row, update_scoped_rows
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 from promos.events import Actor
@@ -249,15 +250,23 @@ def _take_customer_use(quote: _Quote, patient: Patient) -> None:
         _refuse("customer_limit_reached")
 
 
-@transaction.atomic
 def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, order_total: Decimal,
                       actor: Actor | None = None, now: datetime | None = None,
                       lines: list[LineInput] | None = None) -> Redemption:
     """Redeem a code on one order: caps by conditional writes, the order, and the ledger row (PRO-3).
 
-    With lines, the order's total is their sum, as the order flow computes it.
+    With lines, the order's total is their sum, as the order flow computes it. Atomic: a refusal
+    after a write (a use taken by a concurrent redeem) undoes the redeem's writes and leaves the
+    caller's transaction usable, so the POS's idempotency record of the refusal is kept. Inside a
+    transaction that is a savepoint that costs no round trip of its own (this is the hot path).
     """
-    now = now or timezone.now()
+    with savepoint() if connection.in_atomic_block else transaction.atomic():
+        return _redeem(code=code, patient=patient, order_reference=order_reference, order_total=order_total,
+                       now=now or timezone.now(), lines=lines)
+
+
+def _redeem(*, code: str, patient: Patient, order_reference: str, order_total: Decimal, now: datetime,
+            lines: list[LineInput] | None) -> Redemption:
     if lines:
         order_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
