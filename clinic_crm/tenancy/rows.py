@@ -67,7 +67,7 @@ def _statement_name(sql: str) -> str:
     return f"crm_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"
 
 
-def _adapted(params: list) -> list:
+def adapt_params(params: list) -> list:
     """Datetimes as the ORM sends them (on SQLite naive UTC text; on PostgreSQL unchanged)."""
     return [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
 
@@ -158,7 +158,7 @@ def get_scoped_row(model: type[models.Model], *, where: str, params: list, relat
                  f"t.{connection.ops.quote_name(field.column)} AND r.clinic_id = t.clinic_id")
     sql = f"SELECT {columns} FROM {_table(model)} t{joins} WHERE t.clinic_id = %s AND ({where}) LIMIT 1"
     with connection.cursor() as cursor:
-        execute_prepared(cursor, sql, [clinic_id, *_adapted(params)])
+        execute_prepared(cursor, sql, [clinic_id, *adapt_params(params)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -178,7 +178,7 @@ def update_scoped_rows(model: type[models.Model], *, assignments: str, assignmen
            f"RETURNING {returning}")
     with connection.cursor() as cursor:
         execute_prepared(cursor, sql,
-                         [*_adapted(assignment_params), scoped_clinic_id(), *_adapted(where_params)])
+                         [*adapt_params(assignment_params), scoped_clinic_id(), *adapt_params(where_params)])
         return cursor.fetchall()
 
 

@@ -31,7 +31,7 @@ from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_disco
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from clinic_crm.common.transactions import savepoint
-from clinic_crm.tenancy.rows import execute_prepared, get_scoped_row, update_scoped_rows
+from clinic_crm.tenancy.rows import adapt_params, execute_prepared, get_scoped_row, scoped_clinic_id
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 from promos.events import Actor
 from promos.models import Promo, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
@@ -202,52 +202,68 @@ def validate_promo_code(*, code: str, patient: Patient, order_total: Decimal,
     return PromoCheck(valid=True, discount=quote.amount, discount_label=quote.label)
 
 
-_TAKE_USE_WHERE = """id = %s AND status = %s
-    AND (max_uses IS NULL OR uses < max_uses)
-    AND (budget IS NULL OR budget >= discounted + %s)
-    AND (ends_at IS NULL OR ends_at > %s)"""
+# A use of the promo: a compare-and-set on its row (caps, status and window as they are now).
+_TAKE_PROMO_USE_SQL = """
+    UPDATE {promo} SET uses = uses + 1, discounted = discounted + %s, updated_at = %s
+    WHERE clinic_id = %s AND id = %s AND status = %s
+        AND (max_uses IS NULL OR uses < max_uses)
+        AND (budget IS NULL OR budget >= discounted + %s)
+        AND (ends_at IS NULL OR ends_at > %s)
+    RETURNING clinic_id, id
+"""
+# The patient's use: an upsert that, under a per-customer cap, only counts below it.
+_COUNT_CUSTOMER_USE_SQL = """
+    INSERT INTO {usage} (clinic_id, promo_id, patient_id, uses) {source}
+    ON CONFLICT (clinic_id, promo_id, patient_id) DO UPDATE SET uses = {usage}.uses + 1 {guard}
+    RETURNING uses
+"""
+# On PostgreSQL both in one statement: the patient's use is counted only if the promo's was taken.
+_TAKE_USES_SQL = """
+    WITH taken AS ({take}), counted AS ({count})
+    SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM counted)
+"""
 
 
-def _take_promo_use(quote: _Quote, now: datetime) -> None:
-    """One compare-and-set on the promo row: a use and the discount, only while caps and status allow."""
+def _take_uses(quote: _Quote, patient: Patient, now: datetime) -> None:
+    """Take one use of the promo and one of the patient's, both or neither (one round trip on
+    PostgreSQL, where data-modifying WITH runs them as one statement).
+
+    No promo row means something changed since the checks (a concurrent redeem took the last use,
+    or staff paused the promo): the row as it is now says which. A use taken from the promo but
+    refused for the patient is undone by the redeem's savepoint.
+    """
     promo = quote.promo
-    taken = update_scoped_rows(
-        Promo, assignments="uses = uses + 1, discounted = discounted + %s, updated_at = %s",
-        assignment_params=[quote.amount, timezone.now()],
-        where=_TAKE_USE_WHERE, where_params=[promo.pk, PromoStatus.ACTIVE, quote.amount, now])
-    if taken:
+    quote_name = connection.ops.quote_name
+    usage = quote_name(PromoCustomerUsage._meta.db_table)
+    guard, guard_params = "", []
+    if promo.max_uses_per_customer is not None:
+        guard, guard_params = f"WHERE {usage}.uses < %s", [promo.max_uses_per_customer]
+    take = _TAKE_PROMO_USE_SQL.format(promo=quote_name(Promo._meta.db_table))
+    take_params = adapt_params([quote.amount, timezone.now(), scoped_clinic_id(), promo.pk, PromoStatus.ACTIVE,
+                                quote.amount, now])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            count = _COUNT_CUSTOMER_USE_SQL.format(usage=usage, guard=guard,
+                                                   source="SELECT clinic_id, id, %s, 1 FROM taken")
+            execute_prepared(cursor, _TAKE_USES_SQL.format(take=take, count=count),
+                             [*take_params, patient.pk, *guard_params])
+            taken, counted = cursor.fetchone()
+        else:
+            execute_prepared(cursor, take, take_params)
+            taken, counted = len(cursor.fetchall()), 0
+            if taken:
+                count = _COUNT_CUSTOMER_USE_SQL.format(usage=usage, guard=guard, source="VALUES (%s, %s, %s, 1)")
+                execute_prepared(cursor, count, [promo.clinic_id, promo.pk, patient.pk, *guard_params])
+                counted = len(cursor.fetchall())
+    if taken and counted:
         return
-    # Zero rows: something changed since the checks (a concurrent redeem took the last use, or
-    # staff paused the promo). The row as it is now says which.
+    if taken:
+        _refuse("customer_limit_reached")
     current = Promo.objects.get(pk=promo.pk)
     _ensure_live(current, current.clinic, now)
     if current.max_uses is not None and current.uses >= current.max_uses:
         _refuse("usage_limit_reached")
     _refuse("usage_limit_reached", "budget_exhausted")
-
-
-_USAGE_SQL = """
-    INSERT INTO {table} (clinic_id, promo_id, patient_id, uses) VALUES (%s, %s, %s, 1)
-    ON CONFLICT (clinic_id, promo_id, patient_id) DO UPDATE SET uses = {table}.uses + 1
-    {guard}
-    RETURNING uses
-"""
-
-
-def _take_customer_use(quote: _Quote, patient: Patient) -> None:
-    """Count the patient's use with one atomic upsert; under a per-customer cap it only counts below it."""
-    promo = quote.promo
-    table = connection.ops.quote_name(PromoCustomerUsage._meta.db_table)
-    params = [promo.clinic_id, promo.pk, patient.pk]
-    guard = ""
-    if promo.max_uses_per_customer is not None:
-        guard = f"WHERE {table}.uses < %s"
-        params.append(promo.max_uses_per_customer)
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, _USAGE_SQL.format(table=table, guard=guard), params)
-        row = cursor.fetchone()
-    if row is None:
-        _refuse("customer_limit_reached")
 
 
 def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, order_total: Decimal,
@@ -272,9 +288,8 @@ def _redeem(*, code: str, patient: Patient, order_reference: str, order_total: D
     quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
     promo = quote.promo
     # A promo that has run out is refused before anything is written (a POS retrying against it
-    # costs two reads); one that has a use left is still held to its caps by _take_promo_use.
+    # costs two reads); one that has a use left is still held to its caps by _take_uses.
     _ensure_promo_caps_left(quote)
-    _take_customer_use(quote, patient)
     clinic = patient.clinic
     reference = (order_reference or "").strip() or f"{promo.promotion_key}-{uuid.uuid4().hex[:16]}"
     order = create_order(
@@ -289,7 +304,7 @@ def _redeem(*, code: str, patient: Patient, order_reference: str, order_total: D
                                  discount_label=quote.label)
     redemption = apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order)
     # The promo row is taken last: its row lock (which serialises every redeem of a hot code) is
-    # then held only until commit. A refusal here still rolls the whole redeem back, so the cap
-    # stays exact.
-    _take_promo_use(quote, now)
+    # then held only until commit. A refusal here still rolls the whole redeem back, so the caps
+    # stay exact.
+    _take_uses(quote, patient, now)
     return redemption
