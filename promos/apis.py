@@ -87,10 +87,10 @@ class PosPromoRedeemApi(ClinicApi):
     )
     @idempotent
     def post(self, request):
-        """Records the order with the promo's discount and an applied redemption. 404 `code_unknown`
-        for a code the clinic does not have, 404 `unknown_patient`; 409 with the domain code when
-        refused (`usage_limit_reached`, `customer_limit_reached`, `code_paused`, …). Caps hold
-        exactly under concurrent redeems."""
+        """Records the order with the promo's discount and an applied redemption. 409 with the domain
+        code when refused (`code_unknown` for a code the clinic does not have, `usage_limit_reached`,
+        `customer_limit_reached`, `code_paused`, …); 404 `unknown_patient`. Caps hold exactly under
+        concurrent redeems."""
         data = PromoRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

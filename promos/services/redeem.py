@@ -3,8 +3,8 @@ caps held by conditional writes under concurrency (PRO-3).
 
 Decisions kept here because tests and API clients rely on them:
 - A draft promo's code is answered with `code_not_started` ("This code is not active yet.").
-- An unknown code is `code_unknown`; the POS redeem answers it with 404 (a missing thing, and
-  another clinic's code is indistinguishable from a missing one).
+- An unknown code is `code_unknown`, refused like any other code (API.md: the redeem answers 409
+  with the domain code when refused); another clinic's code is indistinguishable from a missing one.
 - A promo whose discount budget would be overrun by this order is refused with
   `usage_limit_reached` ("This promo's discount budget has been used up."): budget is a cap on
   money, reported like the cap on uses.
@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
-from clinic_crm.common.errors import ApplicationError, Conflict, LimitReached, NotFound
+from clinic_crm.common.errors import ApplicationError, Conflict, LimitReached
 from clinic_crm.common.models import discount_label
 from clinic_crm.common.money import format_money, quantize
 from clinic_crm.orders.models import Order
@@ -87,11 +87,11 @@ def _refuse(code: str, message_key: str | None = None, *, message: str | None = 
 def _find_code(code: str) -> PromoCode:
     code = _normalise_code(code)
     if not code or len(code) > 60:
-        raise NotFound(MESSAGES["code_unknown"], code="code_unknown")
+        _refuse("code_unknown")
     # lower(code) is what the per-clinic unique index holds, so this is one index lookup.
     found = get_scoped_row(PromoCode, where="lower(t.code) = lower(%s)", params=[code], related="promo")
     if found is None:
-        raise NotFound(MESSAGES["code_unknown"], code="code_unknown")
+        _refuse("code_unknown")
     return found
 
 

@@ -15,6 +15,7 @@ from promos import services
 from promos.events import Actor
 from promos.models import Promo, PromoCustomerUsage
 from redemptions.models import Redemption
+from tests.conftest import assert_error
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +39,6 @@ def ann(clinic_a, in_clinic):
 def redeem(api, code="SPRING20", reference="ORD-1", total="150.00", headers=None, **who):
     body = {"code": code, "order": {"reference": reference, "total": total}, **(who or {"external_id": "ann"})}
     return api.post("/api/v1/pos/promos/redeem", body, format="json", **(headers or {}))
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"message", "code", "extra"} and body["code"] == code
 
 
 def test_a_redeem_records_the_order_through_the_core_flow_and_an_applied_ledger_row(
@@ -123,10 +118,12 @@ def test_a_promo_that_has_run_out_is_refused_before_anything_is_written(
     assert any('FROM "patients_patient"' in sql for sql in sent)  # prepared statements were read as their SQL
 
 
-def test_an_unknown_code_or_patient_is_404(clinic_a, in_clinic, ann, pos_client_for):
+def test_an_unknown_code_is_refused_and_an_unknown_patient_is_404(clinic_a, in_clinic, ann, pos_client_for):
     make_promo(clinic_a, in_clinic)
     api = pos_client_for(clinic_a)
-    assert_error(redeem(api, code="NOPE"), 404, "code_unknown")
+    # API.md: the redeem answers 409 with the domain code when refused, code_unknown among them
+    body = assert_error(redeem(api, code="NOPE"), 409, "code_unknown")
+    assert body["message"] == "We don't recognise this code."
     assert_error(redeem(api, external_id="nobody"), 404, "unknown_patient")
 
 
@@ -172,7 +169,7 @@ def test_clinic_a_cannot_redeem_clinic_bs_code_or_patient(clinic_a, clinic_b, in
         bob = PatientFactory(external_id="bob-b")
     api = pos_client_for(clinic_a)
     # then clinic A's key finds neither
-    assert_error(redeem(api, code="BONLY"), 404, "code_unknown")
+    assert_error(redeem(api, code="BONLY"), 409, "code_unknown")
     assert_error(redeem(api, patient_id=bob.pk), 404, "unknown_patient")
 
 

@@ -370,7 +370,7 @@ def test_clinic_bs_promo_codes_and_ids_are_unknown_to_clinic_a(world):
     response = world.pos_a.post("/api/v1/pos/promos/redeem", {
         "code": "BSECRET", "patient_id": world.patient_a.pk, "order": {"reference": "PR-1", "total": "100.00"}},
         format="json")
-    assert response.status_code == 404
+    assert response.status_code == 409 and response.json()["code"] == "code_unknown"
     # staff: B's promo id is 404 for every route, and lists never show it
     staff = _staff_api(world)
     for suffix, method in (("", "get"), ("", "patch"), ("/pause", "post"), ("/activate", "post"),
