@@ -58,7 +58,9 @@ def sent_with_next_statement(sql: str) -> Iterator[Callable[[], bool]]:
     of CPU in the app and in PostgreSQL each). `sql` takes no parameters and holds no `%`. Yields a
     function telling whether it has been sent. Statements waiting from nested blocks go in the
     order they were queued. Before a statement that repeats or declares its SQL (`executemany`, a
-    server-side cursor) they are sent on their own. Outside PostgreSQL `sql` runs at once.
+    server-side cursor) they are sent on their own. Driver calls that bypass Django's execute
+    wrappers (`callproc`, `copy_expert`) don't carry them: run a statement first. Outside
+    PostgreSQL `sql` runs at once.
     """
     if "%" in sql:
         raise ValueError("SQL sent with the next statement may hold no '%'")
