@@ -15,7 +15,7 @@ from clinic_crm.common.schema import ErrorSerializer
 from clinic_crm.orders.services import LineInput
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, StaffJWTAuthentication
-from clinic_crm.tenancy.idempotency import idempotent
+from clinic_crm.tenancy.idempotency import idempotent, storing_statements
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsSignedInPatient
 from clinic_crm.patients.selectors import get_patient_for_api
 from promos import selectors, services
@@ -100,11 +100,20 @@ class PosPromoRedeemApi(ClinicApi):
         lines = [LineInput(description=l["description"], unit_price=l["unit_price"], quantity=l["quantity"],
                       category=l.get("category", ""))
                  for l in order.get("lines", [])]
-        redemption = services.redeem_promo_code(
+        answer = []
+
+        def respond(redemption) -> list[str]:
+            # The response is stored for the Idempotency-Key with the redeem's last write, and both
+            # are committed in one round trip with it.
+            answer.append(Response({"redemption": PromoRedemptionOutput(redemption).data},
+                                   status=status.HTTP_201_CREATED))
+            return storing_statements(request, answer[0])
+
+        services.redeem_promo_code(
             code=values["code"], patient=patient, order_reference=order["reference"],
-            order_total=order.get("total") or 0, lines=lines or None,
+            order_total=order.get("total") or 0, lines=lines or None, commit_with=respond,
         )
-        return Response({"redemption": PromoRedemptionOutput(redemption).data}, status=status.HTTP_201_CREATED)
+        return answer[0]
 
 
 # --- staff -----------------------------------------------------------------------------------------

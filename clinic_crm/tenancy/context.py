@@ -16,7 +16,7 @@ from typing import Iterator
 
 from django.db import connection, transaction
 
-from clinic_crm.common.transactions import sent_with_next_statement
+from clinic_crm.common.transactions import transaction_setting
 
 _current_clinic_id: ContextVar[int | None] = ContextVar("current_clinic_id", default=None)
 _unscoped: ContextVar[bool] = ContextVar("unscoped", default=False)
@@ -63,10 +63,11 @@ def _transaction_setting(name: str, value: str) -> Iterator[None]:
             return
         if outermost:
             # The transaction ends with the block, and SET LOCAL with it: nothing to restore. The
-            # setting goes with the block's first statement, ahead of it, in the same round trip.
+            # setting goes with the block's first statement, ahead of it, in the same round trip
+            # (and again after a commit that chains a new transaction).
             if not re.fullmatch(r"[\w.]+", value):
                 raise ValueError(f"Unexpected value for {name}: {value!r}")
-            with sent_with_next_statement(f"SELECT set_config('{name}', '{value}', true)"):
+            with transaction_setting(f"SELECT set_config('{name}', '{value}', true)"):
                 yield
             return
         previous = _get_guc(name)

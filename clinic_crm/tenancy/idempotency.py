@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,7 +18,10 @@ from rest_framework.utils.encoders import JSONEncoder
 from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id
 from clinic_crm.tenancy.models import IdempotencyKey
-from clinic_crm.tenancy.rows import execute_prepared, update_scoped_rows
+from clinic_crm.common.transactions import chained_commits
+from clinic_crm.tenancy.rows import execute_prepared, literal_sql, scoped_clinic_id, update_scoped_rows
+
+logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 
@@ -32,6 +36,8 @@ def idempotent(handler):
 
     The key row is inserted in the request's transaction before the handler runs. A concurrent
     request with the same key blocks on the unique index until the first commits, then replays.
+    A handler may store its response with its own last write (`storing_statements`): the two are
+    then committed together, and once they are, that response is the request's answer.
     """
 
     @functools.wraps(handler)
@@ -56,10 +62,20 @@ def idempotent(handler):
                 raise Conflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
             return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
 
+        request._idempotency_record_id = record_id
+        commits_before = chained_commits()
         try:
             response = handler(view, request, *args, **kwargs)
         except Exception as exc:  # domain refusals are stored and replayed like successes
+            if chained_commits() != commits_before and getattr(request, "_idempotency_stored", None) is not None:
+                # The handler's work and its response were committed before this failure: that
+                # response is what happened, and what a replay will get.
+                logger.exception("Failure after an idempotent request's work was committed; answering with "
+                                 "the committed response")
+                return _stored_response(record_id)
             response = view.handle_exception(exc)
+        if response is getattr(request, "_idempotency_stored", None):
+            return response  # stored with the handler's last write
         if response.status_code >= 500:
             IdempotencyKey.objects.filter(pk=record_id).delete()
             return response
@@ -100,12 +116,39 @@ def _claim(*, principal: str, key: str, method: str, path: str, request_hash: st
     return row[0] if row else None
 
 
+def _response_body(response):
+    return IdempotencyKey._meta.get_field("response_body").get_db_prep_save(
+        json.loads(json.dumps(response.data, cls=JSONEncoder)), connection)
+
+
 def _store_response(record_id: int, response) -> None:
     """Keep the response on the claimed row (one hand-written UPDATE: this runs on every POS write)."""
-    body = IdempotencyKey._meta.get_field("response_body").get_db_prep_save(
-        json.loads(json.dumps(response.data, cls=JSONEncoder)), connection)
     update_scoped_rows(IdempotencyKey, assignments="response_status = %s, response_body = %s",
-                       assignment_params=[response.status_code, body], where="id = %s", where_params=[record_id])
+                       assignment_params=[response.status_code, _response_body(response)], where="id = %s",
+                       where_params=[record_id])
+
+
+def _stored_response(record_id: int) -> Response:
+    record = IdempotencyKey.objects.get(pk=record_id)
+    return Response(record.response_body, status=record.response_status)
+
+
+def storing_statements(request, response) -> list[str]:
+    """The statements that keep `response` as the answer to the request's Idempotency-Key, for a
+    handler to send with its last write so that both are committed together (a refusal that rolls
+    the write back rolls them back too). Return that same `response` from the handler and it is
+    not stored again. Empty without an Idempotency-Key, and off PostgreSQL, where the decorator
+    stores the response after the handler as usual.
+    """
+    record_id = getattr(request, "_idempotency_record_id", None)
+    if record_id is None or connection.vendor != "postgresql":
+        return []
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    statement = literal_sql(
+        f"UPDATE {table} SET response_status = %s, response_body = %s WHERE clinic_id = %s AND id = %s",
+        [response.status_code, _response_body(response), scoped_clinic_id(), record_id])
+    request._idempotency_stored = response
+    return [statement]
 
 
 def purge_idempotency_keys() -> int:

@@ -85,19 +85,32 @@ def statement_sent(sql: str) -> str:
     return sql
 
 
-# A statement sent ahead of another in the same round trip: no '%', quotes only around literals.
-_SENT_AHEAD = re.compile(r"((?:[^;'%]|'[^']*')+); ")
+# A statement sent ahead of another in the same round trip: quotes only around literals.
+_SENT_AHEAD = re.compile(r"((?:[^;']|'[^']*')+); ")
+_CHAINED_COMMIT = "; COMMIT AND CHAIN"
 
 
 def statements_sent(sql: str) -> list[str]:
     """The statements of one round trip recorded by Django, in order: those sent ahead of it
-    (`clinic_crm.common.transactions.sent_with_next_statement`), then the statement itself as
-    `statement_sent` reads it."""
-    found = []
+    (`clinic_crm.common.transactions.sent_with_next_statement`), the statement itself as
+    `statement_sent` reads it, and a commit sent with it (`commit_with_next_statement`) followed
+    by the transaction's settings sent again."""
+    found, behind = [], []
+    head, chained, tail = sql.rpartition(_CHAINED_COMMIT)
+    if chained:
+        sql, behind = head, ["COMMIT AND CHAIN", *(part for part in tail.split("; ") if part)]
     while not re.match(r"(?:DEALLOCATE|PREPARE|EXECUTE) ", sql) and (ahead := _SENT_AHEAD.match(sql)):
         found.append(ahead.group(1))
         sql = sql[ahead.end():]
-    return [*found, statement_sent(sql)]
+    return [*found, statement_sent(sql), *behind]
+
+
+def literal_sql(sql: str, params: list) -> str:
+    """`sql` with `params` quoted into it by the driver, exactly as `cursor.execute` would send it
+    (PostgreSQL only): for a statement sent ahead of another (`sent_with_next_statement`)."""
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        return cursor.mogrify(sql, adapt_params(params)).decode()
 
 
 def scoped_clinic_id() -> int:

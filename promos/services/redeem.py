@@ -14,12 +14,14 @@ Decisions kept here because tests and API clients rely on them:
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
@@ -30,7 +32,7 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, LineInput, compute_discount_amount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from clinic_crm.common.transactions import savepoint
+from clinic_crm.common.transactions import commit_with_next_statement, refusal, savepoint, sent_with_next_statement
 from clinic_crm.tenancy.rows import adapt_params, execute_prepared, get_scoped_row, scoped_clinic_id
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 from promos.events import Actor
@@ -217,21 +219,28 @@ _COUNT_CUSTOMER_USE_SQL = """
     ON CONFLICT (clinic_id, promo_id, patient_id) DO UPDATE SET uses = {usage}.uses + 1 {guard}
     RETURNING uses
 """
-# On PostgreSQL both in one statement: the patient's use is counted only if the promo's was taken.
+# On PostgreSQL both in one statement: the patient's use is counted only if the promo's was taken,
+# and the statement raises unless both were (so it can carry the commit: see redeem_promo_code).
 _TAKE_USES_SQL = """
-    WITH taken AS ({take}), counted AS ({count})
-    SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM counted)
+    WITH taken AS ({take}), counted AS ({count}),
+        outcome AS (SELECT (SELECT count(*) FROM taken) AS taken, (SELECT count(*) FROM counted) AS counted)
+    SELECT crm_refuse(CASE WHEN taken = 0 THEN 'promo_use_not_taken' ELSE 'customer_use_not_counted' END)
+    FROM outcome WHERE taken = 0 OR counted = 0
 """
 
 
-def _take_uses(quote: _Quote, patient: Patient, now: datetime) -> None:
-    """Take one use of the promo and one of the patient's, both or neither (one round trip on
-    PostgreSQL, where data-modifying WITH runs them as one statement).
+class _UseNotTaken(Exception):
+    """The promo's use, or the patient's, was not there to take any more when the redeem took it."""
 
-    No promo row means something changed since the checks (a concurrent redeem took the last use,
-    or staff paused the promo): the row as it is now says which. A use taken from the promo but
-    refused for the patient is undone by the redeem's savepoint.
-    """
+    def __init__(self, promo_id: int, by_customer_cap: bool):
+        super().__init__(promo_id, by_customer_cap)
+        self.promo_id = promo_id
+        self.by_customer_cap = by_customer_cap
+
+
+def _take_uses(quote: _Quote, patient: Patient, now: datetime) -> None:
+    """Take one use of the promo and one of the patient's, both or neither (one statement on
+    PostgreSQL, where data-modifying WITH runs them together), or raise `_UseNotTaken`."""
     promo = quote.promo
     quote_name = connection.ops.quote_name
     usage = quote_name(PromoCustomerUsage._meta.db_table)
@@ -245,21 +254,30 @@ def _take_uses(quote: _Quote, patient: Patient, now: datetime) -> None:
         if connection.vendor == "postgresql":
             count = _COUNT_CUSTOMER_USE_SQL.format(usage=usage, guard=guard,
                                                    source="SELECT clinic_id, id, %s, 1 FROM taken")
-            execute_prepared(cursor, _TAKE_USES_SQL.format(take=take, count=count),
-                             [*take_params, patient.pk, *guard_params])
-            taken, counted = cursor.fetchone()
-        else:
-            execute_prepared(cursor, take, take_params)
-            taken, counted = len(cursor.fetchall()), 0
-            if taken:
-                count = _COUNT_CUSTOMER_USE_SQL.format(usage=usage, guard=guard, source="VALUES (%s, %s, %s, 1)")
-                execute_prepared(cursor, count, [promo.clinic_id, promo.pk, patient.pk, *guard_params])
-                counted = len(cursor.fetchall())
-    if taken and counted:
-        return
-    if taken:
+            try:
+                execute_prepared(cursor, _TAKE_USES_SQL.format(take=take, count=count),
+                                 [*take_params, patient.pk, *guard_params])
+            except DatabaseError as error:
+                reason = refusal(error)
+                if reason is None:
+                    raise
+                raise _UseNotTaken(promo.pk, by_customer_cap=reason == "customer_use_not_counted") from None
+            return
+        execute_prepared(cursor, take, take_params)
+        if not cursor.fetchall():
+            raise _UseNotTaken(promo.pk, by_customer_cap=False)
+        count = _COUNT_CUSTOMER_USE_SQL.format(usage=usage, guard=guard, source="VALUES (%s, %s, %s, 1)")
+        execute_prepared(cursor, count, [promo.clinic_id, promo.pk, patient.pk, *guard_params])
+        if not cursor.fetchall():
+            raise _UseNotTaken(promo.pk, by_customer_cap=True)
+
+
+def _refuse_not_taken(not_taken: _UseNotTaken, now: datetime) -> None:
+    """Say why a use was not there to take: something changed since the checks (a concurrent
+    redeem took the last use, or staff paused the promo), and the row as it is now says which."""
+    if not_taken.by_customer_cap:
         _refuse("customer_limit_reached")
-    current = Promo.objects.get(pk=promo.pk)
+    current = Promo.objects.get(pk=not_taken.promo_id)
     _ensure_live(current, current.clinic, now)
     if current.max_uses is not None and current.uses >= current.max_uses:
         _refuse("usage_limit_reached")
@@ -268,21 +286,33 @@ def _take_uses(quote: _Quote, patient: Patient, now: datetime) -> None:
 
 def redeem_promo_code(*, code: str, patient: Patient, order_reference: str, order_total: Decimal,
                       actor: Actor | None = None, now: datetime | None = None,
-                      lines: list[LineInput] | None = None) -> Redemption:
+                      lines: list[LineInput] | None = None,
+                      commit_with: Callable[[Redemption], Sequence[str]] | None = None) -> Redemption:
     """Redeem a code on one order: caps by conditional writes, the order, and the ledger row (PRO-3).
 
     With lines, the order's total is their sum, as the order flow computes it. Atomic: a refusal
     after a write (a use taken by a concurrent redeem) undoes the redeem's writes and leaves the
     caller's transaction usable, so the POS's idempotency record of the refusal is kept. Inside a
     transaction that is a savepoint that costs no round trip of its own (this is the hot path).
+
+    With `commit_with`, the caller's transaction is committed in the same round trip as the
+    redeem's last write, the promo's use (`commit_with_next_statement`, where the transaction
+    allows it): every redeem of a code waits for that row's lock, which is then held for no round
+    trip at all. `commit_with(redemption)` is called just before, and the literal statements it
+    returns (the POS's idempotent response) are sent and committed with that write, or rolled
+    back with it on a refusal. The caller's transaction goes on after the commit.
     """
-    with savepoint() if connection.in_atomic_block else transaction.atomic():
-        return _redeem(code=code, patient=patient, order_reference=order_reference, order_total=order_total,
-                       now=now or timezone.now(), lines=lines)
+    now = now or timezone.now()
+    try:
+        with savepoint() if connection.in_atomic_block else transaction.atomic():
+            return _redeem(code=code, patient=patient, order_reference=order_reference, order_total=order_total,
+                           now=now, lines=lines, commit_with=commit_with)
+    except _UseNotTaken as not_taken:
+        _refuse_not_taken(not_taken, now)
 
 
 def _redeem(*, code: str, patient: Patient, order_reference: str, order_total: Decimal, now: datetime,
-            lines: list[LineInput] | None) -> Redemption:
+            lines: list[LineInput] | None, commit_with: Callable[[Redemption], Sequence[str]] | None) -> Redemption:
     if lines:
         order_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
     quote = _quote(promo_code=_find_code(code), patient=patient, order_total=order_total, now=now, lines=lines)
@@ -304,7 +334,13 @@ def _redeem(*, code: str, patient: Patient, order_reference: str, order_total: D
                                  discount_label=quote.label)
     redemption = apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order)
     # The promo row is taken last: its row lock (which serialises every redeem of a hot code) is
-    # then held only until commit. A refusal here still rolls the whole redeem back, so the caps
-    # stay exact.
-    _take_uses(quote, patient, now)
+    # then held only until commit, which can come with it. A refusal here still rolls the whole
+    # redeem back, so the caps stay exact.
+    with contextlib.ExitStack() as stack:
+        if commit_with is not None:
+            statements = commit_with(redemption)
+            if statements:
+                stack.enter_context(sent_with_next_statement("; ".join(statements)))
+            stack.enter_context(commit_with_next_statement())
+        _take_uses(quote, patient, now)
     return redemption

@@ -1,12 +1,15 @@
-"""Statements sent ahead of the next one, and the savepoint with no round trips of its own
-(common/transactions.py), on PostgreSQL with row-level security behind them."""
+"""Statements sent ahead of the next one, the commit sent with a transaction's last write, and
+the savepoint with no round trips of its own (common/transactions.py), on PostgreSQL with
+row-level security behind them."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from clinic_crm.common.transactions import savepoint, sent_with_next_statement
+from clinic_crm.common.transactions import (
+    chained_commits, commit_with_next_statement, refusal, savepoint, sent_with_next_statement,
+)
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.rows import statements_sent
@@ -58,10 +61,15 @@ def test_nothing_is_sent_when_nothing_runs_in_the_block():
     assert len(_round_trips(queries)) == 1
 
 
-def test_sql_with_a_percent_sign_is_refused():
-    with pytest.raises(ValueError):
-        with sent_with_next_statement("SELECT '100%'"):
-            pass
+@pytest.mark.parametrize("params", [None, [], ["x"]], ids=["no parameters", "empty parameters", "a parameter"])
+def test_a_percent_sign_sent_ahead_arrives_as_written(params):
+    # given a literal holding '%' sent ahead of statements with and without parameters
+    with transaction.atomic():
+        with sent_with_next_statement("SELECT set_config('app.trial', '100% off', true)"), \
+                connection.cursor() as cursor:
+            cursor.execute("SELECT %s" if params else "SELECT 1", params)
+        # then the driver did not read it as a placeholder
+        assert _setting("app.trial") == "100% off"
 
 
 def test_the_first_statement_of_a_clinic_scope_carries_the_clinics_setting(clinic_a, patients):
@@ -146,3 +154,97 @@ def test_a_savepoint_needs_a_transaction():
     with pytest.raises(TransactionManagementError):
         with savepoint():
             pass
+
+
+# --- the commit sent with a transaction's last write -----------------------------------------------
+
+
+def _external_ids(clinic, in_clinic) -> list[str]:
+    with in_clinic(clinic):
+        return sorted(Patient.objects.values_list("external_id", flat=True))
+
+
+def test_the_commit_goes_with_the_next_statement_and_the_transaction_goes_on(clinic_a, in_clinic):
+    with CaptureQueriesContext(connection) as queries:
+        with pytest.raises(RuntimeError), in_clinic(clinic_a):
+            PatientFactory(external_id="BEFORE")
+            with commit_with_next_statement() as committed:
+                PatientFactory(external_id="LAST")
+            assert committed()
+            # when the transaction that goes on after the commit writes and then fails
+            PatientFactory(external_id="AFTER")
+            raise RuntimeError("after the commit")
+    # then what the last write committed stays, and only what came after it is rolled back
+    assert _external_ids(clinic_a, in_clinic) == ["BEFORE", "LAST"]
+    trips = _round_trips(queries)
+    (last,) = [trip for trip in trips if "COMMIT AND CHAIN" in trip]
+    assert last[0].startswith('INSERT INTO "patients_patient"')
+    assert last[1:] == ["COMMIT AND CHAIN", f"SELECT set_config('app.clinic_id', '{clinic_a.pk}', true)"]
+    assert chained_commits() > 0
+
+
+def test_after_the_commit_the_clinics_setting_still_holds(clinic_a, clinic_b, in_clinic, patients):
+    with in_clinic(clinic_a):
+        with commit_with_next_statement():
+            PatientFactory(external_id="ANN-2")
+        # then the chained transaction still runs as clinic A (RLS lets its rows through, no others)
+        assert _setting("app.clinic_id") == str(clinic_a.pk)
+        assert sorted(Patient.objects.values_list("external_id", flat=True)) == ["ANN", "ANN-2"]
+
+
+def test_a_statement_that_refuses_commits_nothing(clinic_a, in_clinic):
+    with in_clinic(clinic_a):
+        PatientFactory(external_id="BEFORE")
+        with pytest.raises(DatabaseError) as raised, savepoint(), commit_with_next_statement() as committed:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT crm_refuse('sold out')")
+        # then the reason reads back, nothing was committed, and the transaction is usable again
+        assert refusal(raised.value) == "sold out" and not committed()
+        PatientFactory(external_id="AFTER")
+        transaction.set_rollback(True)
+    assert _external_ids(clinic_a, in_clinic) == []
+
+
+def test_an_error_that_is_not_a_refusal_has_no_reason():
+    with transaction.atomic(), pytest.raises(DatabaseError) as raised, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
+    assert refusal(raised.value) is None
+
+
+def test_on_commit_callbacks_run_when_their_writes_are_committed(clinic_a, in_clinic):
+    ran = []
+    with in_clinic(clinic_a):
+        transaction.on_commit(lambda: ran.append(_external_ids_now()))
+        with commit_with_next_statement():
+            PatientFactory(external_id="LAST")
+        # then the callback ran right after the commit that made the write durable
+        assert ran == [["LAST"]]
+        transaction.set_rollback(True)
+    assert ran == [["LAST"]] and _external_ids(clinic_a, in_clinic) == ["LAST"]
+
+
+def _external_ids_now() -> list[str]:
+    return sorted(Patient.objects.values_list("external_id", flat=True))
+
+
+def test_inside_an_atomic_savepoint_the_commit_waits_for_the_outermost_block(clinic_a, in_clinic):
+    with pytest.raises(RuntimeError), in_clinic(clinic_a):
+        with transaction.atomic():  # a savepoint: committing here would leave Django's to release
+            with commit_with_next_statement() as committed:
+                PatientFactory(external_id="LAST")
+            assert not committed()
+        raise RuntimeError("rolls everything back")
+    assert _external_ids(clinic_a, in_clinic) == []
+
+
+def test_the_commit_needs_a_transaction():
+    with pytest.raises(TransactionManagementError):
+        with commit_with_next_statement():
+            pass
+
+
+def test_the_commit_does_not_go_with_an_executemany(clinic_a, in_clinic, patients):
+    with in_clinic(clinic_a):
+        with pytest.raises(TransactionManagementError), commit_with_next_statement(), connection.cursor() as cursor:
+            cursor.executemany("UPDATE patients_patient SET first_name = %s WHERE external_id = %s", [("A", "ANN")])
+        transaction.set_rollback(True)
