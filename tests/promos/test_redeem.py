@@ -380,3 +380,71 @@ def test_a_warm_redeem_makes_nine_round_trips_commits_with_its_last_write_and_re
         "tenancy_idempotencykey + promos_promo with promos_promocustomerusage + COMMIT AND CHAIN + SELECT set_config",
         "COMMIT",
     ]
+
+
+# --- the commit sent with the promo's use (PostgreSQL, the request's own transaction) ---------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_redeem_committed_with_its_last_write_replays_its_stored_response(clinic_a, in_clinic, ann,
+                                                                            pos_client_for):
+    # given a redeem whose response was stored and committed with the promo's use
+    promo = make_promo(clinic_a, in_clinic)
+    api = pos_client_for(clinic_a)
+    first = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-9"})
+    # when the till replays it
+    replay = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-9"})
+    # then the replay is the first answer, byte for byte, and one use was taken
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json() and replay.headers["Idempotent-Replayed"] == "true"
+    with in_clinic(clinic_a):
+        assert Promo.objects.get(pk=promo.pk).uses == 1 and Redemption.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_use_refused_at_the_last_write_replays_the_refusal_and_keeps_nothing(clinic_a, in_clinic, ann,
+                                                                               pos_client_for):
+    # given a patient who has used a once-per-customer promo (the checks before the writes pass:
+    # only the last write, the patient's use, can refuse)
+    promo = make_promo(clinic_a, in_clinic, max_uses_per_customer=1)
+    api = pos_client_for(clinic_a)
+    assert redeem(api, reference="A").status_code == 201
+    # when they redeem again with an Idempotency-Key, and the till replays it
+    refused = redeem(api, reference="B", headers={"HTTP_IDEMPOTENCY_KEY": "till-b"})
+    replay = redeem(api, reference="B", headers={"HTTP_IDEMPOTENCY_KEY": "till-b"})
+    # then both say the limit is reached: the success response sent ahead was rolled back with the
+    # order and the ledger row, and the refusal was stored instead
+    assert_error(refused, 409, "customer_limit_reached")
+    assert_error(replay, 409, "customer_limit_reached")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    with in_clinic(clinic_a):
+        assert Promo.objects.get(pk=promo.pk).uses == 1
+        assert list(Order.objects.values_list("reference", flat=True)) == ["A"]
+        assert Redemption.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_commit_answers_with_what_was_committed(clinic_a, in_clinic, ann, pos_client_for,
+                                                                    monkeypatch):
+    # given a redeem whose handler fails after its last write has been committed
+    promo = make_promo(clinic_a, in_clinic)
+    real = services.redeem_promo_code
+
+    def then_fail(**kwargs):
+        real(**kwargs)
+        raise RuntimeError("after the commit")
+
+    monkeypatch.setattr(services, "redeem_promo_code", then_fail)
+    api = pos_client_for(clinic_a)
+    # when the till sends it, and replays it
+    first = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-c"})
+    monkeypatch.setattr(services, "redeem_promo_code", real)
+    replay = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-c"})
+    # then it is told what happened (the redeem is committed), not a 500 that would invite a second try
+    assert first.status_code == replay.status_code == 201
+    assert replay.json() == first.json()
+    with in_clinic(clinic_a):
+        assert Promo.objects.get(pk=promo.pk).uses == 1 and Redemption.objects.count() == 1
