@@ -24,7 +24,7 @@ pos_urls = [
     path("orders", order_apis.PosOrderCreateApi.as_view(), name="pos-order-create"),
     path("orders/<str:reference>", order_apis.PosOrderDetailApi.as_view(), name="pos-order-detail"),
     path("offers/<str:offer_id>/redeem", offer_apis.PosOfferRedeemApi.as_view(), name="pos-offer-redeem"),
-    path("promos/redeem", promo_apis.PosPromoRedeemApi.as_view(), name="pos-promo-redeem"),
+    path("promos/redeem", promo_apis.pos_promo_redeem_view(), name="pos-promo-redeem"),
 ]
 
 staff_urls = [

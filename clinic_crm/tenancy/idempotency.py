@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,9 +27,9 @@ logger = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 
 
-def _request_hash(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, cls=JSONEncoder, separators=(",", ":"))
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+def _request_hash(method: str, path: str, data) -> str:
+    body = json.dumps(data, sort_keys=True, cls=JSONEncoder, separators=(",", ":"))
+    return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
 
 
 def idempotent(handler):
@@ -42,48 +43,66 @@ def idempotent(handler):
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
-        key = request.headers.get(HEADER)
-        if key is None:
-            return handler(view, request, *args, **kwargs)
-        if not key.strip() or len(key) > 255:
-            raise exceptions.ValidationError({HEADER: ["Use a key of 1 to 255 characters."]})
-        request_hash = _request_hash(request)
-        principal = request.user.principal_id
-        record_id = _claim(principal=principal, key=key, method=request.method, path=request.path[:255],
-                           request_hash=request_hash)
-        if record_id is None:
-            record = IdempotencyKey.objects.get(principal=principal, key=key)
-            if record.request_hash != request_hash:
-                raise Conflict(
-                    "This Idempotency-Key was already used with a different request.",
-                    code="idempotency_mismatch",
-                )
-            if record.response_status is None:
-                raise Conflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
-            return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
-
-        request._idempotency_record_id = record_id
-        commits_before = chained_commits()
-        try:
-            response = handler(view, request, *args, **kwargs)
-        except Exception as exc:  # domain refusals are stored and replayed like successes
-            if chained_commits() != commits_before and getattr(request, "_idempotency_stored", None) is not None:
-                # The handler's work and its response were committed before this failure: that
-                # response is what happened, and what a replay will get.
-                logger.exception("Failure after an idempotent request's work was committed; answering with "
-                                 "the committed response")
-                return _stored_response(record_id)
-            response = view.handle_exception(exc)
-        if response is getattr(request, "_idempotency_stored", None):
-            return response  # stored with the handler's last write
-        if response.status_code >= 500:
-            IdempotencyKey.objects.filter(pk=record_id).delete()
-            return response
-        _store_response(record_id, response)
-        return response
+        return answer_idempotently(request, principal_id=request.user.principal_id,
+                                   read_data=lambda: request.data, handle=lambda: handler(view, request, *args, **kwargs),
+                                   handle_exception=view.handle_exception)
 
     wrapper.idempotent = True
     return wrapper
+
+
+def is_usable_key(key: str | None) -> bool:
+    """Whether an Idempotency-Key header is absent or one `answer_idempotently` takes."""
+    return key is None or (bool(key.strip()) and len(key) <= 255)
+
+
+def answer_idempotently(request, *, principal_id: str, read_data: Callable[[], object],
+                        handle: Callable[[], Response], handle_exception: Callable[[Exception], Response]) -> Response:
+    """`handle()`'s response, or the stored one for a replay of the request's Idempotency-Key.
+
+    The body of `idempotent`, for a view that authenticated the request itself: `read_data()`
+    gives its parsed body (read only with a key) and `principal_id` names the caller. Runs in the
+    request's transaction, in the clinic's scope. A domain refusal `handle()` raises is turned into
+    its response by `handle_exception` and stored like a success.
+    """
+    key = request.headers.get(HEADER)
+    if key is None:
+        return handle()
+    if not is_usable_key(key):
+        raise exceptions.ValidationError({HEADER: ["Use a key of 1 to 255 characters."]})
+    request_hash = _request_hash(request.method, request.path, read_data())
+    record_id = _claim(principal=principal_id, key=key, method=request.method, path=request.path[:255],
+                       request_hash=request_hash)
+    if record_id is None:
+        record = IdempotencyKey.objects.get(principal=principal_id, key=key)
+        if record.request_hash != request_hash:
+            raise Conflict(
+                "This Idempotency-Key was already used with a different request.",
+                code="idempotency_mismatch",
+            )
+        if record.response_status is None:
+            raise Conflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
+        return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+
+    request._idempotency_record_id = record_id
+    commits_before = chained_commits()
+    try:
+        response = handle()
+    except Exception as exc:  # domain refusals are stored and replayed like successes
+        if chained_commits() != commits_before and getattr(request, "_idempotency_stored", None) is not None:
+            # The handler's work and its response were committed before this failure: that
+            # response is what happened, and what a replay will get.
+            logger.exception("Failure after an idempotent request's work was committed; answering with "
+                             "the committed response")
+            return _stored_response(record_id)
+        response = handle_exception(exc)
+    if response is getattr(request, "_idempotency_stored", None):
+        return response  # stored with the handler's last write
+    if response.status_code >= 500:
+        IdempotencyKey.objects.filter(pk=record_id).delete()
+        return response
+    _store_response(record_id, response)
+    return response
 
 
 _CLAIM_SQL = """
