@@ -30,12 +30,6 @@ def make_promo(clinic, in_clinic, **data) -> Promo:
         return services.create_promo(clinic=clinic, data=values, actor=ACTOR)
 
 
-@pytest.fixture
-def ann(clinic_a, in_clinic):
-    with in_clinic(clinic_a):
-        return PatientFactory(first_name="Ann", external_id="ann")
-
-
 def redeem(api, code="SPRING20", reference="ORD-1", total="150.00", headers=None, **who):
     body = {"code": code, "order": {"reference": reference, "total": total}, **(who or {"external_id": "ann"})}
     return api.post("/api/v1/pos/promos/redeem", body, format="json", **(headers or {}))

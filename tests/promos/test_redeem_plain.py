@@ -17,18 +17,11 @@ from promos.models import Promo
 from promos.serializers import PromoRedeemInput, PromoRedemptionOutput, read_plain_redeem_input, redemption_output
 from redemptions.models import Redemption
 from tests.conftest import assert_error
-from tests.factories import PatientFactory
 from tests.promos.test_redeem import ACTOR, make_promo
 
 REDEEM = "/api/v1/pos/promos/redeem"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ann(clinic_a, in_clinic):
-    with in_clinic(clinic_a):
-        return PatientFactory(first_name="Ann", external_id="ann")
 
 
 @pytest.fixture

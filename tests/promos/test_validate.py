@@ -27,12 +27,6 @@ def make_promo(clinic, in_clinic, **data) -> Promo:
 
 
 @pytest.fixture
-def ann(clinic_a, in_clinic):
-    with in_clinic(clinic_a):
-        return PatientFactory(first_name="Ann", external_id="ann")
-
-
-@pytest.fixture
 def validate(app_client_for):
     def _validate(clinic, patient, code, order_total="100.00"):
         response = app_client_for(clinic, patient).post("/api/v1/app/promos/validate",
