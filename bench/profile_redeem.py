@@ -88,22 +88,24 @@ def main(argv=None) -> int:
     app_cpu = (time.process_time() - cpu_started) * 1000 / args.requests
     pg_cpu = None if pg_started is None else (backend_cpu() - pg_started) * 1000 / args.requests
 
-    # The database's share: wrap every statement's execute and time it.
-    db_times: list[float] = []
+    # The database's share: wrap every statement's execute and time it (wall, and this thread's CPU
+    # inside the driver). BEGIN and COMMIT are the driver's own round trips, outside the wrapper.
+    db_times: list[tuple[str, float, float]] = []
 
     def timed(execute, sql, params, many, context):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return execute(sql, params, many, context)
         finally:
-            db_times.append((time.perf_counter() - started) * 1000)
+            db_times.append((sql, (time.perf_counter() - started) * 1000, (time.thread_time() - cpu_started) * 1000))
 
-    per_request_db = []
+    per_request_db, per_request_driver_cpu = [], []
     for n in range(20_000, 20_000 + args.requests):
         db_times.clear()
         with connection.execute_wrapper(timed):
             redeem(n)
-        per_request_db.append(sum(db_times))
+        per_request_db.append(sum(t for _, t, _ in db_times))
+        per_request_driver_cpu.append(sum(c for _, _, c in db_times))
     with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(timed):
         db_times.clear()
         response = redeem(40_000)
@@ -112,14 +114,21 @@ def main(argv=None) -> int:
     print(f"status {response.status_code}; median of {args.requests}: {total:.2f} ms per redeem, of which "
           f"{db:.2f} ms waiting for PostgreSQL ({len(queries.captured_queries)} round trips) and "
           f"{total - db:.2f} ms in Python")
-    print(f"CPU per redeem: {app_cpu:.2f} ms in this process" + (
-        "" if pg_cpu is None else f", {pg_cpu:.2f} ms in its PostgreSQL backend"))
+    print(f"CPU per redeem: {app_cpu:.2f} ms in this process (of which "
+          f"{statistics.median(per_request_driver_cpu):.2f} ms in the driver's execute)" + (
+              "" if pg_cpu is None else f", {pg_cpu:.2f} ms in its PostgreSQL backend"))
     from clinic_crm.tenancy.rows import statements_sent
 
-    for q, t in zip(queries.captured_queries, db_times):
+    executed = iter(db_times)
+    for q in queries.captured_queries:
         # Statements sent ahead of another share its round trip (joined by " + "); a prepared
         # statement's EXECUTE is shown as the statement it runs.
-        print(f"{t:7.2f} ms  {' + '.join(' '.join(sql.split()) for sql in statements_sent(q['sql']))[:150]}")
+        shown = " + ".join(" ".join(sql.split()) for sql in statements_sent(q["sql"]))[:150]
+        if q["sql"] in ("BEGIN", "COMMIT", "ROLLBACK"):
+            print(f"{float(q['time']) * 1000:7.2f} ms  {shown}")
+            continue
+        _, wall, cpu = next(executed)
+        print(f"{wall:7.2f} ms  {shown}  (driver CPU {cpu * 1000:.0f} us)")
     if args.cprofile:
         import cProfile
         import pstats

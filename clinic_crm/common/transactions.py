@@ -111,6 +111,14 @@ def _run_commit_hooks(db) -> None:
             logger.exception("Error calling %s in on_commit() (%s).", getattr(func, "__qualname__", func), exc)
 
 
+def _sending_with(db):
+    """`_send_with` wrapping the connection's statements in the block: once, however deeply such
+    blocks nest (one wrapper sends everything queued)."""
+    if _send_with in db.execute_wrappers:
+        return contextlib.nullcontext()
+    return db.execute_wrapper(_send_with)
+
+
 @contextlib.contextmanager
 def sent_with_next_statement(sql: str) -> Iterator[Callable[[], bool]]:
     """Send `sql` in the same round trip as the next statement run on this connection in the block.
@@ -124,8 +132,9 @@ def sent_with_next_statement(sql: str) -> Iterator[Callable[[], bool]]:
     own. Driver calls that bypass Django's execute wrappers (`callproc`, `copy_expert`) don't carry
     them: run a statement first. Outside PostgreSQL `sql` runs at once.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = _db()
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql)
         yield lambda: True
         return
@@ -138,7 +147,7 @@ def sent_with_next_statement(sql: str) -> Iterator[Callable[[], bool]]:
         return sent_by_then if sent_by_then is not None else not any(queued is item for queued in waiting)
 
     try:
-        with connection.execute_wrapper(_send_with):
+        with _sending_with(db):
             yield was_sent
     finally:
         sent_by_then = was_sent()
@@ -172,8 +181,9 @@ def can_commit_with_next_statement() -> bool:
     """Whether `commit_with_next_statement()` would commit here: on PostgreSQL, in a transaction
     with no savepoint of `atomic()` open (an inner `atomic()` would release its savepoint after
     the commit, and tests run each in a transaction of their own)."""
-    return (connection.vendor == "postgresql" and connection.in_atomic_block and connection.commit_on_exit
-            and not any(connection.savepoint_ids) and not connection.needs_rollback)
+    db = _db()
+    return (db.vendor == "postgresql" and db.in_atomic_block and db.commit_on_exit
+            and not any(db.savepoint_ids) and not db.needs_rollback)
 
 
 @contextlib.contextmanager
@@ -200,7 +210,7 @@ def commit_with_next_statement() -> Iterator[Callable[[], bool]]:
     db = _db()
     commit = db._commit_with_next = _Commit()
     try:
-        with connection.execute_wrapper(_send_with):
+        with _sending_with(db):
             yield lambda: commit.done
     finally:
         if db.__dict__.get("_commit_with_next") is commit:
@@ -233,17 +243,18 @@ def savepoint() -> Iterator[None]:
     block's first statement, and on success it is left for the commit to release, where `atomic()`
     spends a round trip on each. Meant for a hot path's one savepoint per transaction, not a loop.
     """
-    if not connection.in_atomic_block:
+    db = _db()
+    if not db.in_atomic_block:
         raise TransactionManagementError("savepoint() needs a transaction: run it inside atomic()")
     name = f"crm_sp{next(_savepoint_numbers)}"
-    broken_before = connection.needs_rollback
+    broken_before = db.needs_rollback
     with sent_with_next_statement(f"SAVEPOINT {name}") as was_sent:
         try:
             yield
         except BaseException:
             _roll_back_to(name, was_sent(), broken_before)
             raise
-        if connection.needs_rollback and not broken_before:
+        if db.needs_rollback and not broken_before:
             _roll_back_to(name, was_sent(), broken_before)
 
 

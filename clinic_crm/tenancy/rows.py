@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id
 
@@ -32,16 +32,17 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     Needs a server session of its own per connection (a direct connection, or PgBouncer in session
     mode); `DB_PREPARED_STATEMENTS=0` turns it off.
     """
-    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+    db = cursor.db  # the connection itself: each read through the `connection` proxy costs a lookup
+    if db.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
     if "%" in sql.replace("%s", ""):
         raise ValueError("A prepared statement's SQL may hold no '%' but its %s placeholders")
     # Kept on the connection wrapper (one per thread) beside the driver connection they belong to:
     # a new driver connection starts with none.
-    kept = getattr(connection, "_prepared_statements", None)
-    if kept is None or kept[0] is not connection.connection:
-        kept = connection._prepared_statements = (connection.connection, {})
+    kept = db.__dict__.get("_prepared_statements")
+    if kept is None or kept[0] is not db.connection:
+        kept = db._prepared_statements = (db.connection, {})
     statements = kept[1]
     name = _statement_name(sql)
     state = statements.get(sql, "new")  # True: prepared; None: the last call failed
@@ -69,7 +70,10 @@ def _statement_name(sql: str) -> str:
 
 def adapt_params(params: list) -> list:
     """Datetimes as the ORM sends them (on SQLite naive UTC text; on PostgreSQL unchanged)."""
-    return [connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
+    if not any(isinstance(p, datetime) for p in params):
+        return params
+    ops = connections[DEFAULT_DB_ALIAS].ops
+    return [ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p for p in params]
 
 
 def statement_sent(sql: str) -> str:
@@ -140,14 +144,15 @@ def _converters(model: type[models.Model]) -> tuple[tuple, ...]:
     return tuple(found)
 
 
-def _instance(model: type[models.Model], attnames: tuple[str, ...], row) -> models.Model:
+def _instance(db, model: type[models.Model], attnames: tuple[str, ...], row) -> models.Model:
     values = list(row)
     for index, column, converters in _converters(model):
         for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    return model.from_db(connection.alias, attnames, values)
+            values[index] = converter(values[index], column, db)
+    return model.from_db(db.alias, attnames, values)
 
 
+@functools.cache
 def _table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -170,14 +175,15 @@ def get_scoped_row(model: type[models.Model], *, where: str, params: list, relat
         joins = (f" JOIN {_table(other)} r ON r.{connection.ops.quote_name(other._meta.pk.column)} = "
                  f"t.{connection.ops.quote_name(field.column)} AND r.clinic_id = t.clinic_id")
     sql = f"SELECT {columns} FROM {_table(model)} t{joins} WHERE t.clinic_id = %s AND ({where}) LIMIT 1"
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
         execute_prepared(cursor, sql, [clinic_id, *adapt_params(params)])
         row = cursor.fetchone()
     if row is None:
         return None
-    instance = _instance(model, attnames, row[:len(attnames)])
+    instance = _instance(db, model, attnames, row[:len(attnames)])
     if related:
-        setattr(instance, related, _instance(field.related_model, tail, row[len(attnames):]))
+        setattr(instance, related, _instance(db, field.related_model, tail, row[len(attnames):]))
     return instance
 
 
@@ -189,7 +195,7 @@ def update_scoped_rows(model: type[models.Model], *, assignments: str, assignmen
     """
     sql = (f"UPDATE {_table(model)} SET {assignments} WHERE clinic_id = %s AND ({where}) "
            f"RETURNING {returning}")
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         execute_prepared(cursor, sql,
                          [*adapt_params(assignment_params), scoped_clinic_id(), *adapt_params(where_params)])
         return cursor.fetchall()
@@ -221,13 +227,14 @@ def insert_scoped_row(instance: models.Model, *, unless_conflict: tuple[str, ...
         raise TenantScopeError(f"{type(instance).__name__} of clinic {instance.clinic_id} inserted in the scope "
                                f"of clinic {clinic_id}")
     sql, fields = _insert_sql(type(instance), tuple(unless_conflict))
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    with db.cursor() as cursor:
         execute_prepared(cursor, sql, values)
         row = cursor.fetchone()
     if row is None:
         return False
     instance.pk = row[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
     return True
