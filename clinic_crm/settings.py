@@ -194,7 +194,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["clinic_crm.common.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "clinic_crm.common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "clinic_crm.common.schema.ClinicAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 
 from django.db.models import Prefetch
@@ -12,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import json as strict_json
 
 from clinic_crm.common.api import ClinicApi, Pagination, exception_handler
 from clinic_crm.common.errors import NotFound, Unauthenticated
@@ -160,21 +160,33 @@ def pos_promo_redeem_view():
     return view
 
 
-def _redeem_plainly(request) -> Response | None:
-    """PosPromoRedeemApi's answer to a plain redeem (see pos_promo_redeem_view), or None for DRF to answer."""
-    if (request.method != "POST" or request.content_type != "application/json"
+def read_plain_redeem(request) -> tuple[dict, dict] | None:
+    """The parsed body of a plain redeem and PromoRedeemInput's values for it, or None.
+
+    Plain: a POST whose Content-Type PosPromoRedeemApi's parser takes (it matches the header as
+    sent) in UTF-8, a usable Idempotency-Key or none, a small body that DRF's JSON parser would
+    read the same way (no NaN or Infinity), in the form `read_plain_redeem_input` reads.
+    """
+    if (request.method != "POST" or not request.META.get("CONTENT_TYPE", "").startswith("application/json")
             or request.content_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8")
             or not is_usable_key(request.headers.get(IDEMPOTENCY_KEY))):
         return None
     try:
         if int(request.META.get("CONTENT_LENGTH") or 0) > PLAIN_REDEEM_MAX_BYTES:
             return None
-        data = json.loads(request.body.decode("utf-8"))
-    except ValueError:
+        data = strict_json.loads(request.body.decode("utf-8"))
+    except (ValueError, RecursionError):
         return None
     values = read_plain_redeem_input(data)
-    if values is None:
+    return None if values is None else (data, values)
+
+
+def _redeem_plainly(request) -> Response | None:
+    """PosPromoRedeemApi's answer to a plain redeem (see pos_promo_redeem_view), or None for DRF to answer."""
+    plain = read_plain_redeem(request)
+    if plain is None:
         return None
+    data, values = plain
     principal = _authenticated(request, PosPromoRedeemApi)
     if principal is None:
         return None

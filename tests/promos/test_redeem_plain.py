@@ -7,12 +7,15 @@ import pytest
 from django.test import RequestFactory
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from rest_framework.request import Request
 
 from clinic_crm.orders.models import Order
 from clinic_crm.tenancy.choices import ApiScope
 from clinic_crm.tenancy.services import revoke_api_key
 from promos import services
-from promos.apis import PosPromoRedeemApi
+from clinic_crm.common.negotiation import JsonOnlyNegotiation
+from clinic_crm.common.parsers import JSONParser
+from promos.apis import PosPromoRedeemApi, read_plain_redeem
 from promos.models import Promo
 from promos.serializers import PromoRedeemInput, PromoRedemptionOutput, read_plain_redeem_input, redemption_output
 from redemptions.models import Redemption
@@ -42,12 +45,13 @@ def body(code="SPRING20", reference="ORD-1", total="150.00", **who):
     return {"code": code, "order": {"reference": reference, "total": total}, **(who or {"external_id": "ann"})}
 
 
-def through_drf(api, data, key=None):
+def through_drf(api, data, key=None, content_type="application/json"):
     """The same request sent straight to PosPromoRedeemApi, past the URL's plain path."""
     headers = {"HTTP_AUTHORIZATION": f"Api-Key {api.key}"}
     if key is not None:
         headers["HTTP_IDEMPOTENCY_KEY"] = key
-    request = RequestFactory().post(REDEEM, json.dumps(data), content_type="application/json", **headers)
+    text = data if isinstance(data, str) else json.dumps(data)
+    request = RequestFactory().post(REDEEM, text, content_type=content_type, **headers)
     response = PosPromoRedeemApi.as_view()(request)
     return response.render()
 
@@ -96,7 +100,7 @@ def test_refusals_are_the_bytes_and_headers_drf_gives(clinic_a, in_clinic, ann, 
     assert len(drf_handled) == (2 if refusal == "bad key" else 1)
 
 
-def test_a_redeem_made_on_one_path_replays_on_the_other(clinic_a, in_clinic, ann, pos_client_for):
+def test_a_redeem_made_on_one_path_replays_on_the_other(clinic_a, in_clinic, ann, pos_client_for, drf_handled):
     # given a redeem through the plain path, and another straight through DRF
     promo = make_promo(clinic_a, in_clinic)
     api = pos_client_for(clinic_a)
@@ -114,6 +118,38 @@ def test_a_redeem_made_on_one_path_replays_on_the_other(clinic_a, in_clinic, ann
     assert_error(mismatch, 409, "idempotency_mismatch")
     with in_clinic(clinic_a):
         assert Promo.objects.get(pk=promo.pk).uses == 2 and Redemption.objects.count() == 2
+    # and only the two requests sent straight to it reached DRF's handler
+    assert [data["order"]["reference"] for data in drf_handled] == ["B", "A"]
+
+
+NAN_HIDDEN_BY_A_LATER_KEY = ('{"code": NaN, "code": "SPRING20", "external_id": "ann", '
+                             '"order": {"reference": "R2", "total": Infinity, "total": "150"}}')
+
+
+@pytest.mark.parametrize("case", ["content type in capitals", "NaN hidden by a later key", "nested too deeply"])
+def test_a_body_or_header_drf_refuses_is_refused_on_the_url_too(clinic_a, in_clinic, ann, pos_client_for,
+                                                                 drf_handled, case):
+    # given a promo, and a request DRF's parser refuses: a Content-Type it does not match (it
+    # compares the header as sent), JSON with NaN and Infinity that duplicate keys then hide, or
+    # brackets nested past Python's recursion limit
+    promo = make_promo(clinic_a, in_clinic)
+    api = pos_client_for(clinic_a)
+    content_type, text = "application/json", json.dumps(body())
+    if case == "content type in capitals":
+        content_type = "Application/JSON"
+    elif case == "NaN hidden by a later key":
+        text = NAN_HIDDEN_BY_A_LATER_KEY
+    else:
+        text = "[" * 3000 + "]" * 3000
+    # when it is sent through the URL and straight to DRF
+    plain = api.post(REDEEM, text, content_type=content_type)
+    drf = through_drf(api, text, content_type=content_type)
+    # then both refuse it with the same answer (never a 500), and nothing was redeemed
+    expected = (415, "unsupported_media_type") if case == "content type in capitals" else (400, "validation_error")
+    assert_error(plain, *expected)
+    assert plain.content == drf.content
+    with in_clinic(clinic_a):
+        assert Promo.objects.get(pk=promo.pk).uses == 0 and not Order.objects.exists()
 
 
 @pytest.mark.parametrize("case", ["lines", "float total", "padded code", "form body", "no pos scope",
@@ -194,25 +230,45 @@ bodies = st.one_of(
     st.none(), st.lists(st.integers(), max_size=2), text, st.integers())
 
 
+def as_sent(data) -> str:
+    return data if isinstance(data, str) else json.dumps(data)
+
+
+raw_bodies = st.one_of(bodies.map(as_sent), st.sampled_from([
+    NAN_HIDDEN_BY_A_LATER_KEY, '{"code": "A", "code": 1, "external_id": "ann", "order": {"reference": "R", "total": "1"}}',
+    '{"code": "SPRING20", "external_id": "ann", "order": {"reference": "R", "total": "1"}} x', "\ufeff{}", "",
+    "[" * 3000 + "]" * 3000, '{"code": "SPRING20", "external_id": "ann", "order": {"reference": "R", "total": 1e2}}',
+]))
+content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "Application/JSON",
+                                 "application/json; charset=latin-1", "application/jsonx", "text/plain"])
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(bodies)
-@example({"code": "SPRING20", "external_id": "ann", "order": {"reference": "R", "total": "150"}})
-@example({"code": "SPRING20", "patient_id": "12", "order": {"reference": "R", "total": 0}})
-def test_a_body_read_plainly_is_valid_and_read_as_promo_redeem_input_reads_it(data):
-    # given any body a till could send
-    plain = read_plain_redeem_input(data)
-    # when the plain reader takes it
+@given(raw_bodies, content_types)
+@example(as_sent({"code": "SPRING20", "external_id": "ann", "order": {"reference": "R", "total": "150"}}),
+         "application/json")
+@example(as_sent({"code": "SPRING20", "patient_id": "12", "order": {"reference": "R", "total": 0}}),
+         "application/json; charset=utf-8")
+def test_a_request_read_plainly_is_read_as_drf_and_promo_redeem_input_read_it(text, content_type):
+    # given any body a till could send, with any of these content types
+    raw = text.encode("utf-8", "surrogatepass")
+    request = RequestFactory().generic("POST", REDEEM, raw, content_type=content_type)
+    # when the plain path reads it
+    plain = read_plain_redeem(request)
     if plain is None:
-        return  # PromoRedeemInput decides, as before
-    # then PromoRedeemInput takes it too, with the same values
-    serializer = PromoRedeemInput(data=data)
-    assert serializer.is_valid(), (data, serializer.errors)
+        return  # PosPromoRedeemApi decides, as before
+    # then DRF's parser reads the same data from it, and PromoRedeemInput takes that with the same values
+    drf_request = Request(RequestFactory().generic("POST", REDEEM, raw, content_type=content_type),
+                          parsers=[JSONParser()], negotiator=JsonOnlyNegotiation())
+    data, values = plain
+    assert drf_request.data == data
+    serializer = PromoRedeemInput(data=drf_request.data)
+    assert serializer.is_valid(), (text, serializer.errors)
     validated = serializer.validated_data
     expected = {key: value for key, value in validated.items() if key != "order"}
     expected["order"] = dict(validated["order"])
-    assert plain == expected
-    assert type(plain["order"]["total"]) is Decimal and plain["order"]["total"].as_tuple() == \
-        validated["order"]["total"].as_tuple()
+    assert values == expected
+    assert values["order"]["total"].as_tuple() == validated["order"]["total"].as_tuple()
 
 
 def test_the_plain_reader_takes_the_form_tills_send():
