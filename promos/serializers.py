@@ -93,7 +93,7 @@ class PromoRedemptionOutput(serializers.Serializer):
 
 
 # The till's redeem is the API's hottest write: its common, well-formed body is read without DRF's
-# serializer machinery (a third of the request's Python time), and anything else is left to
+# serializer machinery (its fields are deep-copied per request), and anything else is left to
 # PromoRedeemInput, which gives the errors. Tests hold the two to the same values.
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 _MONEY = re.compile(r"(?:0|[1-9][0-9]{0,9})(?:\.[0-9]{1,2})?")
