@@ -110,6 +110,7 @@ class Schedule:
 
 async def client(*, host: str, port: int, request: Request, deadline: float, timeout: float, expect: set[int],
                  latencies: list[float], errors: Counter, counts: Counter, statuses: Counter,
+                 seconds: dict[int, list[float]], round_start: float,
                  schedule: Schedule | None = None) -> None:
     reader = writer = None
     while time.monotonic() < deadline:
@@ -137,7 +138,9 @@ async def client(*, host: str, port: int, request: Request, deadline: float, tim
                 writer.close()
             reader = writer = None
             continue
-        latencies.append(time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        latencies.append(latency)
+        seconds.setdefault(int(time.monotonic() - latency - round_start), []).append(latency)
         statuses[str(status)] += 1
         if status not in expect:
             errors[f"HTTP {status}"] += 1
@@ -162,6 +165,8 @@ async def run(args) -> dict:
     errors: Counter = Counter()
     counts: Counter = Counter()
     statuses: Counter = Counter()
+    seconds: dict[int, list[float]] = {}
+    wall_started = time.time()
     cpu_started = time.process_time()
     started = time.monotonic()
     deadline = started + args.duration
@@ -169,7 +174,7 @@ async def run(args) -> dict:
     await asyncio.gather(*(
         client(host=url.hostname, port=url.port, request=request, deadline=deadline, timeout=args.timeout,
                expect=expect, latencies=latencies, errors=errors, counts=counts, statuses=statuses,
-               schedule=schedule)
+               seconds=seconds, round_start=started, schedule=schedule)
         for _ in range(args.connections)
     ))
     elapsed = time.monotonic() - started
@@ -196,6 +201,14 @@ async def run(args) -> dict:
         "p99_ms": ms(percentile(latencies, 0.99)),
         "max_ms": ms(latencies[-1] if latencies else None),
         "tcp_connections": counts["connections"],
+        "started_at": wall_started,
+        # Per second of the run (by when each request was sent or due): requests, p95 and max ms,
+        # to tell a stall of a second or two from a slowdown across the whole round.
+        # Every latency in 0.1 ms buckets ({bucket: count}), so that a run's rounds can be pooled
+        # into one distribution (the percentiles of a run, not a median of its rounds').
+        "histogram": dict(Counter(str(round(value * 10_000)) for value in latencies)),
+        "timeline": [[second, len(values), ms(percentile(sorted(values), 0.95)), ms(max(values))]
+                     for second, values in sorted(seconds.items())],
         "cpu_s": round(time.process_time() - cpu_started, 3),
     }
 
