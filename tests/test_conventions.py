@@ -80,6 +80,23 @@ def test_every_tenant_models_unique_constraints_and_indexes_lead_with_clinic():
     assert not offenders, f"constraints/indexes not led by clinic: {offenders}"
 
 
+def test_every_model_with_a_clinic_has_an_index_led_by_clinic_for_its_foreign_key():
+    """The clinic foreign key has no index of its own (TenantModel): a composite one serves it."""
+    missing = []
+    for model in apps.get_models():
+        try:
+            field = model._meta.get_field("clinic")
+        except Exception:
+            continue
+        if field.db_index:
+            continue
+        led_by_clinic = [c for c in model._meta.constraints if getattr(c, "fields", ())[:1] == ("clinic",)]
+        led_by_clinic += [i for i in model._meta.indexes if i.fields and i.fields[0].lstrip("-") == "clinic"]
+        if not led_by_clinic:
+            missing.append(model.__name__)
+    assert not missing, f"no index serves the clinic foreign key of: {missing}"
+
+
 def test_every_dashboard_view_declares_its_required_role():
     missing = []
 
