@@ -40,6 +40,7 @@ from scenarios import SCENARIOS, baseline  # noqa: E402
 DEFAULT_DATABASE_URL = "postgres://clinic_crm:clinic_crm@127.0.0.1:5432/clinic_crm_bench"
 HOST = "127.0.0.1"
 SERVER_START_SECONDS = 30
+BUSY_BOX_CORES = 0.1
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -435,6 +436,14 @@ def main(argv=None) -> int:
     print(table)
     print("req/s per round: " + "; ".join(f"{r['scenario']} " + " / ".join(f"{v:,.0f}" for v in r["rps_rounds"])
                                           for r in rows))
+    # The bare view touches neither PostgreSQL nor Redis: CPU used by anything else while it runs
+    # is other work on the box (or its host), which slows every scenario of that round as well.
+    busy = [(number, r["cpu_other"]) for number, r in enumerate(runs[args.scenarios[0]], 1)
+            if r.get("cpu_other") is not None and r["cpu_other"] > BUSY_BOX_CORES]
+    if busy:
+        print("the box was busy with other work: CPU 'other' during the baseline " + ", ".join(
+            f"{cores:.2f} cores in round {number}" for number, cores in busy)
+            + f" (over {BUSY_BOX_CORES:g}; it is ~0.02 on a quiet box)")
     for name in args.scenarios:
         if SCENARIOS[name].also_accept:
             print(f"responses of {name}: " + ", ".join(f"{k} x {v:,}" for k, v in sorted(statuses[name].items())))
