@@ -195,9 +195,9 @@ def _redeem_plainly(request) -> Response | None:
         try:
             return answer_idempotently(request, principal_id=principal.principal_id, read_data=lambda: data,
                                        handle=lambda: _redeemed(request, clinic, values),
-                                       handle_exception=_handled)
+                                       handle_exception=lambda exc: _handled(exc, request))
         except Exception as exc:  # noqa: BLE001 - handled as DRF's dispatch does; unknown errors re-raise
-            return _handled(exc)
+            return _handled(exc, request)
 
 
 class _Caller:
@@ -222,9 +222,9 @@ def _authenticated(request, api: type[ClinicApi]):
     return None
 
 
-def _handled(exc: Exception) -> Response:
+def _handled(exc: Exception, request) -> Response:
     """The API's error response for `exc`, as DRF's dispatch gives it; anything unknown is raised."""
-    response = exception_handler(exc, {})
+    response = exception_handler(exc, {"request": request})
     if response is None:
         raise exc
     return response

@@ -54,6 +54,15 @@ def _validation_fields(detail) -> dict:
     return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
 
 
+def _log_refusal(response: Response, exc: ApplicationError, request) -> None:
+    """A domain refusal (a cap reached, a paused code, an illegal transition) is an answer the API
+    is there to give, not a fault: logged at INFO with its code, instead of Django's WARNING for
+    every 4xx, so that a promo running out at a busy till does not flood the warnings."""
+    path = getattr(request, "path", "")
+    logger.info("Refused %s (%s %s): %s", path or "a request", response.status_code, exc.code, exc.message)
+    response._has_been_logged = True  # read by django.utils.log.log_response
+
+
 def exception_handler(exc, context):
     """Turn every handled error into the one API error shape; unknown errors stay 500s (bugs)."""
     if isinstance(exc, DjangoValidationError):
@@ -66,7 +75,10 @@ def exception_handler(exc, context):
 
     if isinstance(exc, ApplicationError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return Response(error_body(exc.message, exc.code, exc.extra), status=exc.status_code, headers=headers)
+        response = Response(error_body(exc.message, exc.code, exc.extra), status=exc.status_code, headers=headers)
+        if exc.status_code == status.HTTP_409_CONFLICT:
+            _log_refusal(response, exc, context.get("request"))
+        return response
 
     if not isinstance(exc, exceptions.APIException):
         return None

@@ -442,3 +442,34 @@ def test_a_failure_after_the_commit_answers_with_what_was_committed(clinic_a, in
     assert replay.json() == first.json()
     with in_clinic(clinic_a):
         assert Promo.objects.get(pk=promo.pk).uses == 1 and Redemption.objects.count() == 1
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_refusal_is_logged_as_information_with_its_code_not_as_a_warning(
+        clinic_a, in_clinic, ann, pos_client_for, caplog, plain):
+    # given a promo that has run out
+    promo = make_promo(clinic_a, in_clinic, max_uses=1)
+    with in_clinic(clinic_a):
+        Promo.objects.filter(pk=promo.pk).update(uses=1)
+    api = pos_client_for(clinic_a)
+    # when a till redeems it, in the tills' plain form or in one DRF reads (with order lines)
+    caplog.set_level("INFO")
+    if plain:
+        response = redeem(api)
+    else:
+        response = api.post("/api/v1/pos/promos/redeem", {"code": "SPRING20", "external_id": "ann", "order": {
+            "reference": "L-1", "lines": [{"description": "Whitening", "unit_price": "150.00", "quantity": 1}]}},
+            format="json")
+    # then the refusal is an INFO line naming the path and the code, and Django adds no WARNING
+    assert_error(response, 409, "usage_limit_reached")
+    refusals = [r for r in caplog.records if r.name == "clinic_crm.common.api"]
+    assert [(r.levelname, r.getMessage()) for r in refusals] == [
+        ("INFO", "Refused /api/v1/pos/promos/redeem (409 usage_limit_reached): " + response.json()["message"])]
+    assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_a_request_that_is_wrong_is_still_a_warning(clinic_a, in_clinic, ann, pos_client_for, caplog):
+    make_promo(clinic_a, in_clinic)
+    response = redeem(pos_client_for(clinic_a), code="")
+    assert response.status_code == 400
+    assert [r.levelname for r in caplog.records if r.name == "django.request"] == ["WARNING"]
