@@ -82,7 +82,12 @@ def answer_idempotently(request, *, principal_id: str, read_data: Callable[[], o
             )
         if record.response_status is None:
             raise Conflict("A request with this Idempotency-Key is still in progress.", code="idempotency_in_progress")
-        return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+        replay = Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+        if record.response_status == 409 and isinstance(record.response_body, dict):
+            # The same domain refusal again: logged at INFO as the first was (clinic_crm.common.api).
+            logger.info("Replayed refusal %s (409 %s)", request.path, record.response_body.get("code"))
+            replay._has_been_logged = True  # read by django.utils.log.log_response
+        return replay
 
     request._idempotency_record_id = record_id
     commits_before = chained_commits()

@@ -473,3 +473,18 @@ def test_a_request_that_is_wrong_is_still_a_warning(clinic_a, in_clinic, ann, po
     response = redeem(pos_client_for(clinic_a), code="")
     assert response.status_code == 400
     assert [r.levelname for r in caplog.records if r.name == "django.request"] == ["WARNING"]
+
+
+def test_a_replayed_refusal_is_logged_as_information_too(clinic_a, in_clinic, ann, pos_client_for, caplog):
+    promo = make_promo(clinic_a, in_clinic, max_uses=1)
+    with in_clinic(clinic_a):
+        Promo.objects.filter(pk=promo.pk).update(uses=1)
+    api = pos_client_for(clinic_a)
+    first = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-7"})
+    caplog.clear()
+    caplog.set_level("INFO")
+    replay = redeem(api, headers={"HTTP_IDEMPOTENCY_KEY": "till-7"})
+    assert replay["Idempotent-Replayed"] == "true" and replay.json() == first.json()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "clinic_crm.tenancy.idempotency"] == [
+        ("INFO", "Replayed refusal /api/v1/pos/promos/redeem (409 usage_limit_reached)")]
+    assert not [r for r in caplog.records if r.name == "django.request"]
