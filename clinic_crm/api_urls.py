@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from clinic_crm.orders import apis as order_apis
+from clinic_crm.patient_app import apis as patient_app_apis
 from clinic_crm.patients import apis as patient_apis
 from clinic_crm.tenancy import apis as tenancy_apis
 from offers import apis as offer_apis
@@ -10,7 +11,7 @@ from promos import apis as promo_apis
 
 app_urls = [
     # First: the app fetches its config on every open, by far the API's most frequent request.
-    path("config", offer_apis.app_config_view(), name="app-config"),
+    path("config", patient_app_apis.app_config_view(), name="app-config"),
     path("auth/code", patient_apis.SignInCodeApi.as_view(), name="app-auth-code"),
     path("auth/token", patient_apis.SignInTokenApi.as_view(), name="app-auth-token"),
     path("me", patient_apis.AppMeApi.as_view(), name="app-me"),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "clinic_crm.patients",
     "clinic_crm.orders",
     "clinic_crm.dashboard",
+    "clinic_crm.patient_app",
     "redemptions",
     "notifications",
     "offers",

@@ -36,9 +36,4 @@ def get_push_setup_problem(*, clinic: Clinic) -> str:
 
     Only OneSignal needs per-clinic credentials; the console and memory backends deliver anything.
     """
-    from notifications.backends.onesignal import OneSignalBackend
-
-    if isinstance(get_backend(), OneSignalBackend) and not clinic.onesignal_configured:
-        return (f"Push notifications are not set up for {clinic.name}: the clinic's OneSignal app id and REST "
-                "API key have not been entered, so a push can't be delivered.")
-    return ""
+    return get_backend().setup_problem(clinic=clinic)

@@ -25,11 +25,12 @@ def trim_push_history() -> int:
 
 
 @transaction.atomic
-def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[str] | None = None,
-               source_key: str = "", occurrence: str = "") -> PushNotification:
-    """Record a push and deliver it after commit; with nobody to reach it ends as "no recipients" (OFF-5)."""
-    from notifications.tasks import deliver_push_task
+def record_push(*, clinic: Clinic, title: str, message: str, external_ids: list[str] | None = None,
+                source_key: str = "", occurrence: str = "") -> PushNotification:
+    """Record a push in the clinic's history, queued; with nobody to reach it ends as "no recipients" (OFF-5).
 
+    Other apps call `notifications.dispatch.queue_push`, which also has it delivered.
+    """
     targeted = count_push_recipients(external_ids=external_ids)
     push = PushNotification(
         clinic=clinic, title=title.strip(), message=message.strip(),
@@ -43,9 +44,6 @@ def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[s
     push.save()
     # Trimmed in the same transaction as the insert, so the log never holds more than the limit.
     trim_push_history()
-    if push.status == PushStatus.QUEUED:
-        clinic_id, push_id = clinic.pk, push.pk
-        transaction.on_commit(lambda: deliver_push_task.delay(clinic_id, push_id))
     return push
 
 

@@ -7,10 +7,9 @@ def _active_offers():
     from clinic_crm.tenancy.context import current_clinic_id
     from clinic_crm.tenancy.models import Clinic
     from offers.models import Offer
-    from offers.services.redemption import clinic_today
 
     # Active and not past its Until date in the clinic's own calendar.
-    today = clinic_today(Clinic.objects.get(pk=current_clinic_id()))
+    today = Clinic.objects.get(pk=current_clinic_id()).today()
     return Offer.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today), active=True)
 
 

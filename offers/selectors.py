@@ -11,8 +11,7 @@ from django.utils.formats import date_format
 
 from clinic_crm.tenancy.models import Clinic
 from notifications.models import PushNotification
-from notifications.selectors import list_recent_pushes
-from notifications.selectors import get_push_setup_problem
+from notifications.selectors import get_push_setup_problem, list_recent_pushes
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.occasions import next_occurrence
@@ -156,6 +155,26 @@ class PushHistoryRow:
     offer: Offer | None = None
     automated_offer: AutomatedOffer | None = None
     from_offer: bool = False  # sent by an offer, even one deleted since
+
+
+@dataclass(frozen=True)
+class AppOffer:
+    """An offer the patient app shows now, and whether the app may redeem it today (OFF-7)."""
+
+    offer: Offer | AutomatedOffer
+    redeemable: bool
+
+
+def list_app_offers(*, today: date) -> list[AppOffer]:
+    """What the app shows for the clinic's date `today`: live one-time offers, newest first, then
+    published automated offers by occasion (OFF-7)."""
+    one_time = (Offer.objects.filter(published=True, active=True)
+                .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
+                .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+                .order_by("-created_at", "-id"))
+    automated = AutomatedOffer.objects.filter(published=True).order_by("occasion")
+    return [AppOffer(offer=offer, redeemable=is_offer_redeemable(offer=offer, today=today))
+            for offer in [*one_time, *automated]]
 
 
 def list_offers() -> QuerySet[Offer]:

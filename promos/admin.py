@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from offers.config_cache import InvalidatesAppConfigAdmin
+from clinic_crm.common.app_changes import InvalidatesAppConfigAdmin
 from promos.models import Promo, PromoActivity, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
 
 

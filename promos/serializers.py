@@ -8,9 +8,16 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clinic_crm.common.serializers import MAX_ID, IdInput
-from clinic_crm.orders.serializers import DiscountOutput, OrderLineInput
-from offers.serializers import DiscountInput, discount_body
+from clinic_crm.common.serializers import (
+    MAX_ID,
+    DiscountInput,
+    DiscountOutput,
+    IdInput,
+    discount_body,
+    discount_fields,
+    flatten_discount,
+)
+from clinic_crm.orders.serializers import OrderLineInput
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 
 MAX_INT = 2**31 - 1
@@ -211,14 +218,9 @@ class PromoInput(serializers.Serializer):
 
     def service_data(self) -> dict:
         """The services' shape: discount flattened into discount_type/discount_value, tiers likewise."""
-        data = dict(self.validated_data)
-        discount = data.pop("discount", None)
-        if discount is not None:
-            data["discount_type"] = discount["type"]
-            data["discount_value"] = discount.get("value")
+        data = flatten_discount(self.validated_data)
         if "tiers" in data:
-            data["tiers"] = [{"min_order": t["min_order"], "discount_type": t["discount"]["type"],
-                              "discount_value": t["discount"].get("value")} for t in data["tiers"]]
+            data["tiers"] = [{"min_order": t["min_order"], **discount_fields(t["discount"])} for t in data["tiers"]]
         return data
 
 

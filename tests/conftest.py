@@ -68,7 +68,7 @@ def _fresh_caches():
     from django.core.cache import caches
 
     from clinic_crm.tenancy.auth import forget_local_api_keys, forget_local_app_keys
-    from offers.app_config import forget_kept_configs
+    from clinic_crm.patient_app.config import forget_kept_configs
 
     for alias in ("default", "local"):
         caches[alias].clear()

@@ -5,17 +5,8 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clinic_crm.common.choices import DiscountType
-from clinic_crm.common.serializers import IdInput
+from clinic_crm.common.serializers import DiscountOutput, IdInput
 from clinic_crm.orders.models import Order, OrderLine
-
-
-class DiscountOutput(serializers.Serializer):
-    type = serializers.ChoiceField(source="discount_type", choices=DiscountType.choices)
-    value = serializers.DecimalField(source="discount_value", max_digits=10, decimal_places=2, allow_null=True)
-
-    class Meta:
-        ref_name = "Discount"
 
 
 class OrderLineOutput(serializers.ModelSerializer):

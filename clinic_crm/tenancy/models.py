@@ -2,12 +2,14 @@
 
 import secrets
 import zoneinfo
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.functional import cached_property
+from django.utils.timezone import now as utc_now
 
 from clinic_crm.common.fields import EncryptedTextField
 from clinic_crm.common.models import TimeStampedModel
@@ -53,6 +55,10 @@ class Clinic(TimeStampedModel):
     @cached_property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self, now: datetime | None = None) -> date:
+        """The clinic's own date: offer windows, occasions and "today" are judged in its time zone."""
+        return (now or utc_now()).astimezone(self.tzinfo).date()
 
     @property
     def onesignal_configured(self) -> bool:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 class PushMessage:
     title: str
     message: str
-    # None means every push-enabled patient of the clinic; otherwise these external ids.
-    external_ids: tuple[str, ...] | None
+    # The audience, resolved by the caller in the clinic's scope: a backend never reads the database.
+    external_ids: tuple[str, ...]
     # Stable per (clinic, push): lets the provider drop a repeated send (retries, double beats).
     idempotency_seed: str
 
@@ -38,6 +38,10 @@ class PushError(Exception):
 class BasePushBackend:
     def send(self, *, clinic, push: PushMessage) -> PushResult:
         raise NotImplementedError
+
+    def setup_problem(self, *, clinic) -> str:
+        """Why nothing can be delivered for this clinic until it is set up, or "" when it can."""
+        return ""
 
     def delivered_count(self, *, clinic, provider_id: str) -> int | None:
         """The provider's own figure of devices reached, or None when it has none."""

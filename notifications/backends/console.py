@@ -9,6 +9,6 @@ class ConsoleBackend(BasePushBackend):
     """The embedded default: writes each push to the log instead of sending it."""
 
     def send(self, *, clinic, push: PushMessage) -> PushResult:
-        audience = "all push-enabled patients" if push.external_ids is None else f"{len(push.external_ids)} patients"
-        logger.info("push for %s to %s: %s — %s", clinic.slug, audience, push.title, push.message)
+        logger.info("push for %s to %s patients: %s — %s", clinic.slug, len(push.external_ids), push.title,
+                    push.message)
         return PushResult(sent=True, provider_ids=[f"console-{push.idempotency_seed}"])

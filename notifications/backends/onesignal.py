@@ -28,7 +28,6 @@ from onesignal.model.include_aliases import IncludeAliases
 from onesignal.model.notification import Notification
 
 from notifications.backends.base import BasePushBackend, PushError, PushMessage, PushResult
-from notifications.selectors import list_push_recipient_external_ids
 
 logger = logging.getLogger("notifications.onesignal")
 
@@ -54,14 +53,15 @@ class _ChunkOutcome:
 
 
 class OneSignalBackend(BasePushBackend):
+    def setup_problem(self, *, clinic) -> str:
+        if clinic.onesignal_configured:
+            return ""
+        return (f"Push notifications are not set up for {clinic.name}: the clinic's OneSignal app id and REST "
+                "API key have not been entered, so a push can't be delivered.")
+
     def send(self, *, clinic, push: PushMessage) -> PushResult:
         app_id, api_key = _credentials(clinic)
-        if push.external_ids is None:
-            # Only for a caller that has not resolved the audience (the delivery task always has):
-            # it must be in the clinic's scope, so only its patients come back.
-            external_ids = list_push_recipient_external_ids()
-        else:
-            external_ids = list(push.external_ids)
+        external_ids = list(push.external_ids)
         if not external_ids:
             return PushResult(sent=False, no_recipients=True, error=NOBODY_TO_REACH)
         size = settings.ONESIGNAL_CHUNK_SIZE

@@ -24,7 +24,6 @@ from offers.services.lifecycle import (  # noqa: F401
 )
 from offers.services.redemption import (  # noqa: F401
     TillRedemption,
-    clinic_today,
     ensure_offer_redeemable,
     get_offer_by_promotion_key,
     is_offer_redeemable,

@@ -8,11 +8,11 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from clinic_crm.common.app_changes import app_config_changed_on_commit
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from notifications.services import queue_push
+from notifications.dispatch import queue_push
 from offers.choices import Occasion
-from offers.config_cache import invalidate_app_config
 from offers.models import AutomatedOffer, OccasionFiring
 from offers.occasions import FIRE_HOUR, occurrence_in
 
@@ -72,7 +72,7 @@ def fire_automated_offer(*, clinic: Clinic, automated_offer: AutomatedOffer, occ
                                  source_key=offer.promotion_key, occurrence=occurrence.isoformat())
         firing.save(update_fields=["push"])
     clinic_id = clinic.pk
-    transaction.on_commit(lambda: invalidate_app_config(clinic_id))  # the offer's window just opened
+    app_config_changed_on_commit(clinic_id)  # the offer's window just opened
     logger.info("Fired %s for clinic %s on %s", offer.promotion_key, clinic_id, occurrence)
     return firing
 

@@ -7,12 +7,12 @@ from datetime import date
 from django.db import transaction
 from django.utils.formats import date_format
 
+from clinic_crm.common.app_changes import app_config_changed_on_commit
 from clinic_crm.common.errors import Conflict
 from clinic_crm.tenancy.models import Clinic
 from notifications.models import PushNotification
 from notifications.selectors import get_push_setup_problem
-from notifications.services import queue_push
-from offers.config_cache import invalidate_app_config
+from notifications.dispatch import queue_push
 from offers.models import AutomatedOffer, Offer
 from offers.services.redemption import is_offer_redeemable
 from redemptions.choices import RedemptionStatus
@@ -26,7 +26,7 @@ AUTOMATED_FIELDS = ("discount_type", "discount_value", "push_title", "push_messa
 
 def _changed(clinic_id: int) -> None:
     # The app must see the change on its very next fetch (OFF-7).
-    transaction.on_commit(lambda: invalidate_app_config(clinic_id))
+    app_config_changed_on_commit(clinic_id)
 
 
 def _assign(obj, data: dict, fields) -> None:

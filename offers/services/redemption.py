@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from clinic_crm.common.app_changes import app_config_changed_on_commit
 from clinic_crm.common.choices import DiscountSource
 from clinic_crm.common.errors import Conflict, LimitReached, NotFound
 from clinic_crm.orders.models import Order
@@ -18,7 +18,6 @@ from clinic_crm.orders.services import AppliedDiscount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from offers.choices import Occasion
-from offers.config_cache import invalidate_app_config
 from offers.models import AutomatedOffer, Offer, OccasionFiring
 from redemptions.models import Redemption
 from redemptions.services import (
@@ -38,11 +37,6 @@ AnyOffer = Offer | AutomatedOffer
 class TillRedemption:
     redemption: Redemption
     order: Order | None
-
-
-def clinic_today(clinic: Clinic, now: datetime | None = None) -> date:
-    """The clinic's own date: offer windows and occasions are judged in its time zone."""
-    return (now or timezone.now()).astimezone(clinic.tzinfo).date()
 
 
 def get_offer_by_promotion_key(*, promotion_key: str) -> AnyOffer:
@@ -114,7 +108,7 @@ def redeem_offer_in_app(*, clinic: Clinic, patient: Patient, promotion_key: str,
                         now: datetime | None = None) -> Redemption:
     """A patient taps Redeem Offer: a pending redemption with the discount as it stands now (OFF-8)."""
     offer = get_offer_by_promotion_key(promotion_key=promotion_key)
-    ensure_offer_redeemable(offer=offer, patient=patient, today=clinic_today(clinic, now))
+    ensure_offer_redeemable(offer=offer, patient=patient, today=clinic.today(now))
     return record_pending_redemption(clinic=clinic, patient=patient,
                                      promotion=snapshot_of(offer=offer, currency=clinic.currency))
 
@@ -136,7 +130,7 @@ def _consume_use(offer: AnyOffer) -> None:
         # The app lists the offer as redeemable until its config is rebuilt (OFF-7). Dropped
         # with the rest if this redeem rolls back, so the use it gave back stays open.
         clinic_id = offer.clinic_id
-        transaction.on_commit(lambda: invalidate_app_config(clinic_id))
+        app_config_changed_on_commit(clinic_id)
 
 
 _TAKE_USE_SQL = """
@@ -158,7 +152,7 @@ def redeem_offer_at_till(*, clinic: Clinic, patient: Patient, promotion_key: str
     offer = get_offer_by_promotion_key(promotion_key=promotion_key)
     pending = lock_pending_redemption(patient=patient, promotion_key=offer.promotion_key)
     if pending is None:
-        ensure_offer_redeemable(offer=offer, patient=patient, today=clinic_today(clinic, now))
+        ensure_offer_redeemable(offer=offer, patient=patient, today=clinic.today(now))
     _consume_use(offer)
     promotion = snapshot_of(offer=offer, currency=clinic.currency)
     order = None

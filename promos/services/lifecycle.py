@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 
 from clinic_crm.common.choices import DiscountType
 from clinic_crm.common.errors import Conflict
+from clinic_crm.common.app_changes import app_config_changed_on_commit
 from clinic_crm.common.money import quantize
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from offers.config_cache import invalidate_app_config
 from promos.choices import Audience, PromoAction, PromoKind, PromoStatus
 from promos.events import Actor, jsonable, record_promo_event
 from promos.locks import lock_promo
@@ -273,7 +273,7 @@ TRANSITIONS = {
 def _changed(promo: Promo) -> None:
     """The app's config lists live promos (banner, auto-apply): rebuild it after this commits."""
     clinic_id = promo.clinic_id
-    transaction.on_commit(lambda: invalidate_app_config(clinic_id))
+    app_config_changed_on_commit(clinic_id)
 
 
 def _transition(*, promo: Promo, actor: Actor | None, action: str) -> Promo:

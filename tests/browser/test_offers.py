@@ -14,7 +14,7 @@ from clinic_crm.common.choices import DiscountType
 from clinic_crm.tenancy.choices import Role
 from notifications.models import PushNotification
 from offers.models import Offer
-from offers.services import clinic_today, create_offer, publish_offer
+from offers.services import create_offer, publish_offer
 from redemptions.models import Redemption
 from tests.conftest import make_staff
 from tests.factories import PatientFactory
@@ -142,7 +142,7 @@ def test_only_a_live_offer_can_be_pushed_and_the_push_is_reported_as_queued(
 ):
     # given a live offer, one that ended five days ago but is still published, and two patients with push on
     staff = make_staff(clinic_a, Role.STAFF)
-    today = clinic_today(clinic_a)
+    today = clinic_a.today()
     seed_offer(clinic_a, in_clinic, "Spring whitening")
     seed_offer(clinic_a, in_clinic, "Hygienist visit", valid_from=today - timedelta(days=30),
                valid_until=today - timedelta(days=5))

@@ -3,7 +3,7 @@
 import pytest
 
 from clinic_crm.tenancy.services import set_onesignal_credentials
-from notifications.services import queue_push
+from notifications.dispatch import queue_push
 from notifications.tasks import deliver_push_task, fetch_delivered_count_task
 from tests.factories import PatientFactory
 from tests.notifications.fake_onesignal import FakeOneSignal

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from notifications.choices import PushStatus
-from notifications.services import queue_push
+from notifications.dispatch import queue_push
 from tests.factories import PatientFactory
 
 ROOT = Path(__file__).resolve().parent.parent.parent

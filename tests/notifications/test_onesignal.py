@@ -12,7 +12,7 @@ from notifications.backends.base import PushError, PushMessage
 from notifications.backends.onesignal import OneSignalBackend
 from notifications.choices import PushStatus
 from notifications.models import PushNotification
-from notifications.services import queue_push
+from notifications.dispatch import queue_push
 from notifications.tasks import fetch_delivered_count_task
 from offers.choices import Occasion
 from offers.models import AutomatedOffer

@@ -6,7 +6,7 @@ from notifications.backends import memory
 from notifications.choices import PushStatus
 from notifications.models import PushNotification
 from notifications.selectors import count_push_recipients, list_recent_pushes
-from notifications.services import queue_push
+from notifications.dispatch import queue_push
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 
 from notifications.choices import PushStatus
-from notifications.services import queue_push
+from notifications.dispatch import queue_push
 from notifications.tasks import MAX_RETRIES
 from tests.factories import PatientFactory
 from tests.notifications.delivery import deliver

@@ -1,4 +1,10 @@
-"""The patient app's config is cached per clinic under a version that every change bumps (OFF-7)."""
+"""Something the patient app shows changed: the per-clinic config version every kind bumps (OFF-7).
+
+The patient app's configuration (`clinic_crm.patient_app`) is cached per clinic under this
+version. Offers, promos and coupons call `app_config_changed_on_commit` from their services, and
+their Django admin classes take `InvalidatesAppConfigAdmin`, so the next fetch rebuilds without
+any of them knowing how the configuration is put together.
+"""
 
 import time
 
@@ -7,7 +13,7 @@ from django.db import transaction
 
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
 
-VERSION_KEY = "offers:config-version:{clinic_id}"
+VERSION_KEY = "app-config:version:{clinic_id}"
 
 
 def config_version(clinic_id: int) -> int:
@@ -30,6 +36,15 @@ def invalidate_app_config(clinic_id: int) -> None:
     bump_tracked_int(VERSION_KEY.format(clinic_id=clinic_id), initial=time.time_ns())
 
 
+def app_config_changed_on_commit(clinic_id: int) -> None:
+    """Bump the clinic's config version once the current transaction commits (OFF-7).
+
+    After the commit, so a fetch that rebuilds at once reads the change; a rolled-back change
+    bumps nothing.
+    """
+    transaction.on_commit(lambda: invalidate_app_config(clinic_id))
+
+
 class InvalidatesAppConfigAdmin:
     """Django admin mixin: saving or deleting a row the app config shows bumps its clinic's version.
 
@@ -39,7 +54,7 @@ class InvalidatesAppConfigAdmin:
 
     def _invalidate_on_commit(self, clinic_ids) -> None:
         for clinic_id in {cid for cid in clinic_ids if cid is not None}:
-            transaction.on_commit(lambda cid=clinic_id: invalidate_app_config(cid))
+            app_config_changed_on_commit(clinic_id)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

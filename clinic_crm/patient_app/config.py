@@ -1,9 +1,11 @@
 """The patient app's configuration: what the app shows now, cached per clinic and version (OFF-7).
 
-The body is serialized once per (clinic, config version, clinic date, clinic profile) and kept
-in the Django cache as bytes; every offer and promo change bumps the version on commit (config_cache),
-so the next fetch rebuilds it. The ETag is derived from the same parts, so a client holding the
-current tag gets a 304 without the body being read from the cache at all.
+A composition of every promotion kind the app shows (offers, promos), each read through its own
+app's selectors. The body is serialized once per (clinic, config version, clinic date, clinic
+profile) and kept in the Django cache as bytes; every change of something the app shows bumps
+the version on commit (`clinic_crm.common.app_changes`), so the next fetch rebuilds it. The ETag
+is derived from the same parts, so a client holding the current tag gets a 304 without the body
+being read from the cache at all.
 """
 
 from __future__ import annotations
@@ -17,20 +19,19 @@ from time import time as time_now
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q
 from django.utils import timezone
 
+from clinic_crm.common.app_changes import config_version
 from clinic_crm.common.models import discount_label
 from clinic_crm.tenancy.auth import app_key_row, clinic_from_row
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import Clinic
-from offers.config_cache import config_version
-from offers.models import AutomatedOffer, Offer
-from offers.services.redemption import clinic_today, is_offer_redeemable
+from offers.models import Offer
+from offers.selectors import list_app_offers
 from promos.choices import PromoKind
 from promos.selectors import list_app_promos
 
-BODY_KEY = "offers:app-config:{clinic_id}:{tag}"
+BODY_KEY = "app-config:body:{clinic_id}:{tag}"
 BODY_TIMEOUT = 24 * 3600  # a new date or version makes a new key; old ones just age out
 
 
@@ -40,40 +41,42 @@ class AppConfig:
     body: bytes
 
 
-def list_app_offers(*, today: date) -> tuple[list[Offer], list[AutomatedOffer]]:
-    """Published, active, in-window one-time offers and published automated offers of the clinic in scope."""
-    one_time = list(
-        Offer.objects.filter(published=True, active=True)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-        .order_by("-created_at", "-id")
-    )
-    automated = list(AutomatedOffer.objects.filter(published=True).order_by("occasion"))
-    return one_time, automated
-
-
 def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
     """The config body API.md gives, for the clinic's date `today` (OFF-7), with the promo banners (PRO-1)."""
-    one_time, automated = list_app_offers(today=today)
     end_of_day = datetime.combine(today + timedelta(days=1), time.min, tzinfo=clinic.tzinfo)
+    return {
+        "clinic": {"name": clinic.name, "slug": clinic.slug, "currency": clinic.currency,
+                   "timezone": clinic.timezone, "branding": clinic.branding},
+        "offers": _offers(clinic=clinic, today=today),
+        "promos": _promos(clinic=clinic, now=now, starts_before=end_of_day),
+        "generated_at": now.astimezone(clinic.tzinfo),
+    }
+
+
+def _offers(*, clinic: Clinic, today: date) -> list[dict]:
     offers = []
-    for offer in one_time:
-        offers.append({
-            "id": offer.promotion_key, "kind": "one_time", "occasion": None, "title": offer.title,
-            "description": offer.description, "discount_label": offer.discount_label_in(clinic.currency),
-            "valid_from": offer.valid_from, "valid_until": offer.valid_until,
-            "redeemable": is_offer_redeemable(offer=offer, today=today),
-        })
-    for offer in automated:
-        redeemable = is_offer_redeemable(offer=offer, today=today)
-        offers.append({
-            "id": offer.promotion_key, "kind": "automated", "occasion": offer.occasion,
-            "title": offer.push_title or offer.get_occasion_display(), "description": offer.push_message,
-            "discount_label": offer.discount_label_in(clinic.currency), "valid_from": None,
-            "valid_until": offer.redeemable_until if redeemable else None, "redeemable": redeemable,
-        })
+    for entry in list_app_offers(today=today):
+        offer = entry.offer
+        if isinstance(offer, Offer):
+            offers.append({
+                "id": offer.promotion_key, "kind": "one_time", "occasion": None, "title": offer.title,
+                "description": offer.description, "discount_label": offer.discount_label_in(clinic.currency),
+                "valid_from": offer.valid_from, "valid_until": offer.valid_until, "redeemable": entry.redeemable,
+            })
+        else:
+            offers.append({
+                "id": offer.promotion_key, "kind": "automated", "occasion": offer.occasion,
+                "title": offer.push_title or offer.get_occasion_display(), "description": offer.push_message,
+                "discount_label": offer.discount_label_in(clinic.currency), "valid_from": None,
+                "valid_until": offer.redeemable_until if entry.redeemable else None,
+                "redeemable": entry.redeemable,
+            })
+    return offers
+
+
+def _promos(*, clinic: Clinic, now: datetime, starts_before: datetime) -> list[dict]:
     promos = []
-    for promo in list_app_promos(now=now, starts_before=end_of_day):
+    for promo in list_app_promos(now=now, starts_before=starts_before):
         tiered = promo.kind == PromoKind.TIERED
         promos.append({
             "id": promo.promotion_key, "code": promo.shared_code, "name": promo.name, "kind": promo.kind,
@@ -84,13 +87,7 @@ def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
             "min_order": promo.min_order, "starts_at": _local(promo.starts_at, clinic),
             "ends_at": _local(promo.ends_at, clinic), "show_banner": promo.show_banner, "auto_apply": promo.auto_apply,
         })
-    return {
-        "clinic": {"name": clinic.name, "slug": clinic.slug, "currency": clinic.currency,
-                   "timezone": clinic.timezone, "branding": clinic.branding},
-        "offers": offers,
-        "promos": promos,
-        "generated_at": now.astimezone(clinic.tzinfo),
-    }
+    return promos
 
 
 def _local(moment: datetime | None, clinic: Clinic) -> datetime | None:
@@ -106,13 +103,13 @@ def _tag(clinic: Clinic, today: date) -> str:
 
 def get_app_config_etag(*, clinic: Clinic, now: datetime | None = None) -> str:
     """The strong ETag of the clinic's current config, without building it."""
-    return f'"{_tag(clinic, clinic_today(clinic, now))}"'
+    return f'"{_tag(clinic, clinic.today(now))}"'
 
 
 def get_app_config(*, clinic: Clinic, now: datetime | None = None) -> AppConfig:
     """The clinic's config as cached bytes with its ETag, building it on a miss (OFF-7)."""
     now = now or timezone.now()
-    today = clinic_today(clinic, now)
+    today = clinic.today(now)
     tag = _tag(clinic, today)
     key = BODY_KEY.format(clinic_id=clinic.pk, tag=tag)
     # The key carries the version, so a process's own copy can never be stale: only the version
@@ -164,7 +161,7 @@ def get_app_config_for_key(app_key: str) -> AppConfig | None:
     now = timezone.now()
     config = get_app_config(clinic=clinic, now=now)
     if settings.CACHE_IN_PROCESS:
-        tomorrow = clinic_today(clinic, now) + timedelta(days=1)
+        tomorrow = clinic.today(now) + timedelta(days=1)
         day_ends = datetime.combine(tomorrow, time.min, tzinfo=clinic.tzinfo).timestamp()
         if len(_kept) >= _KEPT_MAX:
             _kept.clear()

@@ -315,7 +315,7 @@ def test_with_a_cache_that_keeps_nothing_every_fetch_is_built_and_never_a_false_
 def test_the_warm_fetch_answered_before_drf_is_the_same_response_drf_gives(clinic_a, in_clinic, app_client_for,
                                                                            rf):
     # given a live offer and the config fetched once through the URL (the path that skips DRF)
-    from offers.apis import AppConfigApi
+    from clinic_crm.patient_app.apis import AppConfigApi
 
     make_offer(clinic_a, in_clinic)
     through_url = fetch(app_client_for, clinic_a)
@@ -348,7 +348,7 @@ def test_a_deactivated_clinics_key_and_other_methods_still_get_drfs_answers(clin
 @pytest.fixture
 def config_builds(monkeypatch):
     """How many times a fetch went past the process's kept answer to get_app_config."""
-    from offers import app_config
+    from clinic_crm.patient_app import config as app_config
 
     calls = []
     real = app_config.get_app_config

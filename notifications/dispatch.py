@@ -1,0 +1,29 @@
+"""Sending a push, as other apps do it: the history row now, delivery by Celery after commit (OFF-5).
+
+This sits above both `services` (every write, delivery included) and `tasks` (which load a push
+and call those services), so neither of them imports the other.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from clinic_crm.tenancy.models import Clinic
+from notifications.choices import PushStatus
+from notifications.models import PushNotification
+from notifications.services import record_push
+from notifications.tasks import deliver_push_task
+
+
+@transaction.atomic
+def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[str] | None = None,
+               source_key: str = "", occurrence: str = "") -> PushNotification:
+    """Record a push and deliver it once this commits: to every push-enabled patient, or only to
+    those of `external_ids` (OFF-5); with nobody to reach it ends as "no recipients" unsent."""
+    push = record_push(clinic=clinic, title=title, message=message, external_ids=external_ids,
+                       source_key=source_key, occurrence=occurrence)
+    if push.status == PushStatus.QUEUED:
+        clinic_id, push_id = clinic.pk, push.pk
+        # After the commit, so the worker finds the row; a rolled-back push is never sent.
+        transaction.on_commit(lambda: deliver_push_task.delay(clinic_id, push_id))
+    return push
