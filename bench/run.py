@@ -106,10 +106,12 @@ def app_env(args, secret_key: str) -> dict:
         "DEBUG": "0",
         "ALLOWED_HOSTS": HOST,
         "CONN_MAX_AGE": str(args.conn_max_age),
-        "CACHE_URL": args.cache_url,
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "clinic_crm.settings",
     })
+    env.pop("CACHE_URL", None)
+    if args.cache_url:
+        env["CACHE_URL"] = args.cache_url
     return env
 
 
@@ -127,6 +129,11 @@ def prepare(args, env: dict, python: str) -> dict:
     )
     if done.returncode != 0:
         raise SystemExit("preparing the bench database failed (see above)")
+    # DEBUG is off, so pages name their static files through the manifest collectstatic writes.
+    collected = subprocess.run([python, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], cwd=ROOT,
+                               env=env, timeout=300)
+    if collected.returncode != 0:
+        raise SystemExit("collectstatic failed (see above)")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -349,10 +356,11 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
     parser.add_argument("--conn-max-age", type=int, default=60,
                         help="CONN_MAX_AGE for the app: 60 as docker-compose.yml sets it; 0 reconnects per request")
-    parser.add_argument("--cache-url", default="locmemcache://",
-                        help="CACHE_URL for the app: locmemcache:// (default, per worker), "
-                             "rediscache://127.0.0.1:6379/3 (shared, as in production), or "
-                             "dummycache:// (nothing is ever cached: the cold path)")
+    parser.add_argument("--cache-url", default="",
+                        help="CACHE_URL for the app: unset by default (the file cache under var/cache, shared by "
+                             "the workers), rediscache://127.0.0.1:6379/3 (shared, as in production), or "
+                             "dummycache:// (nothing is ever cached: the cold path). A cache kept in each worker "
+                             "(locmemcache://) is refused by the app's system check.")
     parser.add_argument("--patients", type=int, default=500,
                         help="patients in the bench clinic (default 500; a scenario may need more, e.g. the "
                              "promo redeems seed 2,000 and send each request for the next one in turn)")
@@ -430,7 +438,7 @@ def main(argv=None) -> int:
     table = format_table(rows, args.scenarios[0])
     offered = f", open loop at {args.rate:g} req/s" if args.rate else ""
     setup = (f"{args.connections} connections{offered}, {args.rounds} x {args.duration:g} s per scenario, gunicorn "
-             f"{args.workers} {args.worker_class} workers, CONN_MAX_AGE={args.conn_max_age}, cache {args.cache_url}, {context['patients']} "
+             f"{args.workers} {args.worker_class} workers, CONN_MAX_AGE={args.conn_max_age}, cache {args.cache_url or 'file (default)'}, {context['patients']} "
              f"patients, {os.cpu_count()} CPUs, load average {load_before:.2f} before")
     print(setup)
     print(table)

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every error under /api/ leaves in the API's JSON shape, whoever made it.
+    "clinic_crm.common.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "clinic_crm.common.middleware.RejectNullBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -110,8 +112,14 @@ if env.str("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The default cache is shared by every process of the machine and needs no server: files under
+# var/cache. Rate limits, revoked keys and the app config's version then hold across gunicorn's
+# workers and Celery. Production sets CACHE_URL=rediscache://… A cache kept in each process
+# (locmemcache://) is refused by a system check unless DEBUG is on with a single process; the
+# test suite, one process, uses it unless CACHE_URL says otherwise.
+DEFAULT_CACHE_URL = "locmemcache://" if TESTING else f"filecache://{VAR_DIR / 'cache'}"
 CACHES = {
-    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    "default": env.cache("CACHE_URL", default=DEFAULT_CACHE_URL),
     # Per process, in front of the shared cache, for values whose keys already say when they change
     # (the app config body is keyed by its version) or that may lag a few seconds (app-key lookups).
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic-crm-local",

@@ -39,6 +39,10 @@ urlpatterns = [
     path("c/<slug:clinic_slug>/", include(clinic_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Anything else under api/ is the API's JSON 404, whatever the method: never a redirect to a
+    # slash, Django's CSRF page or the dashboard's HTML 404.
+    path("api/", api_not_found),
+    path("api/<path:rest>", api_not_found),
     path("admin/", admin.site.urls),
 ]
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import functools
-import re
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 
-from clinic_crm.common.api import ClinicApi, Pagination, paginate
+from clinic_crm.common.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PAGE_PARAMETERS,
+    ROW_ID,
+    ClinicApi,
+    Pagination,
+    paginate,
+    row_id_parameter,
+)
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.auth import (
@@ -27,21 +34,17 @@ from offers.serializers import (
     AutomatedOfferInput,
     AutomatedOfferOutput,
     OfferInput,
+    OfferPatchInput,
     OfferOutput,
     PosRedeemInput,
     PosRedemptionOutput,
 )
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
-    description="Up to 255 characters. A replay with the same key and body returns the first response.",
-)
 PROMOTION_ID = OpenApiParameter(
-    "offer_id", str, OpenApiParameter.PATH,
+    "offer_id", {"type": "string", "pattern": r"^(offer|automated_offer)_[1-9][0-9]{0,17}$"}, OpenApiParameter.PATH,
     description='A promotion id, one id space for both kinds: "offer_12" (one-time) or "automated_offer_3".',
 )
-STAFF_ID = OpenApiParameter("offer_id", str, OpenApiParameter.PATH, description="The offer's id, e.g. \"12\".")
-NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+STAFF_ID = row_id_parameter("offer_id", "offer")
 
 
 # --- patient app ---------------------------------------------------------------------------------
@@ -52,7 +55,7 @@ class AppOfferRedeemApi(ClinicApi):
     permission_classes = [IsSignedInPatient]
 
     @extend_schema(
-        request=None, parameters=[PROMOTION_ID, IDEMPOTENCY_HEADER],
+        request=None, parameters=[PROMOTION_ID, IDEMPOTENCY_KEY_PARAMETER],
         responses={201: inline_serializer("AppOfferRedeemed", {"redemption": AppRedemptionOutput()})},
         tags=["app"], summary="Redeem an offer in the app: a pending redemption applied at checkout",
     )
@@ -74,7 +77,7 @@ class PosOfferRedeemApi(ClinicApi):
     permission_classes = [HasApiScope("pos")]
 
     @extend_schema(
-        request=PosRedeemInput, parameters=[PROMOTION_ID, IDEMPOTENCY_HEADER],
+        request=PosRedeemInput, parameters=[PROMOTION_ID, IDEMPOTENCY_KEY_PARAMETER],
         responses={201: inline_serializer("PosOfferRedeemed", {"redemption": PosRedemptionOutput()})},
         tags=["pos"], summary="Apply an offer at checkout",
     )
@@ -108,14 +111,14 @@ class _StaffApi(ClinicApi):
 
 
 def _get_offer(offer_id: str) -> Offer:
-    offer = Offer.objects.filter(pk=int(offer_id)).first() if NUMERIC_ID.match(offer_id) else None
+    offer = Offer.objects.filter(pk=int(offer_id)).first() if ROW_ID.match(offer_id) else None
     if offer is None:
         raise NotFound("No such offer.")
     return offer
 
 
 def _get_automated_offer(offer_id: str) -> AutomatedOffer:
-    offer = AutomatedOffer.objects.filter(pk=int(offer_id)).first() if NUMERIC_ID.match(offer_id) else None
+    offer = AutomatedOffer.objects.filter(pk=int(offer_id)).first() if ROW_ID.match(offer_id) else None
     if offer is None:
         raise NotFound("No such automated offer.")
     return offer
@@ -124,7 +127,7 @@ def _get_automated_offer(offer_id: str) -> AutomatedOffer:
 class StaffOfferListApi(_StaffApi):
     pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+    @extend_schema(parameters=PAGE_PARAMETERS,
                    responses={200: OfferOutput(many=True)}, tags=["staff"], summary="List one-time offers")
     def get(self, request):
         serializer = functools.partial(OfferOutput, context={"currency": self.clinic.currency})
@@ -145,11 +148,11 @@ class StaffOfferDetailApi(_StaffApi):
     def get(self, request, offer_id):
         return Response(self.output(OfferOutput, _get_offer(offer_id)))
 
-    @extend_schema(parameters=[STAFF_ID], request=OfferInput(partial=True), responses={200: OfferOutput},
+    @extend_schema(parameters=[STAFF_ID], request=OfferPatchInput(partial=True), responses={200: OfferOutput},
                    tags=["staff"], summary="Edit a one-time offer")
     def patch(self, request, offer_id):
         offer = _get_offer(offer_id)
-        data = OfferInput(data=request.data, partial=True)
+        data = OfferPatchInput(offer, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         offer = services.update_offer(offer=offer, data=data.service_data(), actor=request.user)
         return Response(self.output(OfferOutput, offer))
@@ -191,7 +194,7 @@ class StaffOfferDeactivateApi(_StaffApi):
 class StaffAutomatedOfferListApi(_StaffApi):
     pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+    @extend_schema(parameters=PAGE_PARAMETERS,
                    responses={200: AutomatedOfferOutput(many=True)}, tags=["staff"],
                    summary="List the automated offers (one per occasion)")
     def get(self, request):
@@ -205,11 +208,11 @@ class StaffAutomatedOfferDetailApi(_StaffApi):
     def get(self, request, offer_id):
         return Response(self.output(AutomatedOfferOutput, _get_automated_offer(offer_id)))
 
-    @extend_schema(parameters=[STAFF_ID], request=AutomatedOfferInput, responses={200: AutomatedOfferOutput},
+    @extend_schema(parameters=[STAFF_ID], request=AutomatedOfferInput(partial=True), responses={200: AutomatedOfferOutput},
                    tags=["staff"], summary="Configure an automated offer (discount, push text, validity)")
     def patch(self, request, offer_id):
         offer = _get_automated_offer(offer_id)
-        data = AutomatedOfferInput(data=request.data, partial=True)
+        data = AutomatedOfferInput(offer, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         offer = services.configure_automated_offer(automated_offer=offer, data=data.service_data(),
                                                    actor=request.user)

@@ -5,7 +5,17 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clinic_crm.common.serializers import DiscountInput, DiscountOutput, IdInput, discount_body, flatten_discount
+from clinic_crm.common import json_fields as fields
+from clinic_crm.common.serializers import (
+    PATIENT_EITHER_WAY,
+    DiscountInput,
+    DiscountOutput,
+    DiscountPatchInput,
+    IdInput,
+    discount_body,
+    ensure_one_patient_reference,
+    flatten_discount,
+)
 
 
 class _DiscountFields(serializers.Serializer):
@@ -21,34 +31,34 @@ class _DiscountFields(serializers.Serializer):
 
 
 class OfferOutput(_DiscountFields):
-    id = serializers.CharField()
-    promotion_id = serializers.CharField(source="promotion_key", help_text="The id the app and POS APIs use.")
-    name = serializers.CharField()
-    title = serializers.CharField()
-    description = serializers.CharField()
-    image_url = serializers.CharField()
-    active = serializers.BooleanField()
-    published = serializers.BooleanField()
-    valid_from = serializers.DateField(allow_null=True)
-    valid_until = serializers.DateField(allow_null=True)
-    max_uses = serializers.IntegerField(allow_null=True)
-    current_uses = serializers.IntegerField()
+    id = fields.CharField()
+    promotion_id = fields.CharField(source="promotion_key", help_text="The id the app and POS APIs use.")
+    name = fields.CharField()
+    title = fields.CharField()
+    description = fields.CharField()
+    image_url = fields.CharField()
+    active = fields.BooleanField()
+    published = fields.BooleanField()
+    valid_from = fields.DateField(allow_null=True)
+    valid_until = fields.DateField(allow_null=True)
+    max_uses = fields.IntegerField(allow_null=True)
+    current_uses = fields.IntegerField()
 
     class Meta:
         ref_name = "OneTimeOffer"
 
 
 class AutomatedOfferOutput(_DiscountFields):
-    id = serializers.CharField()
-    promotion_id = serializers.CharField(source="promotion_key", help_text="The id the app and POS APIs use.")
-    occasion = serializers.CharField()
-    occasion_label = serializers.CharField(source="get_occasion_display")
-    push_title = serializers.CharField()
-    push_message = serializers.CharField()
-    active = serializers.BooleanField()
-    published = serializers.BooleanField()
-    validity_days = serializers.IntegerField()
-    redeemable_until = serializers.DateField(allow_null=True,
+    id = fields.CharField()
+    promotion_id = fields.CharField(source="promotion_key", help_text="The id the app and POS APIs use.")
+    occasion = fields.CharField()
+    occasion_label = fields.CharField(source="get_occasion_display")
+    push_title = fields.CharField()
+    push_message = fields.CharField()
+    active = fields.BooleanField()
+    published = fields.BooleanField()
+    validity_days = fields.IntegerField()
+    redeemable_until = fields.DateField(allow_null=True,
                                              help_text="Last day of the window its latest firing opened.")
 
     class Meta:
@@ -56,16 +66,16 @@ class AutomatedOfferOutput(_DiscountFields):
 
 
 class OfferInput(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    title = serializers.CharField(max_length=120)
-    description = serializers.CharField(allow_blank=True, required=False)
-    image_url = serializers.URLField(max_length=200, allow_blank=True, required=False)
+    name = fields.CharField(max_length=120)
+    title = fields.CharField(max_length=120)
+    description = fields.CharField(allow_blank=True, required=False)
+    image_url = fields.URLField(max_length=200, allow_blank=True, required=False)
     discount = DiscountInput()
-    valid_from = serializers.DateField(allow_null=True, required=False)
-    valid_until = serializers.DateField(allow_null=True, required=False)
-    active = serializers.BooleanField(required=False)
-    published = serializers.BooleanField(required=False)
-    max_uses = serializers.IntegerField(min_value=1, max_value=2**31 - 1, allow_null=True, required=False)
+    valid_from = fields.DateField(allow_null=True, required=False)
+    valid_until = fields.DateField(allow_null=True, required=False)
+    active = fields.BooleanField(required=False)
+    published = fields.BooleanField(required=False)
+    max_uses = fields.IntegerField(min_value=1, max_value=2**31 - 1, allow_null=True, required=False)
 
     class Meta:
         ref_name = "OneTimeOfferInput"
@@ -74,13 +84,24 @@ class OfferInput(serializers.Serializer):
         return flatten_discount(self.validated_data)
 
 
+class OfferPatchInput(OfferInput):
+    """A one-time offer's edit: any field may be left out, and a discount's parts too (API.md)."""
+
+    discount = DiscountPatchInput(required=False)
+
+    class Meta:
+        ref_name = "OneTimeOfferPatchInput"
+
+
 class AutomatedOfferInput(serializers.Serializer):
-    discount = DiscountInput(required=False)
-    push_title = serializers.CharField(max_length=120, allow_blank=True, required=False)
-    push_message = serializers.CharField(max_length=500, allow_blank=True, required=False)
-    validity_days = serializers.IntegerField(min_value=1, max_value=90, required=False)
-    active = serializers.BooleanField(required=False)
-    published = serializers.BooleanField(required=False)
+    """An automated offer's configuration, always an edit: any field may be left out."""
+
+    discount = DiscountPatchInput(required=False)
+    push_title = fields.CharField(max_length=120, allow_blank=True, required=False)
+    push_message = fields.CharField(max_length=500, allow_blank=True, required=False)
+    validity_days = fields.IntegerField(min_value=1, max_value=90, required=False)
+    active = fields.BooleanField(required=False)
+    published = fields.BooleanField(required=False)
 
     class Meta:
         ref_name = "AutomatedOfferInput"
@@ -90,10 +111,10 @@ class AutomatedOfferInput(serializers.Serializer):
 
 
 class AppRedemptionOutput(serializers.Serializer):
-    id = serializers.CharField()
-    offer_id = serializers.CharField(source="promotion_key")
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    id = fields.CharField()
+    offer_id = fields.CharField(source="promotion_key")
+    status = fields.CharField()
+    created_at = fields.DateTimeField()
 
     class Meta:
         ref_name = "AppOfferRedemption"
@@ -101,18 +122,24 @@ class AppRedemptionOutput(serializers.Serializer):
 
 class PosRedeemInput(serializers.Serializer):
     patient_id = IdInput(required=False)
-    external_id = serializers.CharField(max_length=64, required=False)
-    purchase_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
-                                               required=False, allow_null=True)
-    order_reference = serializers.CharField(max_length=64, required=False, allow_blank=True,
-                                            help_text="The POS's order reference; made up when left out.")
+    external_id = fields.CharField(max_length=64, required=False)
+    purchase_amount = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"),
+                                          required=False, allow_null=True)
+    order_reference = fields.CharField(max_length=64, required=False, allow_blank=True,
+                                       help_text="The POS's order reference; made up when left out. "
+                                                 "Needs the purchase amount.")
+
+    # An order reference (not blank) records an order, which needs its amount.
+    schema_rules = {"allOf": [PATIENT_EITHER_WAY, {"anyOf": [
+        {"not": {"required": ["order_reference"], "properties": {"order_reference": {"pattern": r"\S"}}}},
+        {"required": ["purchase_amount"], "properties": {"purchase_amount": {"type": "string"}}},
+    ]}]}
 
     class Meta:
         ref_name = "PosOfferRedeemInput"
 
     def validate(self, data):
-        if bool(data.get("patient_id")) == bool(data.get("external_id")):
-            raise serializers.ValidationError({"patient_id": ["Give exactly one of patient_id or external_id."]})
+        ensure_one_patient_reference(data)
         if data.get("order_reference", "").strip() and data.get("purchase_amount") is None:
             raise serializers.ValidationError(
                 {"purchase_amount": ["Give the purchase amount to record the order it was applied to."]})
@@ -120,16 +147,16 @@ class PosRedeemInput(serializers.Serializer):
 
 
 class PosRedemptionOutput(serializers.Serializer):
-    id = serializers.CharField()
-    offer_id = serializers.CharField(source="promotion_key")
-    status = serializers.CharField()
+    id = fields.CharField()
+    offer_id = fields.CharField(source="promotion_key")
+    status = fields.CharField()
     discount = serializers.SerializerMethodField()
-    discount_label = serializers.CharField()
-    discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    currency = serializers.CharField(source="clinic.currency", help_text="The clinic's currency (ISO 4217).")
-    order_id = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    applied_at = serializers.DateTimeField()
+    discount_label = fields.CharField()
+    discount_amount = fields.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    currency = fields.CharField(source="clinic.currency", help_text="The clinic's currency (ISO 4217).")
+    order_id = fields.CharField(allow_null=True)
+    created_at = fields.DateTimeField()
+    applied_at = fields.DateTimeField()
 
     class Meta:
         ref_name = "PosOfferRedemption"

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import functools
-import re
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils import json as strict_json
 
-from clinic_crm.common.api import ClinicApi, Pagination, exception_handler
+from clinic_crm.common.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PAGE_PARAMETERS,
+    ROW_ID,
+    ClinicApi,
+    Pagination,
+    exception_handler,
+    row_id_parameter,
+)
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.common.schema import ErrorSerializer
 from clinic_crm.orders.services import LineInput
@@ -29,6 +36,7 @@ from promos.events import Actor
 from promos.models import Promo, PromoCode, PromoTier
 from promos.serializers import (
     PromoInput,
+    PromoPatchInput,
     PromoOutput,
     PromoRedeemInput,
     PromoRedemptionOutput,
@@ -38,12 +46,7 @@ from promos.serializers import (
     redemption_output,
 )
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
-    description="Up to 255 characters. A replay with the same key and body returns the first response.",
-)
-PROMO_ID = OpenApiParameter("promo_id", str, OpenApiParameter.PATH, description='The promo\'s id, e.g. "12".')
-NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+PROMO_ID = row_id_parameter("promo_id", "promo")
 
 
 # --- patient app -----------------------------------------------------------------------------------
@@ -89,7 +92,7 @@ class PosPromoRedeemApi(ClinicApi):
     permission_classes = [HasApiScope("pos")]
 
     @extend_schema(
-        request=PromoRedeemInput, parameters=[IDEMPOTENCY_HEADER],
+        request=PromoRedeemInput, parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: inline_serializer("PosPromoRedeemed", {"redemption": PromoRedemptionOutput()})},
         tags=["pos"], summary="Redeem a promo code on an order",
     )
@@ -247,7 +250,7 @@ def _metrics(promos) -> dict:
 
 
 def _get_promo(promo_id: str) -> Promo:
-    promo = _promos().filter(pk=int(promo_id)).first() if NUMERIC_ID.match(promo_id) else None
+    promo = _promos().filter(pk=int(promo_id)).first() if ROW_ID.match(promo_id) else None
     if promo is None:
         raise NotFound("No such promo.")
     return promo
@@ -269,7 +272,7 @@ class _StaffApi(ClinicApi):
 class StaffPromoListApi(_StaffApi):
     pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+    @extend_schema(parameters=PAGE_PARAMETERS,
                    responses={200: PromoOutput(many=True)}, tags=["staff"], summary="List promos")
     def get(self, request):
         paginator = Pagination()
@@ -291,13 +294,13 @@ class StaffPromoDetailApi(_StaffApi):
     def get(self, request, promo_id):
         return Response(self.output(_get_promo(promo_id)))
 
-    @extend_schema(parameters=[PROMO_ID], request=PromoInput(partial=True), responses={200: PromoOutput},
+    @extend_schema(parameters=[PROMO_ID], request=PromoPatchInput(partial=True), responses={200: PromoOutput},
                    tags=["staff"], summary="Edit a promo")
     def patch(self, request, promo_id):
         """One activity-log row with the before and after of every changed field; archived promos
         cannot be edited (409 `code_archived`)."""
         promo = _get_promo(promo_id)
-        data = PromoInput(data=request.data, partial=True)
+        data = PromoPatchInput(promo, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         promo = services.update_promo(promo=promo, data=data.service_data(), actor=self.actor)
         return Response(self.output(promo))

@@ -8,16 +8,22 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinic_crm.common import json_fields as fields
 from clinic_crm.common.serializers import (
     MAX_ID,
+    PATIENT_EITHER_WAY,
     DiscountInput,
     DiscountOutput,
+    DiscountPatchInput,
     IdInput,
+    NotEditable,
+    WholeObjectInput,
     discount_body,
     discount_fields,
+    ensure_one_patient_reference,
     flatten_discount,
 )
-from clinic_crm.orders.serializers import OrderLineInput
+from clinic_crm.orders.serializers import TOTAL_OR_LINES, OrderLineInput
 from promos.choices import AppliesTo, Audience, PromoKind, PromoStatus
 
 MAX_INT = 2**31 - 1
@@ -28,8 +34,8 @@ MONEY = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
 
 class PromoValidateInput(serializers.Serializer):
-    code = serializers.CharField(max_length=60, trim_whitespace=True)
-    order_total = serializers.DecimalField(**MONEY)
+    code = fields.CharField(max_length=60, trim_whitespace=True)
+    order_total = fields.DecimalField(**MONEY)
     lines = OrderLineInput(many=True, required=False, max_length=500,
                            help_text="The cart's lines; needed for codes that apply to chosen services or categories.")
 
@@ -40,13 +46,13 @@ class PromoValidateInput(serializers.Serializer):
 class PromoValidateOutput(serializers.Serializer):
     """Both answers are 200: `valid` true with the discount, or false with the domain code and message."""
 
-    valid = serializers.BooleanField()
-    discount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
+    valid = fields.BooleanField()
+    discount = fields.DecimalField(max_digits=12, decimal_places=2, required=False,
                                         help_text="The amount taken off this order (valid codes only).")
-    discount_label = serializers.CharField(required=False)
-    currency = serializers.CharField(required=False, help_text="The clinic's currency (ISO 4217) of the discount.")
-    code = serializers.CharField(required=False, help_text="Why the code was refused (invalid codes only).")
-    message = serializers.CharField(required=False)
+    discount_label = fields.CharField(required=False)
+    currency = fields.CharField(required=False, help_text="The clinic's currency (ISO 4217) of the discount.")
+    code = fields.CharField(required=False, help_text="Why the code was refused (invalid codes only).")
+    message = fields.CharField(required=False)
 
     class Meta:
         ref_name = "PromoValidation"
@@ -56,9 +62,11 @@ class PromoValidateOutput(serializers.Serializer):
 
 
 class PromoOrderInput(serializers.Serializer):
-    reference = serializers.CharField(max_length=64)
-    total = serializers.DecimalField(**MONEY, required=False)
+    reference = fields.CharField(max_length=64)
+    total = fields.DecimalField(**MONEY, required=False)
     lines = OrderLineInput(many=True, required=False, max_length=500)
+
+    schema_rules = TOTAL_OR_LINES
 
     class Meta:
         ref_name = "PromoRedeemOrderInput"
@@ -72,28 +80,29 @@ class PromoOrderInput(serializers.Serializer):
 
 
 class PromoRedeemInput(serializers.Serializer):
-    code = serializers.CharField(max_length=60)
+    code = fields.CharField(max_length=60)
     patient_id = IdInput(required=False)
-    external_id = serializers.CharField(max_length=64, required=False)
+    external_id = fields.CharField(max_length=64, required=False)
     order = PromoOrderInput()
+
+    schema_rules = PATIENT_EITHER_WAY
 
     class Meta:
         ref_name = "PromoRedeemInput"
 
     def validate(self, data):
-        if bool(data.get("patient_id")) == bool(data.get("external_id")):
-            raise serializers.ValidationError({"patient_id": ["Give exactly one of patient_id or external_id."]})
+        ensure_one_patient_reference(data)
         return data
 
 
 class PromoRedemptionOutput(serializers.Serializer):
-    id = serializers.CharField()
-    promo_id = serializers.CharField(source="promotion_key", help_text='The promotion id, e.g. "promo_12".')
-    discount = serializers.DecimalField(source="discount_amount", max_digits=12, decimal_places=2,
+    id = fields.CharField()
+    promo_id = fields.CharField(source="promotion_key", help_text='The promotion id, e.g. "promo_12".')
+    discount = fields.DecimalField(source="discount_amount", max_digits=12, decimal_places=2,
                                         help_text="The amount taken off the order.")
-    currency = serializers.CharField(source="clinic.currency", help_text="The clinic's currency (ISO 4217).")
-    discount_label = serializers.CharField()
-    order_id = serializers.CharField(allow_null=True)
+    currency = fields.CharField(source="clinic.currency", help_text="The clinic's currency (ISO 4217).")
+    discount_label = fields.CharField()
+    order_id = fields.CharField(allow_null=True)
 
     class Meta:
         ref_name = "PromoRedemption"
@@ -102,7 +111,7 @@ class PromoRedemptionOutput(serializers.Serializer):
 # The till's redeem is the API's hottest write: its common, well-formed body is read without DRF's
 # serializer machinery (its fields are deep-copied per request), and anything else is left to
 # PromoRedeemInput, which gives the errors. Tests hold the two to the same values.
-_ID = re.compile(r"[1-9][0-9]{0,18}")
+_ID = re.compile(r"[1-9][0-9]{0,17}")
 _MONEY = re.compile(r"(?:0|[1-9][0-9]{0,9})(?:\.[0-9]{1,2})?")
 _CENT = Decimal("0.01")
 _REDEEM_KEYS = frozenset({"code", "patient_id", "external_id", "order"})
@@ -124,8 +133,8 @@ def read_plain_redeem_input(data) -> dict | None:
     """PromoRedeemInput's validated data for a body in the form tills send, or None for anything else.
 
     The form: a JSON object with `code`, exactly one of `patient_id` and `external_id`, and an
-    `order` with `reference` and `total` (a string of digits with up to two decimals, or an
-    integer), no lines and nothing more. None is not a refusal: PromoRedeemInput decides.
+    `order` with `reference` and `total` (a string of digits with up to two decimals), no lines
+    and nothing more. None is not a refusal: PromoRedeemInput decides.
     """
     if type(data) is not dict or not data.keys() <= _REDEEM_KEYS or ("patient_id" in data) == ("external_id" in data):
         return None
@@ -135,9 +144,7 @@ def read_plain_redeem_input(data) -> dict | None:
     code, reference, total = data.get("code"), order["reference"], order["total"]
     if not (_plain_text(code, 60) and _plain_text(reference, 64)):
         return None
-    if type(total) is int and 0 <= total < 10**10:
-        total = Decimal(total).quantize(_CENT)
-    elif type(total) is str and _MONEY.fullmatch(total):
+    if type(total) is str and _MONEY.fullmatch(total):
         total = Decimal(total).quantize(_CENT)
     else:
         return None
@@ -172,8 +179,8 @@ def _text(value) -> str | None:
 # --- staff -----------------------------------------------------------------------------------------
 
 
-class PromoTierInput(serializers.Serializer):
-    min_order = serializers.DecimalField(**MONEY)
+class PromoTierInput(WholeObjectInput):
+    min_order = fields.DecimalField(**MONEY)
     discount = DiscountInput()
 
     class Meta:
@@ -181,32 +188,32 @@ class PromoTierInput(serializers.Serializer):
 
 
 class PromoInput(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    kind = serializers.ChoiceField(choices=PromoKind.choices, required=False)
-    status = serializers.ChoiceField(choices=[PromoStatus.DRAFT, PromoStatus.ACTIVE], required=False,
+    name = fields.CharField(max_length=120)
+    kind = fields.ChoiceField(choices=PromoKind.choices, required=False)
+    status = fields.ChoiceField(choices=[PromoStatus.DRAFT, PromoStatus.ACTIVE], required=False,
                                      help_text="On create only: start as a draft (default) or active.")
-    code = serializers.CharField(max_length=40, required=False, allow_blank=True,
+    code = fields.CharField(max_length=40, required=False, allow_blank=True,
                                  help_text="Global and tiered promos: the shared code (case-insensitive).")
     discount = DiscountInput(required=False)
     tiers = PromoTierInput(many=True, required=False, max_length=20)
-    applies_to = serializers.ChoiceField(choices=AppliesTo.choices, required=False)
-    applies_to_items = serializers.ListField(child=serializers.CharField(max_length=120), max_length=100,
+    applies_to = fields.ChoiceField(choices=AppliesTo.choices, required=False)
+    applies_to_items = serializers.ListField(child=fields.CharField(max_length=120), max_length=100,
                                              required=False)
-    audience = serializers.ChoiceField(choices=Audience.choices, required=False)
-    audience_segment = serializers.CharField(max_length=40, allow_blank=True, required=False)
+    audience = fields.ChoiceField(choices=Audience.choices, required=False)
+    audience_segment = fields.CharField(max_length=40, allow_blank=True, required=False)
     audience_patient_ids = serializers.ListField(
         child=IdInput(), max_length=10000, required=False,
         help_text='Audience "patients": the named patients.')
-    min_order = serializers.DecimalField(**MONEY, allow_null=True, required=False)
-    max_uses = serializers.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True, required=False)
-    max_uses_per_customer = serializers.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True,
+    min_order = fields.DecimalField(**MONEY, allow_null=True, required=False)
+    max_uses = fields.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True, required=False)
+    max_uses_per_customer = fields.IntegerField(min_value=1, max_value=MAX_INT, allow_null=True,
                                                      required=False)
-    starts_at = serializers.DateTimeField(allow_null=True, required=False)
-    ends_at = serializers.DateTimeField(allow_null=True, required=False)
-    show_banner = serializers.BooleanField(required=False)
-    auto_apply = serializers.BooleanField(required=False)
-    marketing_cost = serializers.DecimalField(**MONEY, allow_null=True, required=False)
-    budget = serializers.DecimalField(**MONEY, allow_null=True, required=False)
+    starts_at = fields.DateTimeField(allow_null=True, required=False)
+    ends_at = fields.DateTimeField(allow_null=True, required=False)
+    show_banner = fields.BooleanField(required=False)
+    auto_apply = fields.BooleanField(required=False)
+    marketing_cost = fields.DecimalField(**MONEY, allow_null=True, required=False)
+    budget = fields.DecimalField(**MONEY, allow_null=True, required=False)
 
     class Meta:
         ref_name = "PromoInput"
@@ -224,8 +231,22 @@ class PromoInput(serializers.Serializer):
         return data
 
 
+class PromoPatchInput(PromoInput):
+    """A promo's edit: any field may be left out, and a discount's parts too; `tiers`, when sent,
+    replace the stored ones whole. The status changes through pause, activate and archive."""
+
+    kind = NotEditable(message="A promo's kind cannot change; create a new promo instead.")
+    status = NotEditable(message="Use pause, activate or archive to change a promo's status.")
+    discount = DiscountPatchInput(required=False)
+
+    schema_rules = {"not": {"anyOf": [{"required": ["kind"]}, {"required": ["status"]}]}}
+
+    class Meta:
+        ref_name = "PromoPatchInput"
+
+
 class PromoTierOutput(serializers.Serializer):
-    min_order = serializers.DecimalField(max_digits=12, decimal_places=2)
+    min_order = fields.DecimalField(max_digits=12, decimal_places=2)
     discount = serializers.SerializerMethodField()
     discount_label = serializers.SerializerMethodField()
 
@@ -243,43 +264,43 @@ class PromoTierOutput(serializers.Serializer):
 
 
 class PromoMetricsOutput(serializers.Serializer):
-    uses = serializers.IntegerField()
-    unique_customers = serializers.IntegerField()
-    total_discounted = serializers.DecimalField(max_digits=12, decimal_places=2)
-    avg_order_value = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    uses = fields.IntegerField()
+    unique_customers = fields.IntegerField()
+    total_discounted = fields.DecimalField(max_digits=12, decimal_places=2)
+    avg_order_value = fields.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
 
     class Meta:
         ref_name = "PromoMetrics"
 
 
 class PromoOutput(serializers.Serializer):
-    id = serializers.CharField()
-    promotion_id = serializers.CharField(source="promotion_key", help_text='One id space across kinds: "promo_12".')
+    id = fields.CharField()
+    promotion_id = fields.CharField(source="promotion_key", help_text='One id space across kinds: "promo_12".')
     code = serializers.SerializerMethodField(help_text="The shared code; null for personalised promos.")
-    name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=PromoKind.choices)
-    status = serializers.ChoiceField(choices=PromoStatus.choices)
+    name = fields.CharField()
+    kind = fields.ChoiceField(choices=PromoKind.choices)
+    status = fields.ChoiceField(choices=PromoStatus.choices)
     is_expired = serializers.SerializerMethodField()
     discount = serializers.SerializerMethodField()
     discount_label = serializers.SerializerMethodField()
     tiers = serializers.SerializerMethodField()
-    min_order = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    max_uses = serializers.IntegerField(allow_null=True)
-    max_uses_per_customer = serializers.IntegerField(allow_null=True)
-    starts_at = serializers.DateTimeField(allow_null=True)
-    ends_at = serializers.DateTimeField(allow_null=True)
-    applies_to = serializers.CharField()
-    applies_to_items = serializers.ListField(child=serializers.CharField())
-    audience = serializers.CharField()
-    audience_segment = serializers.CharField()
-    show_banner = serializers.BooleanField()
-    auto_apply = serializers.BooleanField()
-    marketing_cost = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    budget = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    min_order = fields.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    max_uses = fields.IntegerField(allow_null=True)
+    max_uses_per_customer = fields.IntegerField(allow_null=True)
+    starts_at = fields.DateTimeField(allow_null=True)
+    ends_at = fields.DateTimeField(allow_null=True)
+    applies_to = fields.CharField()
+    applies_to_items = serializers.ListField(child=fields.CharField())
+    audience = fields.CharField()
+    audience_segment = fields.CharField()
+    show_banner = fields.BooleanField()
+    auto_apply = fields.BooleanField()
+    marketing_cost = fields.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    budget = fields.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
     currency = serializers.SerializerMethodField(help_text="The clinic's currency (ISO 4217) of every amount here.")
     metrics = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = fields.DateTimeField()
+    updated_at = fields.DateTimeField()
 
     class Meta:
         ref_name = "Promo"

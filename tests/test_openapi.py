@@ -246,13 +246,14 @@ def test_staff_writes_document_the_409_they_can_answer(schema):
     assert "409" not in schema["paths"]["/api/v1/app/promos/validate"]["post"]["responses"]
 
 
-def test_client_sent_patient_ids_are_documented_as_strings(schema):
-    # given the POS inputs that name a patient by id (API.md: "ids are strings in JSON")
+def test_client_sent_patient_ids_are_documented_as_strings_or_numbers(schema):
+    # given the POS inputs that name a patient by id (API.md: "ids are strings in JSON"; a POS may send 12)
     components = schema["components"]["schemas"]
-    # then each documents patient_id as a string of digits
+    # then each documents patient_id as a string of digits, or a positive integer, and nothing else
     for name in ("PosOfferRedeemInputRequest", "PromoRedeemInputRequest", "OrderInputRequest"):
-        field = components[name]["properties"]["patient_id"]
-        assert field["type"] == "string" and field["pattern"].startswith("^[1-9]"), name
+        as_string, as_number = components[name]["properties"]["patient_id"]["oneOf"]
+        assert as_string["type"] == "string" and as_string["pattern"].startswith("^[1-9]"), name
+        assert as_number["type"] == "integer" and as_number["minimum"] == 1, name
 
 
 def test_enumerated_values_are_documented_as_enums(schema):

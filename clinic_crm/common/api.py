@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -16,6 +20,7 @@ from rest_framework.views import APIView
 
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.common.negotiation import JsonOnlyNegotiation
+from clinic_crm.common.parsers import PayloadTooLarge
 from clinic_crm.tenancy.context import clinic_context, clinic_scope
 
 logger = logging.getLogger(__name__)
@@ -29,6 +34,7 @@ _CODES = {
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "rate_limited",
+    PayloadTooLarge: "payload_too_large",
 }
 
 
@@ -72,6 +78,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # raised when DRF reads the body to parse it
+        exc = PayloadTooLarge()
 
     if isinstance(exc, ApplicationError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
@@ -161,9 +169,70 @@ class PublicApi(APIView):
     content_negotiation_class = JsonOnlyNegotiation
 
 
+# A row id in a path: "12" (API.md: ids are strings). Anything else is a 404 without a query.
+ROW_ID_PATTERN = r"^[1-9][0-9]{0,17}$"
+ROW_ID = re.compile(ROW_ID_PATTERN)
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+    OpenApiParameter.HEADER,
+    description="Up to 255 characters, not blank. A replay with the same key and body returns the first response.",
+)
+
+
+def row_id_parameter(name: str, what: str) -> OpenApiParameter:
+    """The schema of a path's row id, e.g. `row_id_parameter("promo_id", "promo")`."""
+    return OpenApiParameter(name, {"type": "string", "pattern": ROW_ID_PATTERN}, OpenApiParameter.PATH,
+                            description=f'The {what}\'s id, e.g. "12".')
+
+
+MAX_OFFSET = 10**9
+WHOLE_NUMBER = re.compile(r"^[0-9]{1,10}$")
+
+
+def query_text(request, name: str, *, max_length: int) -> str:
+    """A query parameter given at most once and no longer than `max_length`; "" when left out."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise exceptions.ValidationError({name: [f"Give {name} once."]})
+    value = values[0] if values else ""
+    if len(value) > max_length:
+        raise exceptions.ValidationError({name: [f"Use at most {max_length} characters."]})
+    return value
+
+
+def query_int(request, name: str, *, default: int, minimum: int, maximum: int) -> int:
+    """A whole-number query parameter, given at most once, from `minimum` to `maximum`: anything else
+    is a 400, as the schema says, rather than quietly the default."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise exceptions.ValidationError({name: [f"Give {name} once."]})
+    if not WHOLE_NUMBER.match(values[0]) or not minimum <= int(values[0]) <= maximum:
+        raise exceptions.ValidationError({name: [f"Give a whole number from {minimum} to {maximum}."]})
+    return int(values[0])
+
+
 class Pagination(LimitOffsetPagination):
+    """`limit` (1–200, default 50) and `offset` (from 0); anything else is a 400."""
+
     default_limit = 50
     max_limit = 200
+
+    def get_limit(self, request):
+        return query_int(request, self.limit_query_param, default=self.default_limit, minimum=1,
+                         maximum=self.max_limit)
+
+    def get_offset(self, request):
+        return query_int(request, self.offset_query_param, default=0, minimum=0, maximum=MAX_OFFSET)
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": Pagination.max_limit},
+                     description=f"Rows per page, 1–{Pagination.max_limit} (default {Pagination.default_limit})."),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+                     description="Rows to skip (default 0)."),
+]
 
 
 def paginate(*, view: APIView, queryset, serializer_class) -> Response:
@@ -173,6 +242,7 @@ def paginate(*, view: APIView, queryset, serializer_class) -> Response:
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
+@csrf_exempt  # the API authenticates by token or key, never by a session cookie
 def api_not_found(request, exception=None, **kwargs):
     return JsonResponse(error_body("Not found.", "not_found"), status=404)
 

@@ -32,17 +32,25 @@ class DiscountTerms(models.Model):
         from django.core.exceptions import ValidationError
 
         super().clean()
-        if self.discount_type != DiscountType.FREE_TREATMENT and self.discount_value is None:
-            raise ValidationError({"discount_value": "Enter the discount's value."})
-        if self.discount_type != DiscountType.FREE_TREATMENT and self.discount_value is not None \
-                and self.discount_value <= 0:
-            raise ValidationError({"discount_value": "The discount must be more than zero."})
-        if self.discount_type == DiscountType.PERCENT and self.discount_value is not None \
-                and self.discount_value > 100:
-            raise ValidationError({"discount_value": "A percentage cannot be more than 100."})
+        problem = discount_value_problem(self.discount_type, self.discount_value)
+        if problem:
+            raise ValidationError({"discount_value": problem})
 
     def discount_label_in(self, currency: str) -> str:
         return discount_label(self.discount_type, self.discount_value, currency)
+
+
+def discount_value_problem(discount_type: str, value: Decimal | None) -> str:
+    """What is wrong with a discount's value for its type, or "" (a free treatment has no value)."""
+    if discount_type == DiscountType.FREE_TREATMENT:
+        return ""
+    if value is None:
+        return "Enter the discount's value."
+    if value <= 0:
+        return "The discount must be more than zero."
+    if discount_type == DiscountType.PERCENT and value > 100:
+        return "A percentage cannot be more than 100."
+    return ""
 
 
 def discount_label(discount_type: str, value: Decimal | None, currency: str) -> str:

@@ -26,6 +26,15 @@ _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "S
 
 
 class ClinicAutoSchema(AutoSchema):
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        """A request body's rules across its fields (exactly one of two, one or the other), which a
+        serializer states as `schema_rules`, a JSON Schema fragment beside its `validate()`."""
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        rules = getattr(serializer, "schema_rules", None)
+        if rules and direction == "request":
+            schema.update(rules)
+        return schema
+
     def get_description(self):
         # Only the endpoint's own docstrings: the ClinicApi/PublicApi docstrings it would otherwise
         # inherit describe our internals, not the operation.

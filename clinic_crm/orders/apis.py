@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from clinic_crm.common.api import ClinicApi
+from clinic_crm.common.api import IDEMPOTENCY_KEY_PARAMETER, ClinicApi
 from clinic_crm.common.errors import NotFound
 from clinic_crm.orders.models import Order
 from clinic_crm.orders.serializers import OrderInput, OrderOutput
@@ -14,10 +14,8 @@ from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope
 from clinic_crm.patients.selectors import get_patient_for_api
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER,
-    description="Up to 255 characters. A replay with the same key and body returns the first response.",
-)
+REFERENCE = OpenApiParameter("reference", {"type": "string", "minLength": 1, "maxLength": 64},
+                            OpenApiParameter.PATH, description="The order's reference in the POS.")
 
 
 def _order_output(order_id) -> dict:
@@ -29,7 +27,7 @@ class PosOrderCreateApi(ClinicApi):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiScope("pos")]
 
-    @extend_schema(request=OrderInput, responses={201: OrderOutput}, parameters=[IDEMPOTENCY_HEADER], tags=["pos"],
+    @extend_schema(request=OrderInput, responses={201: OrderOutput}, parameters=[IDEMPOTENCY_KEY_PARAMETER], tags=["pos"],
                    summary="Record a completed order from the POS")
     @idempotent
     def post(self, request):
@@ -52,7 +50,8 @@ class PosOrderDetailApi(ClinicApi):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiScope("pos")]
 
-    @extend_schema(responses={200: OrderOutput}, tags=["pos"], summary="Read an order by its POS reference")
+    @extend_schema(parameters=[REFERENCE], responses={200: OrderOutput}, tags=["pos"],
+                   summary="Read an order by its POS reference")
     def get(self, request, reference):
         order = Order.objects.filter(reference=reference).first()
         if order is None:

@@ -5,12 +5,18 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clinic_crm.common.serializers import DiscountOutput, IdInput
+from clinic_crm.common import json_fields as fields
+from clinic_crm.common.serializers import (
+    PATIENT_EITHER_WAY,
+    DiscountOutput,
+    IdInput,
+    ensure_one_patient_reference,
+)
 from clinic_crm.orders.models import Order, OrderLine
 
 
-class OrderLineOutput(serializers.ModelSerializer):
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+class OrderLineOutput(fields.ModelSerializer):
+    line_total = fields.DecimalField(max_digits=12, decimal_places=2)
 
     class Meta:
         model = OrderLine
@@ -18,13 +24,13 @@ class OrderLineOutput(serializers.ModelSerializer):
         ref_name = "OrderLine"
 
 
-class OrderOutput(serializers.ModelSerializer):
-    id = serializers.CharField(read_only=True)
-    patient_id = serializers.CharField(read_only=True)
-    external_id = serializers.CharField(source="patient.external_id", read_only=True)
+class OrderOutput(fields.ModelSerializer):
+    id = fields.CharField(read_only=True)
+    patient_id = fields.CharField(read_only=True)
+    external_id = fields.CharField(source="patient.external_id", read_only=True)
     lines = OrderLineOutput(many=True, read_only=True)
     discount = serializers.SerializerMethodField()
-    discount_label = serializers.CharField(source="source_label")
+    discount_label = fields.CharField(source="source_label")
 
     class Meta:
         model = Order
@@ -41,30 +47,37 @@ class OrderOutput(serializers.ModelSerializer):
         return {"type": order.discount_type, "value": None if value is None else f"{value.normalize():f}"}
 
 
+# An order is given by its total, or by its lines (at least one) to add up.
+TOTAL_OR_LINES = {"anyOf": [{"required": ["total"]},
+                            {"required": ["lines"], "properties": {"lines": {"minItems": 1}}}]}
+
+
 class OrderLineInput(serializers.Serializer):
-    description = serializers.CharField(max_length=200)
-    category = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=1000, default=1)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    description = fields.CharField(max_length=200)
+    category = fields.CharField(max_length=80, required=False, allow_blank=True, default="")
+    quantity = fields.IntegerField(min_value=1, max_value=1000, default=1)
+    unit_price = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
     class Meta:
         ref_name = "OrderLineInput"
 
 
 class OrderInput(serializers.Serializer):
-    reference = serializers.CharField(max_length=64)
+    reference = fields.CharField(max_length=64)
     patient_id = IdInput(required=False)
-    external_id = serializers.CharField(max_length=64, required=False)
-    placed_at = serializers.DateTimeField(required=False)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
-    lines = OrderLineInput(many=True, required=False)
+    external_id = fields.CharField(max_length=64, required=False)
+    placed_at = fields.HappenedAtField(required=False,
+                                       help_text="When the order was placed: from 1900 to a day ahead; now if left out.")
+    total = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False)
+    lines = OrderLineInput(many=True, required=False, max_length=500)
+
+    schema_rules = {"allOf": [PATIENT_EITHER_WAY, TOTAL_OR_LINES]}
 
     class Meta:
         ref_name = "OrderInput"
 
     def validate(self, data):
-        if bool(data.get("patient_id")) == bool(data.get("external_id")):
-            raise serializers.ValidationError({"patient_id": ["Give exactly one of patient_id or external_id."]})
+        ensure_one_patient_reference(data)
         if not data.get("lines") and data.get("total") is None:
             raise serializers.ValidationError({"lines": ["Give the order's lines or its total."]})
         return data

@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from clinic_crm.common.app_changes import config_version
+from clinic_crm.common.json_fields import with_whole_minute_offset
 from clinic_crm.common.models import discount_label
 from clinic_crm.tenancy.auth import app_key_row, clinic_from_row
 from clinic_crm.tenancy.context import clinic_scope
@@ -49,7 +50,7 @@ def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
                    "timezone": clinic.timezone, "branding": clinic.branding},
         "offers": _offers(clinic=clinic, today=today),
         "promos": _promos(clinic=clinic, now=now, starts_before=end_of_day),
-        "generated_at": now.astimezone(clinic.tzinfo),
+        "generated_at": _local(now, clinic),
     }
 
 
@@ -91,7 +92,7 @@ def _promos(*, clinic: Clinic, now: datetime, starts_before: datetime) -> list[d
 
 
 def _local(moment: datetime | None, clinic: Clinic) -> datetime | None:
-    return moment.astimezone(clinic.tzinfo) if moment else None
+    return with_whole_minute_offset(moment.astimezone(clinic.tzinfo)) if moment else None
 
 
 def _tag(clinic: Clinic, today: date) -> str:

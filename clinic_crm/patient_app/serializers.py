@@ -2,27 +2,29 @@
 
 from rest_framework import serializers
 
+from clinic_crm.common import json_fields as fields
+
 
 class AppConfigOffer(serializers.Serializer):
     """An offer the app shows now: a one-time offer, or an automated occasion offer."""
 
-    id = serializers.CharField(help_text='A promotion id: "offer_12" (one-time) or "automated_offer_3".')
-    kind = serializers.ChoiceField(choices=["one_time", "automated"])
-    occasion = serializers.CharField(allow_null=True, help_text="Automated offers only.")
-    title = serializers.CharField()
-    description = serializers.CharField()
-    discount_label = serializers.CharField()
-    valid_from = serializers.DateField(allow_null=True)
-    valid_until = serializers.DateField(allow_null=True)
-    redeemable = serializers.BooleanField()
+    id = fields.CharField(help_text='A promotion id: "offer_12" (one-time) or "automated_offer_3".')
+    kind = fields.ChoiceField(choices=["one_time", "automated"])
+    occasion = fields.CharField(allow_null=True, help_text="Automated offers only.")
+    title = fields.CharField()
+    description = fields.CharField()
+    discount_label = fields.CharField()
+    valid_from = fields.DateField(allow_null=True)
+    valid_until = fields.DateField(allow_null=True)
+    redeemable = fields.BooleanField()
 
     class Meta:
         ref_name = "AppConfigOffer"
 
 
 class AppConfigPromoTier(serializers.Serializer):
-    min_order = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount_label = serializers.CharField()
+    min_order = fields.DecimalField(max_digits=12, decimal_places=2)
+    discount_label = fields.CharField()
 
     class Meta:
         ref_name = "AppConfigPromoTier"
@@ -31,27 +33,27 @@ class AppConfigPromoTier(serializers.Serializer):
 class AppConfigPromo(serializers.Serializer):
     """A promo the app shows as a banner (`show_banner`) or applies at checkout by itself (`auto_apply`)."""
 
-    id = serializers.CharField(help_text='A promotion id, e.g. "promo_7".')
-    code = serializers.CharField(help_text="The code to show, or to send to validate and redeem.")
-    name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["global", "tiered"])
-    discount_label = serializers.CharField(help_text='Empty for tiered promos: see "tiers".')
+    id = fields.CharField(help_text='A promotion id, e.g. "promo_7".')
+    code = fields.CharField(help_text="The code to show, or to send to validate and redeem.")
+    name = fields.CharField()
+    kind = fields.ChoiceField(choices=["global", "tiered"])
+    discount_label = fields.CharField(help_text='Empty for tiered promos: see "tiers".')
     tiers = AppConfigPromoTier(many=True, help_text="Tiered promos: from this order total up, this discount.")
-    min_order = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    starts_at = serializers.DateTimeField(allow_null=True, help_text="Show it from this moment.")
-    ends_at = serializers.DateTimeField(allow_null=True, help_text="Hide it from this moment.")
-    show_banner = serializers.BooleanField()
-    auto_apply = serializers.BooleanField()
+    min_order = fields.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    starts_at = fields.DateTimeField(allow_null=True, help_text="Show it from this moment.")
+    ends_at = fields.DateTimeField(allow_null=True, help_text="Hide it from this moment.")
+    show_banner = fields.BooleanField()
+    auto_apply = fields.BooleanField()
 
     class Meta:
         ref_name = "AppConfigPromo"
 
 
 class AppConfigClinic(serializers.Serializer):
-    name = serializers.CharField()
-    slug = serializers.CharField()
-    currency = serializers.CharField()
-    timezone = serializers.CharField()
+    name = fields.CharField()
+    slug = fields.CharField()
+    currency = fields.CharField()
+    timezone = fields.CharField()
     branding = serializers.DictField()
 
     class Meta:
@@ -63,7 +65,7 @@ class AppConfigOutput(serializers.Serializer):
     offers = AppConfigOffer(many=True)
     promos = AppConfigPromo(many=True, help_text="Live promos for everyone with a shared code, flagged banner or "
                                                  "auto-apply. Usage caps are not reflected: validate says so.")
-    generated_at = serializers.DateTimeField()
+    generated_at = fields.DateTimeField()
 
     class Meta:
         ref_name = "AppConfig"

@@ -8,7 +8,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from clinic_crm.common.api import ClinicApi, Pagination, paginate
+from clinic_crm.common import json_fields as fields
+from clinic_crm.common.api import PAGE_PARAMETERS, ClinicApi, Pagination, paginate, query_text
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.models import Patient
@@ -16,7 +17,11 @@ from clinic_crm.patients.serializers import PatientOutput, PatientUpsertInput
 from clinic_crm.tenancy.auth import AppKeyAuthentication, ApiKeyAuthentication, mint_patient_token
 from clinic_crm.tenancy.permissions import HasApiScope, IsAppCaller, IsSignedInPatient
 
-EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,64}$"
+EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN)
+EXTERNAL_ID_PARAMETER = OpenApiParameter(
+    "external_id", {"type": "string", "pattern": EXTERNAL_ID_PATTERN}, OpenApiParameter.PATH,
+    description="The clinic's own id of the patient (booking system): 1 to 64 letters, digits or . _ : @ -.")
 
 
 class _SignInThrottle(ScopedRateThrottle):
@@ -36,14 +41,14 @@ class SignInCodeApi(ClinicApi):
     throttle_scope = "sign_in_code"
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField()
+        email = fields.EmailField()
 
         class Meta:
             ref_name = "SignInCodeInput"
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: inline_serializer("SignInCodeSent", {"message": serializers.CharField()})},
+        responses={202: inline_serializer("SignInCodeSent", {"message": fields.CharField()})},
         tags=["app"], summary="E-mail a one-time sign-in code to a patient",
     )
     def post(self, request):
@@ -64,15 +69,15 @@ class SignInTokenApi(ClinicApi):
     throttle_scope = "sign_in_token"
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField()
-        code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "The code has six digits."})
+        email = fields.EmailField()
+        code = fields.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "The code has six digits."})
 
         class Meta:
             ref_name = "SignInTokenInput"
 
     @extend_schema(
         request=InputSerializer,
-        responses={200: inline_serializer("SignInToken", {"token": serializers.CharField(), "patient": PatientOutput()})},
+        responses={200: inline_serializer("SignInToken", {"token": fields.CharField(), "patient": PatientOutput()})},
         tags=["app"], summary="Exchange an e-mailed code for a patient token",
     )
     def post(self, request):
@@ -108,12 +113,12 @@ class PosPatientListApi(ClinicApi):
     pagination_class = Pagination  # what `paginate` uses; declared so the schema shows the paged envelope
 
     @extend_schema(
-        parameters=[OpenApiParameter("search", str, description="Name, e-mail, phone or external id"),
-                    OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+        parameters=[OpenApiParameter("search", {"type": "string", "maxLength": 100},
+                                     description="Name, e-mail, phone or external id"), *PAGE_PARAMETERS],
         responses={200: PatientOutput(many=True)}, tags=["pos"], summary="List the clinic's patients",
     )
     def get(self, request):
-        queryset = selectors.list_patients(search=request.query_params.get("search", ""))
+        queryset = selectors.list_patients(search=query_text(request, "search", max_length=100))
         return paginate(view=self, queryset=queryset, serializer_class=PatientOutput)
 
 
@@ -121,14 +126,16 @@ class PosPatientDetailApi(ClinicApi):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiScope("pos")]
 
-    @extend_schema(responses={200: PatientOutput}, tags=["pos"], summary="Read a patient by external id")
+    @extend_schema(parameters=[EXTERNAL_ID_PARAMETER], responses={200: PatientOutput}, tags=["pos"],
+                   summary="Read a patient by external id")
     def get(self, request, external_id):
         patient = Patient.objects.filter(external_id=_external_id(external_id)).first()
         if patient is None:
             raise NotFound("No patient with that external id.")
         return Response(PatientOutput(patient).data)
 
-    @extend_schema(request=PatientUpsertInput, responses={200: PatientOutput, 201: PatientOutput}, tags=["pos"],
+    @extend_schema(parameters=[EXTERNAL_ID_PARAMETER], request=PatientUpsertInput,
+                   responses={200: PatientOutput, 201: PatientOutput}, tags=["pos"],
                    summary="Create or update a patient from the booking system")
     def put(self, request, external_id):
         if not EXTERNAL_ID.match(external_id):

@@ -2,11 +2,12 @@
 
 from rest_framework import serializers
 
+from clinic_crm.common import json_fields as fields
 from clinic_crm.patients.models import Patient
 
 
-class PatientOutput(serializers.ModelSerializer):
-    id = serializers.CharField(read_only=True)
+class PatientOutput(fields.ModelSerializer):
+    id = fields.CharField(read_only=True)
 
     class Meta:
         model = Patient
@@ -16,12 +17,12 @@ class PatientOutput(serializers.ModelSerializer):
 
 
 class PatientUpsertInput(serializers.Serializer):
-    first_name = serializers.CharField(max_length=80, required=False)
-    last_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
-    push_enabled = serializers.BooleanField(required=False)
+    first_name = fields.CharField(max_length=80, required=False)
+    last_name = fields.CharField(max_length=80, required=False, allow_blank=True)
+    email = fields.EmailField(required=False, allow_blank=True)
+    phone = fields.CharField(max_length=32, required=False, allow_blank=True)
+    date_of_birth = fields.DateField(required=False, allow_null=True)
+    push_enabled = fields.BooleanField(required=False)
     custom_fields = serializers.DictField(required=False)
 
     class Meta:

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from clinic_crm.common import json_fields as fields
 from clinic_crm.common.api import ClinicApi, PublicApi
 from clinic_crm.common.errors import Unauthenticated
 from clinic_crm.tenancy.auth import StaffJWTAuthentication
@@ -19,20 +20,20 @@ class StaffTokenApi(PublicApi):
     throttle_scope = "staff_token"
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False)
-        clinic = serializers.SlugField(help_text="The clinic's slug.")
+        email = fields.EmailField()
+        password = fields.CharField(trim_whitespace=False)
+        clinic = fields.SlugField(help_text="The clinic's slug.")
 
         class Meta:
             ref_name = "StaffTokenInput"
 
     class OutputSerializer(serializers.Serializer):
-        access = serializers.CharField()
-        refresh = serializers.CharField()
-        token_type = serializers.CharField()
-        expires_in = serializers.IntegerField()
-        clinic = serializers.CharField()
-        role = serializers.CharField()
+        access = fields.CharField()
+        refresh = fields.CharField()
+        token_type = fields.CharField()
+        expires_in = fields.IntegerField()
+        clinic = fields.CharField()
+        role = fields.CharField()
 
         class Meta:
             ref_name = "StaffTokenOutput"
@@ -76,9 +77,9 @@ class StaffMeApi(ClinicApi):
 
     @extend_schema(
         responses={200: inline_serializer("StaffMe", {
-            "email": serializers.EmailField(), "name": serializers.CharField(), "role": serializers.CharField(),
-            "clinic": inline_serializer("StaffMeClinic", {"id": serializers.CharField(), "slug": serializers.CharField(),
-                                                           "name": serializers.CharField()}),
+            "email": fields.EmailField(), "name": fields.CharField(), "role": fields.CharField(),
+            "clinic": inline_serializer("StaffMeClinic", {"id": fields.CharField(), "slug": fields.CharField(),
+                                                           "name": fields.CharField()}),
         })},
         tags=["staff"], summary="Who the staff token belongs to",
     )

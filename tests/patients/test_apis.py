@@ -181,15 +181,29 @@ def test_the_list_pages_with_limit_and_offset(clinic_a, in_clinic, pos_client_fo
     assert last["next"] is None
 
 
-def test_a_nonsense_limit_falls_back_to_the_default_page(clinic_a, in_clinic, pos_client_for):
+@pytest.mark.parametrize("query,field", [({"limit": "lots"}, "limit"), ({"offset": "-3"}, "offset"),
+                                         ({"offset": ""}, "offset"), ({"limit": "0"}, "limit"),
+                                         ({"limit": "201"}, "limit"), ({"limit": ["5", "6"]}, "limit")])
+def test_paging_parameters_the_schema_refuses_are_a_400_with_the_field(clinic_a, in_clinic, pos_client_for,
+                                                                        query, field):
     # given one patient
     with in_clinic(clinic_a):
         PatientFactory()
-    # when the paging parameters are not numbers
-    response = pos_client_for(clinic_a).get(PATIENTS, {"limit": "lots", "offset": "-3"})
-    # then the first page is served rather than an error
-    assert response.status_code == 200
-    assert response.json()["count"] == 1
+    # when a paging parameter is not a whole number in its range, or is given twice
+    response = pos_client_for(clinic_a).get(PATIENTS, query)
+    # then it is refused with the parameter named, not quietly paged by default
+    body = assert_error(response, 400, "validation_error")
+    assert list(body["extra"]["fields"]) == [field]
+
+
+def test_paging_parameters_in_range_page_the_list(clinic_a, in_clinic, pos_client_for):
+    # given three patients
+    with in_clinic(clinic_a):
+        PatientFactory.create_batch(3)
+    # when the second page of two is asked for
+    body = pos_client_for(clinic_a).get(PATIENTS, {"limit": "2", "offset": "2"}).json()
+    # then it holds the last one
+    assert (body["count"], len(body["results"])) == (3, 1)
 
 
 # --- tenancy ---------------------------------------------------------------------------------------
