@@ -23,7 +23,8 @@ COPY . .
 # WhiteNoise serves the hashed, compressed files collected here. Settings refuse to load with
 # DEBUG off and no SECRET_KEY, so this build step gets a throwaway one; it is not in the image.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
-    && useradd --system --uid 10001 --no-create-home --home-dir /app app
+    && useradd --system --uid 10001 --no-create-home --home-dir /app app \
+    && mkdir -p var/cache && chown app var/cache
 
 USER app
 EXPOSE 8000

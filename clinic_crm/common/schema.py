@@ -7,11 +7,13 @@ from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from clinic_crm.common import json_fields as fields
+
 ErrorSerializer = inline_serializer(
     "Error",
     {
-        "message": serializers.CharField(help_text="A sentence for a human."),
-        "code": serializers.CharField(help_text="Stable snake_case code, e.g. validation_error, code_paused."),
+        "message": fields.CharField(help_text="A sentence for a human."),
+        "code": fields.CharField(help_text="Stable snake_case code, e.g. validation_error, code_paused."),
         "extra": serializers.DictField(help_text="Details; validation errors put per-field messages in extra.fields."),
     },
 )
