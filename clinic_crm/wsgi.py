@@ -13,7 +13,8 @@ application = get_wsgi_application()
 
 # Refuse to serve a deployment that would answer wrongly (a cache each worker keeps to itself,
 # static files never collected): the worker fails to boot, and gunicorn says why.
-problems = [message for message in checks.run_checks(tags=[TAG]) if message.is_serious()]
+problems = [message for message in checks.run_checks(tags=[TAG], include_deployment_checks=True)
+            if message.is_serious()]
 if problems:
     raise ImproperlyConfigured("\n".join(f"{message.id}: {message.msg} {message.hint}" for message in problems))
 

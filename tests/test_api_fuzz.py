@@ -140,12 +140,17 @@ class DjangoClientAdapter(requests.adapters.BaseAdapter):
     test client: the same database connection, so the test's data is seen. Like an integrator's
     client it has no session and no CSRF token."""
 
+    def __init__(self):
+        super().__init__()
+        self.client = Client(enforce_csrf_checks=True)  # one handler: building one per request is slow
+
     def send(self, request, **kwargs):
+        self.client.cookies.clear()  # no session, whatever an answer set
         url = urlsplit(request.url)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
         content_type = headers.pop("Content-Type", "")
         body = request.body or b""
-        answer = Client(enforce_csrf_checks=True).generic(
+        answer = self.client.generic(
             request.method, url.path + (f"?{url.query}" if url.query else ""),
             data=body.encode() if isinstance(body, str) else body, content_type=content_type, headers=headers)
         raw = HTTPResponse(body=io.BytesIO(answer.content), headers=HTTPHeaderDict(dict(answer.items())),

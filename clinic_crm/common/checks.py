@@ -1,7 +1,8 @@
 """System checks for a deployment that would otherwise fail quietly at run time.
 
-They run with `manage.py check` and before `migrate`, and the WSGI entry point runs them before
-serving (`clinic_crm/wsgi.py`), so gunicorn refuses to start instead of answering wrongly.
+The WSGI entry point runs them before serving (`clinic_crm/wsgi.py`), so gunicorn refuses to
+start instead of answering wrongly; `manage.py check --deploy` shows them. They are deployment
+checks so that `migrate` and `collectstatic`, which come before serving, are not held up by them.
 """
 
 import os
@@ -14,7 +15,7 @@ TAG = "clinic_crm"
 PROCESSES_ENV = "CLINIC_CRM_WEB_PROCESSES"
 
 
-@register(TAG)
+@register(TAG, deploy=True)
 def check_cache_is_shared(app_configs=None, **kwargs):
     """A cache kept in each process (locmem) only where one process serves, in development."""
     backend = settings.CACHES["default"]["BACKEND"]
@@ -33,7 +34,7 @@ def check_cache_is_shared(app_configs=None, **kwargs):
     )]
 
 
-@register(TAG)
+@register(TAG, deploy=True)
 def check_static_manifest(app_configs=None, **kwargs):
     """With DEBUG off, the hashed static files must have been collected, or every page fails."""
     if settings.DEBUG:

@@ -10,6 +10,7 @@ keeps so; output is unchanged, except that date-times always carry an hours:minu
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 MONEY_HINT = 'Send the amount as a string, e.g. "25.00".'
+PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
 
 
 class _StringOnly:
@@ -60,14 +62,17 @@ class DateField(_StringOnly, serializers.DateField):
 
 
 class DecimalField(serializers.DecimalField):
-    """Money and other exact amounts: a string in JSON ("25.00"), as the schema says; a JSON number
-    would have passed through a float on its way here."""
+    """Money and other exact amounts: a string of digits in JSON ("25.00"), as the schema says; a
+    JSON number would have passed through a float on its way here, and "1e2", " 5" or ".5" are
+    not what the schema's pattern allows."""
 
-    default_error_messages = {"not_a_string": MONEY_HINT}
+    default_error_messages = {"not_a_string": MONEY_HINT, "invalid": MONEY_HINT}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")
+        if not PLAIN_DECIMAL.match(data):
+            self.fail("invalid")
         return super().to_internal_value(data)
 
 

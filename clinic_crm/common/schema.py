@@ -28,6 +28,21 @@ _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "S
 
 
 class ClinicAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """What the request fields refuse, in the schema: an amount is digits (no sign where it may
+        not be negative, no exponent, at least one digit); a text that may not be blank has a
+        character other than space (the field trims it)."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request" or not isinstance(schema, dict):
+            return schema
+        if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
+            sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+            schema["pattern"] = fr"^{sign}\d{{1,{field.max_whole_digits}}}(?:\.\d{{1,{field.decimal_places}}})?$"
+        elif (isinstance(field, serializers.CharField) and not field.allow_blank and field.trim_whitespace
+              and "pattern" not in schema):
+            schema["pattern"] = r"\S"
+        return schema
+
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         """A request body's rules across its fields (exactly one of two, one or the other), which a
         serializer states as `schema_rules`, a JSON Schema fragment beside its `validate()`."""

@@ -93,6 +93,10 @@ def validate_whole(serializer_class, data, context) -> dict:
     return whole.validated_data
 
 
+POSITIVE_AMOUNT = r"^(?=.*[1-9])[0-9]{1,8}(?:\.[0-9]{1,2})?$"
+PERCENT = r"^(?=.*[1-9])(?:100(?:\.0{1,2})?|[0-9]{1,2}(?:\.[0-9]{1,2})?)$"
+
+
 class DiscountInput(serializers.Serializer):
     """The Discount of API.md as input, checked as a whole (a percent from 1 to 100, an amount
     above zero, a free treatment with no value)."""
@@ -100,6 +104,15 @@ class DiscountInput(serializers.Serializer):
     type = fields.ChoiceField(choices=DiscountType.choices)
     value = fields.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), allow_null=True,
                                 required=False, help_text="A percent (1–100) or an amount; null for a free treatment.")
+
+    # The value a type needs: none for a free treatment, above zero for an amount, 1 to 100 for a percent.
+    schema_rules = {"anyOf": [
+        {"properties": {"type": {"enum": [DiscountType.FREE_TREATMENT]}}},
+        {"required": ["value"], "properties": {"type": {"enum": [DiscountType.AMOUNT]},
+                                               "value": {"type": "string", "pattern": POSITIVE_AMOUNT}}},
+        {"required": ["value"], "properties": {"type": {"enum": [DiscountType.PERCENT]},
+                                               "value": {"type": "string", "pattern": PERCENT}}},
+    ]}
 
     class Meta:
         ref_name = "DiscountInput"
@@ -126,6 +139,8 @@ class DiscountPatchInput(DiscountInput):
                               help_text="The stored type when left out.")
     value = fields.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0"), allow_null=True,
                                 required=False, help_text="The stored value when left out and the type is unchanged.")
+
+    schema_rules = None  # what it may leave out depends on the stored discount
 
     class Meta:
         ref_name = "DiscountPatchInput"
