@@ -269,3 +269,20 @@ def test_enumerated_values_are_documented_as_enums(schema):
     assert values(components["Discount"]["properties"]["type"]) == {"percent", "amount", "free_treatment"}
     assert values(components["Promo"]["properties"]["kind"]) == {"global", "tiered", "personalised"}
     assert values(components["Promo"]["properties"]["status"]) == {"draft", "active", "paused", "archived"}
+
+
+def test_request_amounts_texts_and_discounts_state_what_the_server_refuses(schema):
+    # given the request components
+    components = schema["components"]["schemas"]
+    order = components["OrderInputRequest"]["properties"]
+    # then an amount that may not be negative is digits with up to two decimals, no sign
+    assert order["total"]["pattern"] == r"^\d{1,10}(?:\.\d{1,2})?$"
+    # a text that may not be blank needs a character other than space
+    assert order["reference"]["pattern"] == r"\S"
+    # and a discount's value is tied to its type: none for a free treatment, 1-100 for a percent
+    rules = components["DiscountInputRequest"]["anyOf"]
+    assert [r["properties"]["type"]["pattern"] for r in rules] == ["^free_treatment$", "^amount$", "^percent$"]
+    assert all(r.get("required") == ["value"] for r in rules[1:])
+    # while a PATCH's discount may leave out either part
+    assert "anyOf" not in components["DiscountPatchInputRequest"]
+    assert "required" not in components["DiscountPatchInputRequest"]

@@ -106,11 +106,12 @@ class DiscountInput(serializers.Serializer):
                                 required=False, help_text="A percent (1–100) or an amount; null for a free treatment.")
 
     # The value a type needs: none for a free treatment, above zero for an amount, 1 to 100 for a percent.
+    # (The type is matched by a pattern: an `enum` here would be turned into a component of its own.)
     schema_rules = {"anyOf": [
-        {"properties": {"type": {"enum": [DiscountType.FREE_TREATMENT]}}},
-        {"required": ["value"], "properties": {"type": {"enum": [DiscountType.AMOUNT]},
+        {"properties": {"type": {"pattern": f"^{DiscountType.FREE_TREATMENT}$"}}},
+        {"required": ["value"], "properties": {"type": {"pattern": f"^{DiscountType.AMOUNT}$"},
                                                "value": {"type": "string", "pattern": POSITIVE_AMOUNT}}},
-        {"required": ["value"], "properties": {"type": {"enum": [DiscountType.PERCENT]},
+        {"required": ["value"], "properties": {"type": {"pattern": f"^{DiscountType.PERCENT}$"},
                                                "value": {"type": "string", "pattern": PERCENT}}},
     ]}
 

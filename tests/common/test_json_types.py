@@ -37,7 +37,8 @@ class Sample(serializers.Serializer):
     ("text", 12), ("text", True), ("text", ["a"]),
     ("flag", 0), ("flag", 1), ("flag", "true"), ("flag", "yes"),
     ("count", "5"), ("count", 5.5), ("count", True),
-    ("amount", 12.5), ("amount", 12), ("amount", True),
+    ("amount", 12.5), ("amount", 12), ("amount", True), ("amount", "1e2"), ("amount", " 5"), ("amount", ".5"),
+    ("amount", "5."), ("amount", "+5"),
     ("when", 1700000000), ("day", 20260101),
     ("patient_id", True), ("patient_id", " 12"), ("patient_id", "12.0"), ("patient_id", 12.5), ("patient_id", "0"),
 ])
