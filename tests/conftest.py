@@ -180,6 +180,15 @@ def pos_client_for():
     return _make
 
 
+def staff_api_client(clinic, user) -> APIClient:
+    """An APIClient carrying a staff JWT for the user in the clinic, from the token endpoint."""
+    api = APIClient()
+    token = api.post("/api/v1/staff/token", {"email": user.email, "password": PASSWORD, "clinic": clinic.slug},
+                     format="json").json()["access"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return api
+
+
 @pytest.fixture
 def app_client_for():
     """An APIClient for the clinic's patient app; pass a patient to sign in as them."""

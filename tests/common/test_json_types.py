@@ -16,7 +16,7 @@ from rest_framework import serializers
 from clinic_crm.common import json_fields as fields
 from clinic_crm.common.serializers import IdInput
 from clinic_crm.orders.models import Order
-from tests.conftest import assert_error
+from tests.conftest import assert_error, staff_api_client
 from tests.factories import OrderFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,14 +145,6 @@ def test_the_app_refuses_a_numeric_order_total(clinic_a, ann, app_client_for):
 
 
 def test_the_staff_api_refuses_an_integer_for_a_boolean(clinic_a, owner_a):
-    from rest_framework.test import APIClient
-
-    from tests.conftest import PASSWORD
-
-    api = APIClient()
-    token = api.post("/api/v1/staff/token", {"email": owner_a.email, "password": PASSWORD, "clinic": clinic_a.slug},
-                     format="json").json()["access"]
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    response = api.post("/api/v1/staff/offers/", {"name": "N", "title": "T", "active": 1,
+    response = staff_api_client(clinic_a, owner_a).post("/api/v1/staff/offers/", {"name": "N", "title": "T", "active": 1,
                                                   "discount": {"type": "percent", "value": "10"}}, format="json")
     assert "active" in assert_error(response, 400, "validation_error")["extra"]["fields"]

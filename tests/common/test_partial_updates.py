@@ -7,7 +7,6 @@ replaces the stored one whole). Never a 500, and never a discount a create would
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
 from clinic_crm.tenancy.choices import Role
 from offers import services as offer_services
@@ -15,7 +14,7 @@ from offers.models import AutomatedOffer, Offer
 from promos import services as promo_services
 from promos.events import Actor
 from promos.models import Promo
-from tests.conftest import PASSWORD, assert_error, make_staff
+from tests.conftest import assert_error, make_staff, staff_api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +23,7 @@ ANN = Actor(id=None, name="Ann Owner", email="ann@example.com")
 
 @pytest.fixture
 def staff(clinic_a):
-    user = make_staff(clinic_a, Role.MANAGER)
-    api = APIClient()
-    token = api.post("/api/v1/staff/token", {"email": user.email, "password": PASSWORD, "clinic": clinic_a.slug},
-                     format="json").json()["access"]
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return api
+    return staff_api_client(clinic_a, make_staff(clinic_a, Role.MANAGER))
 
 
 @pytest.fixture

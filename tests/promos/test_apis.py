@@ -8,7 +8,7 @@ from promos import services
 from promos.events import Actor
 from promos.models import Promo, PromoActivity
 from promos.selectors import get_promo_metrics
-from tests.conftest import PASSWORD, make_staff
+from tests.conftest import make_staff, staff_api_client
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,12 +18,7 @@ PROMO_FIELDS = {"id", "code", "name", "kind", "status", "is_expired", "discount"
                 "auto_apply", "marketing_cost", "budget", "metrics"}
 
 
-def staff_api(clinic, user) -> APIClient:
-    api = APIClient()
-    token = api.post("/api/v1/staff/token", {"email": user.email, "password": PASSWORD, "clinic": clinic.slug},
-                     format="json").json()["access"]
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return api
+staff_api = staff_api_client
 
 
 @pytest.fixture
