@@ -36,6 +36,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", tenancy_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", tenancy_views.password_change_done, name="password_change_done"),
+    path("accounts/invitations/<str:token>/", tenancy_views.invitation, name="invitation"),
     path("c/<slug:clinic_slug>/", include(clinic_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from clinic_crm.common.fields import mask_secret
 from clinic_crm.tenancy.auth import forget_app_key, forget_clinic_access
-from clinic_crm.tenancy.models import ApiKey, Clinic, IdempotencyKey, Membership
+from clinic_crm.tenancy.models import ApiKey, Clinic, IdempotencyKey, Membership, StaffActivity, StaffInvitation
 
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
 
@@ -115,4 +115,40 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(StaffInvitation)
+class StaffInvitationAdmin(admin.ModelAdmin):
+    """Read only: invitations are sent, resent and revoked by the clinic's owners (the token is never shown)."""
+
+    list_display = ["email", "clinic", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["clinic", "role"]
+    search_fields = ["email", "clinic__name"]
+    readonly_fields = [f.name for f in StaffInvitation._meta.fields if f.name != "token_hash"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StaffActivity)
+class StaffActivityAdmin(admin.ModelAdmin):
+    """The staff log, read only: the table refuses UPDATE and DELETE."""
+
+    list_display = ["created_at", "clinic", "action", "subject_email", "actor_name", "actor_email"]
+    list_filter = ["clinic", "action"]
+    search_fields = ["subject_email", "actor_email", "actor_name"]
+    readonly_fields = [f.name for f in StaffActivity._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -50,17 +50,27 @@ class ApiKeyForm(forms.Form):
     )
 
 
-class StaffForm(forms.Form):
-    email = forms.EmailField()
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail", help_text="They get a link to join with a password of their own.")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
-
-    def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
 
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
+class JoinForm(forms.Form):
+    """A new login's own details and password, from the invitation's page (CORE-2)."""
+
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150, required=False)
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}), help_text="At least 8 characters, not only digits, not a common one.")
+    password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", "The two passwords differ.")
+        return data

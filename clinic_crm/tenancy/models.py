@@ -14,7 +14,7 @@ from django.utils.timezone import now as utc_now
 from clinic_crm.common.fields import EncryptedTextField
 from clinic_crm.common.models import TimeStampedModel
 from clinic_crm.common.money import CURRENCY_CHOICES
-from clinic_crm.tenancy.choices import ApiScope, Locale, Role
+from clinic_crm.tenancy.choices import ApiScope, Locale, Role, StaffAction
 from clinic_crm.tenancy.context import TenantScopeError, current_clinic_id, is_unscoped
 from clinic_crm.tenancy.managers import ClinicScopedManager
 
@@ -82,6 +82,45 @@ class Membership(TimeStampedModel):
 
     def __str__(self):
         return f"{self.user} · {self.clinic} ({self.get_role_display()})"
+
+
+class StaffInvitation(TimeStampedModel):
+    """An owner's invitation of an e-mail address to a role in the clinic (CORE-2).
+
+    It grants nothing until the holder of the address opens the e-mailed link and accepts, with
+    a password of their own or, for a login they already have, after signing in with it. Only a
+    SHA-256 of the link's token is stored; the link works once and expires. Part of the tenancy
+    registry (read by token, before a clinic is in scope), like Membership.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations", db_index=False)
+    email = models.EmailField()  # normalised (clinic_crm.tenancy.emails.normalise_email)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["clinic_id", "-created_at"]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="invitation_clinic_created")]
+        constraints = [models.UniqueConstraint(
+            fields=["clinic", "email"], condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+            name="invitation_one_open_per_address")]
+
+    def __str__(self):
+        return f"{self.email} → {self.clinic} ({self.get_role_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
+    def is_usable(self, now=None) -> bool:
+        return self.is_open and (now or utc_now()) < self.expires_at
 
 
 class ApiKey(TimeStampedModel):
@@ -162,3 +201,27 @@ class IdempotencyKey(TenantModel):
             models.UniqueConstraint(fields=["clinic", "principal", "key"], name="idempotency_unique_key"),
         ]
         indexes = [models.Index(fields=["clinic", "created_at"], name="idempotency_clinic_created")]
+
+
+class StaffActivity(TenantModel):
+    """One row per change to a clinic's staff (CORE-2). Append-only in PostgreSQL itself.
+
+    Who did it and to whom are copied as they were at the time, so a renamed or deleted login
+    never rewrites the log.
+    """
+
+    action = models.CharField(max_length=24, choices=StaffAction.choices)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150)
+    actor_email = models.CharField(max_length=254, blank=True)
+    subject_email = models.CharField(max_length=254, blank=True)
+    details = models.JSONField(default=dict, blank=True)  # e.g. {"role": "manager"}, {"before": …, "after": …}
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="staffactivity_clinic_created")]
+        verbose_name_plural = "staff activity"
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.subject_email}"

@@ -2,7 +2,10 @@
 
 from django.db.models import QuerySet
 
-from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
+from django.utils import timezone
+
+from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.models import ApiKey, Clinic, Membership, StaffActivity, StaffInvitation
 
 
 def list_memberships_of_user(*, user) -> QuerySet[Membership]:
@@ -22,3 +25,22 @@ def list_staff(*, clinic: Clinic) -> QuerySet[Membership]:
 
 def list_api_keys(*, clinic: Clinic) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(clinic=clinic).select_related("created_by").order_by("revoked_at", "-created_at")
+
+
+def count_owners(*, clinic: Clinic) -> int:
+    return Membership.objects.filter(clinic=clinic, role=Role.OWNER).count()
+
+
+def list_open_invitations(*, clinic: Clinic) -> list[StaffInvitation]:
+    """Invitations not yet accepted or revoked, newest first, each marked `lapsed` past its expiry (CORE-2)."""
+    now = timezone.now()
+    invitations = list(StaffInvitation.objects.filter(clinic=clinic, accepted_at__isnull=True, revoked_at__isnull=True)
+                       .select_related("invited_by").order_by("-created_at"))
+    for invitation in invitations:
+        invitation.lapsed = invitation.expires_at <= now
+    return invitations
+
+
+def list_staff_activity(*, clinic: Clinic, limit: int = 50) -> list[StaffActivity]:
+    """The newest rows of the clinic's staff log, in the clinic's scope (CORE-2)."""
+    return list(StaffActivity.objects.order_by("-created_at", "-id")[:limit])

@@ -13,4 +13,8 @@ urlpatterns = [
     path("staff/", views.staff, name="staff"),
     path("staff/<int:membership_id>/role/", views.staff_role, name="staff_role"),
     path("staff/<int:membership_id>/remove/", views.staff_remove, name="staff_remove"),
+    path("staff/invitations/<int:invitation_id>/resend/", views.staff_invitation_resend,
+         name="staff_invitation_resend"),
+    path("staff/invitations/<int:invitation_id>/revoke/", views.staff_invitation_revoke,
+         name="staff_invitation_revoke"),
 ]

@@ -1,6 +1,7 @@
 """Sign-in, clinic switching, and the owner's Settings area (CORE-2, CORE-7, CORE-9)."""
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -8,12 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.tenancy import selectors, services
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import LAST_CLINIC_SESSION_KEY, clinic_view
-from clinic_crm.tenancy.forms import ApiKeyForm, ClinicForm, OneSignalForm, RoleForm, StaffForm
-from clinic_crm.tenancy.models import ApiKey, Membership
+from clinic_crm.tenancy.events import StaffActor
+from clinic_crm.tenancy.forms import ApiKeyForm, ClinicForm, InviteForm, JoinForm, OneSignalForm, RoleForm
+from clinic_crm.tenancy.models import ApiKey, Membership, StaffInvitation
 
 
 @login_required
@@ -139,24 +142,32 @@ def api_key_revoke(request, key_id):
     return redirect("settings:api_keys", clinic_slug=request.clinic.slug)
 
 
+def _invitation_link(request) -> services.staff.LinkFor:
+    return lambda token: request.build_absolute_uri(reverse("invitation", kwargs={"token": token}))
+
+
 @clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
 def staff(request):
     clinic = request.clinic
-    form = StaffForm(request.POST or None)
+    form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            membership, password = services.create_staff(clinic=clinic, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+        outcome = services.invite_staff(clinic=clinic, email=email, role=role, actor=StaffActor.of(request.user),
+                                        link_for=_invitation_link(request))
+        if outcome.status == "already_member":
+            messages.info(request, f"{outcome.membership.user.email} is already a member "
+                                   f"({outcome.membership.get_role_display()}). Nothing changed.")
+        elif outcome.status == "already_invited":
+            messages.info(request, f"{outcome.invitation.email} already has an open invitation. Nothing changed; "
+                                   "use Resend to send its link again.")
         else:
-            if password:
-                messages.success(request, f"{membership.user.email} can now sign in with the temporary password "
-                                          f"{password} — share it privately; they can change it after signing in.")
-            else:
-                messages.success(request, f"{membership.user.email} now has access as {membership.get_role_display()}.")
-            return redirect("settings:staff", clinic_slug=clinic.slug)
+            messages.success(request, f"Invitation sent to {outcome.invitation.email}. They join when they open "
+                                      "the e-mailed link; until then it grants nothing.")
+        return redirect("settings:staff", clinic_slug=clinic.slug)
     return render(request, "tenancy/settings_staff.html", _settings_context(
-        request, tab="staff", form=form, members=selectors.list_staff(clinic=clinic), roles=Role.choices,
+        request, tab="staff", form=form, members=selectors.list_staff(clinic=clinic),
+        invitations=selectors.list_open_invitations(clinic=clinic), activity=selectors.list_staff_activity(clinic=clinic),
+        owners=selectors.count_owners(clinic=clinic), roles=Role.choices,
     ))
 
 
@@ -164,31 +175,121 @@ def _membership(request, membership_id) -> Membership:
     return get_object_or_404(Membership.objects.filter(clinic=request.clinic).select_related("user"), pk=membership_id)
 
 
-@require_POST
+def _invitation(request, invitation_id) -> StaffInvitation:
+    return get_object_or_404(StaffInvitation.objects.filter(clinic=request.clinic), pk=invitation_id)
+
+
+ROLE_CONSEQUENCES = {
+    Role.OWNER: "They will manage the clinic's settings, integrations and staff, like you.",
+    Role.MANAGER: "They will work with patients, offers and promos, and see every report, but not settings or staff.",
+    Role.STAFF: "They will work with patients, offers and promos.",
+    Role.VIEWER: "They will be able to look at everything but change nothing.",
+}
+
+
 @clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
 def staff_role(request, membership_id):
+    """Change a member's role: a page that states what the new role means, then its own button."""
     membership = _membership(request, membership_id)
-    form = RoleForm(request.POST)
+    form = RoleForm(request.POST or request.GET or None)
     if not form.is_valid():
         messages.error(request, "Choose one of the listed roles.")
-    else:
+        return redirect("settings:staff", clinic_slug=request.clinic.slug)
+    role = form.cleaned_data["role"]
+    if request.method == "POST":
         try:
-            services.change_staff_role(membership=membership, role=form.cleaned_data["role"])
-            messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+            services.change_staff_role(membership=membership, role=role, actor=StaffActor.of(request.user))
+            messages.success(request, f"{membership.user.email} is now {Role(role).label}.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
-    return redirect("settings:staff", clinic_slug=request.clinic.slug)
+        return redirect("settings:staff", clinic_slug=request.clinic.slug)
+    return render(request, "tenancy/staff_confirm.html", _settings_context(
+        request, tab="staff", member=membership, action="role", role=role, role_label=Role(role).label,
+        consequence=ROLE_CONSEQUENCES[Role(role)], unchanged=role == membership.role,
+        last_owner=membership.role == Role.OWNER and role != Role.OWNER
+        and selectors.count_owners(clinic=request.clinic) < 2,
+    ))
+
+
+@clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
+def staff_remove(request, membership_id):
+    """Remove a member: a page that states what it means, then its own button."""
+    membership = _membership(request, membership_id)
+    if request.method == "POST":
+        try:
+            services.remove_staff(membership=membership, actor=StaffActor.of(request.user))
+            messages.success(request, f"{membership.user.email} no longer has access to {request.clinic.name}.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect("settings:staff", clinic_slug=request.clinic.slug)
+    return render(request, "tenancy/staff_confirm.html", _settings_context(
+        request, tab="staff", member=membership, action="remove",
+        last_owner=membership.role == Role.OWNER and selectors.count_owners(clinic=request.clinic) < 2,
+    ))
 
 
 @require_POST
 @clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
-def staff_remove(request, membership_id):
-    membership = _membership(request, membership_id)
+def staff_invitation_resend(request, invitation_id):
+    invitation = _invitation(request, invitation_id)
     try:
-        services.remove_staff(membership=membership)
-        messages.success(request, f"{membership.user.email} no longer has access to {request.clinic.name}.")
+        services.resend_invitation(invitation=invitation, actor=StaffActor.of(request.user),
+                                   link_for=_invitation_link(request))
+        messages.success(request, f"A new link was sent to {invitation.email}; the earlier one no longer works.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("settings:staff", clinic_slug=request.clinic.slug)
 
 
+@require_POST
+@clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
+def staff_invitation_revoke(request, invitation_id):
+    invitation = _invitation(request, invitation_id)
+    services.revoke_invitation(invitation=invitation, actor=StaffActor.of(request.user))
+    messages.success(request, f"The invitation to {invitation.email} is withdrawn; its link no longer works.")
+    return redirect("settings:staff", clinic_slug=request.clinic.slug)
+
+
+# --- Joining by invitation (public: the link is the credential) ----------------------------------
+
+
+def invitation(request, token):
+    """An invitation's page: join with a new login, or accept with the login one already has (CORE-2)."""
+    found = services.get_invitation_by_token(token)
+    if found is None:
+        return render(request, "tenancy/invitation_closed.html",
+                      {"message": "This link is not a valid invitation. Check that it was copied whole."}, status=404)
+    try:
+        services.staff.ensure_invitation_usable(found)
+    except ApplicationError as exc:
+        return render(request, "tenancy/invitation_closed.html", {"message": exc.message, "invitation": found},
+                      status=410)
+    signed_in = request.user.is_authenticated
+    has_login = signed_in or services.staff.find_login(found.email) is not None
+    form = JoinForm(request.POST or None) if not has_login else None
+    error = None
+    if request.method == "POST":
+        try:
+            if signed_in:
+                membership = services.accept_invitation(invitation=found, user=request.user)
+                return _joined(request, membership.clinic)
+            if form is not None and form.is_valid():
+                user = services.join_with_new_login(
+                    invitation=found, password=form.cleaned_data["password1"],
+                    first_name=form.cleaned_data["first_name"], last_name=form.cleaned_data["last_name"])
+                login(request, user, backend="clinic_crm.tenancy.auth.EmailBackend")
+                return _joined(request, found.clinic)
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        except ApplicationError as exc:
+            error = exc.message
+    return render(request, "tenancy/invitation.html", {
+        "invitation": found, "form": form, "signed_in": signed_in, "has_login": has_login, "error": error,
+        "other_login": signed_in and normalise_email(request.user.email) != found.email,
+        "login_url": f"{reverse('login')}?next={request.path}",
+    })
+
+
+def _joined(request, clinic):
+    messages.success(request, f"Welcome to {clinic.name}.")
+    return redirect("dashboard:overview", clinic_slug=clinic.slug)

@@ -36,6 +36,7 @@ NOT_CLINIC_OWNED = {
     "password_change_done": "redirect",
     "api-schema": "the OpenAPI document",
     "api-docs": "static docs page",
+    "invitation": "the link's secret token is the credential (tests/tenancy/test_staff_invitations.py)",
 }
 
 
@@ -69,6 +70,7 @@ class World:
     offer_b: Offer
     automated_b: AutomatedOffer
     promo_b: object = None
+    invitation_b: object = None
 
 
 @pytest.fixture
@@ -110,8 +112,13 @@ def world(clinic_a, clinic_b, pos_client_for):
 
         if promo_b.status != "active":
             promo_b = activate_promo(promo=promo_b, actor=Actor(id=None, name="B", email="b@example.com"))
+    from clinic_crm.tenancy.events import StaffActor
+    from clinic_crm.tenancy.services import invite_staff
+
+    invitation_b = invite_staff(clinic=clinic_b, email="b-hire@example.com", role=Role.STAFF,
+                                actor=StaffActor.of(owner_b), link_for=lambda token: f"/accounts/invitations/{token}/")
     return World(clinic_a, clinic_b, owner_a, owner_b, patient_a, patient_b, order_b, key_b, membership_b, pos_a,
-                 offer_b, automated_b, promo_b)
+                 offer_b, automated_b, promo_b, invitation_b.invitation)
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -124,6 +131,8 @@ DASHBOARD_OBJECT_ROUTES = {
     "settings:api_key_revoke": ("post", lambda w: {"key_id": w.key_b.pk}),
     "settings:staff_role": ("post", lambda w: {"membership_id": w.membership_b.pk}),
     "settings:staff_remove": ("post", lambda w: {"membership_id": w.membership_b.pk}),
+    "settings:staff_invitation_resend": ("post", lambda w: {"invitation_id": w.invitation_b.pk}),
+    "settings:staff_invitation_revoke": ("post", lambda w: {"invitation_id": w.invitation_b.pk}),
     "offers:edit": ("get", lambda w: {"offer_id": w.offer_b.pk}),
     "offers:publish": ("post", lambda w: {"offer_id": w.offer_b.pk}),
     "offers:unpublish": ("post", lambda w: {"offer_id": w.offer_b.pk}),
