@@ -30,7 +30,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic_crm.admin_site.ClinicAdminConfig",  # django.contrib.admin, with the sign-in lockout
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -180,7 +180,17 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# How many proxies in front of the app append to X-Forwarded-For: the client's address is the
+# one the outermost of them saw. 0 (no proxy) reads the socket's peer; a client's own header never counts.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=1 if BEHIND_TLS_PROXY else 0)
+
+# Staff sign-in lockout (clinic_crm/tenancy/lockout.py): failures per account and per client
+# address within the window lock both out until it ends, the right password included.
+SIGN_IN_ACCOUNT_FAILURES = env.int("SIGN_IN_ACCOUNT_FAILURES", default=5)
+SIGN_IN_CLIENT_FAILURES = env.int("SIGN_IN_CLIENT_FAILURES", default=20)
+SIGN_IN_LOCKOUT_SECONDS = env.int("SIGN_IN_LOCKOUT_SECONDS", default=15 * 60)
 
 # E-mail (Django 6.1 mailers). EMAIL_URL: consolemail:// (default), smtp+tls://user:pass@host:587, …
 _email = env.email("EMAIL_URL", default="consolemail://")
@@ -209,6 +219,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "sign_in_token": "10/min", "staff_token": "10/min"},
     "UNAUTHENTICATED_USER": None,
+    # Rate limits key on the client's address the same way as the lockout: never a client's header.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

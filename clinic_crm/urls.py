@@ -13,9 +13,6 @@ def healthz(request):
     return JsonResponse({"ok": True})
 
 
-admin.site.site_header = "Clinic CRM · platform admin"
-admin.site.site_title = "Clinic CRM admin"
-
 clinic_urls = [
     path("", include("clinic_crm.dashboard.urls")),
     path("patients/", include("clinic_crm.patients.urls")),

@@ -82,7 +82,9 @@ def exception_handler(exc, context):
         exc = PayloadTooLarge()
 
     if isinstance(exc, ApplicationError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
         response = Response(error_body(exc.message, exc.code, exc.extra), status=exc.status_code, headers=headers)
         if exc.status_code == status.HTTP_409_CONFLICT:
             _log_refusal(response, exc, context.get("request"))

@@ -43,3 +43,7 @@ class LimitReached(Conflict):
 class RateLimited(ApplicationError):
     status_code = 429
     default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after  # seconds, sent as Retry-After

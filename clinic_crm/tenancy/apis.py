@@ -9,8 +9,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from clinic_crm.common import json_fields as fields
 from clinic_crm.common.api import ClinicApi, PublicApi
-from clinic_crm.common.errors import Unauthenticated
+from clinic_crm.common.errors import RateLimited, Unauthenticated
 from clinic_crm.tenancy.auth import StaffJWTAuthentication
+from clinic_crm.tenancy.lockout import LOCKED_MESSAGE, wait_text
 from clinic_crm.tenancy.models import Membership
 from clinic_crm.tenancy.permissions import HasStaffRole
 
@@ -44,6 +45,9 @@ class StaffTokenApi(PublicApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, email=data.validated_data["email"], password=data.validated_data["password"])
+        locked_for = getattr(request, "sign_in_locked_for", 0)
+        if locked_for:
+            raise RateLimited(LOCKED_MESSAGE.format(wait=wait_text(locked_for)), retry_after=locked_for)
         membership = None
         if user is not None:
             membership = (

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,6 +17,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -24,6 +26,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
+from clinic_crm.tenancy import lockout
 from clinic_crm.tenancy.choices import role_at_least
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 
@@ -31,19 +34,32 @@ logger = logging.getLogger(__name__)
 
 
 class EmailBackend(ModelBackend):
-    """Staff sign in with their e-mail address, matched case-insensitively."""
+    """Staff sign in with their e-mail address, matched case-insensitively; repeated failures lock
+    the account and the client out for a while (lockout.py).
+
+    A locked-out attempt raises PermissionDenied, which stops `authenticate()`, and leaves the
+    wait in `request.sign_in_locked_for` (seconds) for the view to say so, with Retry-After.
+    """
 
     def authenticate(self, request, username=None, password=None, email=None, **kwargs):
-        login = (email or username or "").strip()
+        # NFKC, as Django's login form does: a full-width or compatibility spelling is the address.
+        login = unicodedata.normalize("NFKC", email or username or "").strip()
         if not login or password is None:
             return None
         User = get_user_model()
         user = User.objects.filter(email__iexact=login).order_by("id").first()
+        account = lockout.account_key(user=user, login=login)
+        wait = lockout.seconds_locked(request=request, account=account)
+        if wait:
+            if request is not None:
+                request.sign_in_locked_for = wait
+            raise PermissionDenied(lockout.LOCKED_MESSAGE.format(wait=lockout.wait_text(wait)))
         if user is None:
             User().set_password(password)  # equalise timing with the found-user path
-            return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+        elif user.check_password(password) and self.user_can_authenticate(user):
+            lockout.record_success(account=account)
             return user
+        lockout.record_failure(request=request, account=account)
         return None
 
 

@@ -15,6 +15,7 @@ from clinic_crm.tenancy import selectors, services
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import LAST_CLINIC_SESSION_KEY, clinic_view
 from clinic_crm.tenancy.events import StaffActor
+from clinic_crm.tenancy.lockout import LOCKED_MESSAGE, wait_text
 from clinic_crm.tenancy.forms import ApiKeyForm, ClinicForm, InviteForm, JoinForm, OneSignalForm, RoleForm
 from clinic_crm.tenancy.models import ApiKey, Membership, StaffInvitation
 
@@ -32,9 +33,26 @@ def home(request):
     return render(request, "tenancy/choose_clinic.html", {"memberships": memberships})
 
 
+def refuse_locked_sign_in(request, response):
+    """A sign-in page answered while the account or client is locked out: 429, Retry-After, and why."""
+    wait = getattr(request, "sign_in_locked_for", 0)
+    if wait and hasattr(response, "context_data"):
+        response.status_code = 429
+        response["Retry-After"] = str(wait)
+        form = response.context_data.get("form")
+        if form is not None:
+            form.errors.pop("__all__", None)
+            form.add_error(None, LOCKED_MESSAGE.format(wait=wait_text(wait)))
+        response.context_data["locked"] = True
+    return response
+
+
 class LoginView(auth_views.LoginView):
     template_name = "tenancy/login.html"
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        return refuse_locked_sign_in(self.request, super().form_invalid(form))
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
