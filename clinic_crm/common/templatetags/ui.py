@@ -11,7 +11,6 @@ from django import template
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from clinic_crm.common.money import CURRENCY_LOCALES, format_money
 
@@ -69,8 +68,9 @@ def share_bar(part, whole):
 
 @register.filter
 def initials(name: str) -> str:
+    """"Ann Lee" → "AL". Plain text: autoescaping applies, since a name is whatever someone typed."""
     parts = [p for p in (name or "").split() if p]
-    return mark_safe("".join(p[0].upper() for p in parts[:2]) or "?")
+    return "".join(p[0].upper() for p in parts[:2]) or "?"
 
 
 @register.filter
