@@ -217,7 +217,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "clinic_crm.common.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "clinic_crm.common.schema.ClinicAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "sign_in_token": "10/min", "staff_token": "10/min"},
+    "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "sign_in_token": "10/min", "staff_token": "10/min",
+                               "promo_validate_patient": "10/min", "promo_validate_client": "60/min"},
     "UNAUTHENTICATED_USER": None,
     # Rate limits key on the client's address the same way as the lockout: never a client's header.
     "NUM_PROXIES": TRUSTED_PROXIES,

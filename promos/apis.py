@@ -21,6 +21,7 @@ from clinic_crm.common.api import (
     exception_handler,
     row_id_parameter,
 )
+from clinic_crm.common.throttles import AppClientThrottle, PatientThrottle
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.common.schema import ErrorSerializer
 from clinic_crm.orders.services import LineInput
@@ -59,9 +60,20 @@ def _signed_in_patient(request) -> Patient:
     return patient
 
 
+class _ValidatesPerClient(AppClientThrottle):
+    scope = "promo_validate_client"
+
+
+class _ValidatesPerPatient(PatientThrottle):
+    scope = "promo_validate_patient"
+
+
 class AppPromoValidateApi(ClinicApi):
     authentication_classes = [AppKeyAuthentication]
     permission_classes = [IsSignedInPatient]
+    # Guessing codes is what a validate endpoint invites: limited per patient, and per client
+    # address for many patients' tokens used from one place.
+    throttle_classes = [_ValidatesPerPatient, _ValidatesPerClient]
 
     @extend_schema(request=PromoValidateInput, responses={200: PromoValidateOutput}, tags=["app"],
                    summary="Check a promo code against the patient's order")

@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from clinic_crm.common import json_fields as fields
 from clinic_crm.common.api import PAGE_PARAMETERS, ClinicApi, Pagination, paginate, query_text
+from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.models import Patient
@@ -28,7 +29,9 @@ class _SignInThrottle(ScopedRateThrottle):
     def get_cache_key(self, request, view):
         # Throttles run before the serializer, so the body may still be any JSON value here.
         data = request.data
-        email = str(data.get("email", "")).strip().lower() if isinstance(data, dict) else ""
+        # As the lookup compares addresses (normalise_email): every spelling that finds a patient
+        # shares that patient's count.
+        email = normalise_email(str(data.get("email", ""))) if isinstance(data, dict) else ""
         # Hashed: the address is caller input, and cache keys must stay short and plain (memcached).
         digest = hashlib.sha256(email.encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{digest}"}

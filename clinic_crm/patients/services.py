@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.patients.models import Patient, SignInCode
 from clinic_crm.tenancy.context import current_clinic_id
@@ -85,7 +86,7 @@ def request_sign_in_code(*, email: str) -> SignInCode | None:
     """
     from clinic_crm.patients.tasks import send_sign_in_code_email
 
-    patient = Patient.objects.filter(email__iexact=email.strip()).order_by("id").first()
+    patient = find_patient_by_email(email)
     if patient is None:
         return None
     code = f"{secrets.randbelow(1_000_000):06d}"
@@ -103,9 +104,26 @@ class SignInFailed(ApplicationError):
     default_code = "invalid_code"
 
 
+# One answer for every refusal (an unknown address, a wrong, used, expired or worn-out code), so
+# the endpoint never tells whether an address belongs to a patient or has a code waiting.
+SIGN_IN_REFUSED = "That code is not right, or no longer works. Check the e-mail, or ask for a new code."
+
+
+def find_patient_by_email(email: str) -> Patient | None:
+    """The clinic's patient with this address, compared as `normalise_email` spells it (CORE-7).
+
+    PostgreSQL's case-insensitive match alone would also take look-alikes (`ı` matches `I`), each
+    of which the rate limit would count apart; only a spelling that normalises to the stored
+    address finds the patient. The oldest patient wins where two share an address.
+    """
+    key = normalise_email(email)
+    candidates = Patient.objects.filter(email__iexact=email.strip()).order_by("id")
+    return next((patient for patient in candidates if normalise_email(patient.email) == key), None)
+
+
 @transaction.atomic
 def _consume_sign_in_code(*, email: str, code: str) -> tuple[Patient | None, SignInFailed | None]:
-    patient = Patient.objects.filter(email__iexact=email.strip()).order_by("id").first()
+    patient = find_patient_by_email(email)
     sign_in = None
     if patient is not None:
         sign_in = (
@@ -114,13 +132,11 @@ def _consume_sign_in_code(*, email: str, code: str) -> tuple[Patient | None, Sig
             .order_by("-created_at")
             .first()
         )
-    if sign_in is None:
-        return None, SignInFailed("This code has expired or is not valid. Ask for a new one.")
-    if sign_in.attempts >= MAX_CODE_ATTEMPTS:
-        return None, SignInFailed("Too many wrong codes. Ask for a new one.", code="too_many_attempts")
+    if sign_in is None or sign_in.attempts >= MAX_CODE_ATTEMPTS:
+        return None, SignInFailed(SIGN_IN_REFUSED)
     if not constant_time_compare(sign_in.code_hash, _code_hash(str(patient.pk), code.strip())):
         SignInCode.objects.filter(pk=sign_in.pk).update(attempts=F("attempts") + 1)
-        return None, SignInFailed("That code is not right. Check the e-mail and try again.")
+        return None, SignInFailed(SIGN_IN_REFUSED)
     sign_in.used_at = timezone.now()
     sign_in.save(update_fields=["used_at"])
     return patient, None

@@ -214,3 +214,26 @@ def test_the_refusal_code_of_validate_matches_the_error_of_redeem(clinic_a, in_c
             services.redeem_promo_code(code="SPRING20", patient=ann, order_reference="R1",
                                        order_total=Decimal("10"))
     assert (refusal.value.code, refusal.value.message) == (check.code, check.message)
+
+
+def test_guessing_codes_is_limited_per_patient(clinic_a, ann, app_client_for):
+    # given a signed-in patient trying codes one after another
+    api = app_client_for(clinic_a, ann)
+    answers = [api.post("/api/v1/app/promos/validate", {"code": f"GUESS{n}", "order_total": "50"},
+                        format="json").status_code for n in range(11)]
+    # then the first ten get answers and the eleventh is told to wait
+    assert answers[:10] == [200] * 10
+    assert answers[10] == 429
+
+
+def test_guessing_codes_is_limited_per_client_across_patients(clinic_a, in_clinic, app_client_for, monkeypatch):
+    # given the per-client limit (60 a minute) at 5, and six patients' tokens used from one address
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "promo_validate_client", "5/min")
+    with in_clinic(clinic_a):
+        patients = PatientFactory.create_batch(6)
+    answers = [app_client_for(clinic_a, p).post("/api/v1/app/promos/validate", {"code": "GUESS", "order_total": "5"},
+                                                format="json").status_code for p in patients]
+    # then the client is limited whichever patient it signs in as
+    assert answers == [200] * 5 + [429]

@@ -132,9 +132,9 @@ def test_five_wrong_codes_lock_the_code(clinic_a, ann, in_clinic, app_client_for
     # when five wrong codes are tried
     for _ in range(5):
         assert_error(api.post(TOKEN, {"email": EMAIL, "code": wrong}, format="json"), 400, "invalid_code")
-    # then even the right code is refused from now on
+    # then even the right code is refused from now on, with the answer every refusal gets
     locked = api.post(TOKEN, {"email": EMAIL, "code": code}, format="json")
-    assert_error(locked, 400, "too_many_attempts")
+    assert_error(locked, 400, "invalid_code")
     with in_clinic(clinic_a):
         assert SignInCode.objects.get(patient=ann).attempts == 5
 
@@ -217,3 +217,66 @@ def test_a_token_of_a_deleted_patient_asks_to_sign_in_again(clinic_a, in_clinic,
     with in_clinic(clinic_a):
         gone.delete()
     assert_error(api.get("/api/v1/app/me"), 401, "authentication_failed")
+
+
+def test_an_unknown_address_and_a_wrong_code_get_byte_identical_answers(clinic_a, ann, app_client_for, request_code):
+    # given a code sent to a real patient
+    api = app_client_for(clinic_a)
+    request_code(api)
+    right = code_in(mail.outbox[0])
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    # when a wrong code is sent for the patient, and any code for an address nobody has
+    for_patient = api.post(TOKEN, {"email": EMAIL, "code": wrong}, format="json")
+    for_nobody = api.post(TOKEN, {"email": "nobody@example.com", "code": wrong}, format="json")
+    # then the two answers are the same, byte for byte
+    assert (for_patient.status_code, for_patient.content) == (for_nobody.status_code, for_nobody.content)
+    # and so is the answer once the patient's code is worn out by wrong tries
+    for _ in range(5):
+        api.post(TOKEN, {"email": EMAIL, "code": wrong}, format="json")
+    worn_out = api.post(TOKEN, {"email": EMAIL, "code": right}, format="json")
+    assert (worn_out.status_code, worn_out.content) == (for_nobody.status_code, for_nobody.content)
+
+
+@pytest.fixture
+def kim(clinic_a, in_clinic):
+    with in_clinic(clinic_a):
+        return PatientFactory(first_name="Kim", email="kim@kiss.example")
+
+
+# The long s (ſ) casefolds to s, and PostgreSQL's case-insensitive match folds it too; the
+# dotless ı only PostgreSQL folds (to I). Both pass the e-mail field in a domain (IDNA).
+LONG_S_SPELLINGS = ["kim@kiſs.example", "kim@kisſ.example", "kim@kiſſ.example", "KIM@KIſS.EXAMPLE",
+                    "Kim@Kiſs.example", "kim@KISſ.example", "kim@kiſs.EXAMPLE", "KIM@kiſſ.example",
+                    "kim@Kiſs.Example", "kIm@kiſs.example"]
+
+
+def test_look_alike_spellings_share_one_limit(clinic_a, kim, app_client_for, request_code):
+    # given a code sent to kim@kiss.example
+    api = app_client_for(clinic_a)
+    request_code(api)
+    request_code(api, email="kim@kiss.example")
+    code = code_in(mail.outbox[-1])
+    # when ten wrong codes come under ten spellings that all name the address
+    answers = [api.post(TOKEN, {"email": spelling, "code": "000000"}, format="json").status_code
+               for spelling in LONG_S_SPELLINGS]
+    # then they counted as one address: the next try, right code and plain spelling, is limited
+    assert answers == [400] * 10
+    assert_error(api.post(TOKEN, {"email": "kim@kiss.example", "code": code}, format="json"), 429, "rate_limited")
+
+
+def test_a_dotless_i_spelling_does_not_find_the_patient(clinic_a, kim, app_client_for, request_code):
+    # when a code is asked for under the dotless-ı spelling (PostgreSQL's case-insensitive match takes it)
+    api = app_client_for(clinic_a)
+    mail.outbox.clear()
+    response = request_code(api, email="kım@kıss.example")
+    # then the answer is the usual one, and no code goes to Kim
+    assert response.status_code == 202
+    assert mail.outbox == []
+
+
+def test_a_code_asked_for_under_one_spelling_is_accepted_under_another(clinic_a, kim, app_client_for, request_code):
+    api = app_client_for(clinic_a)
+    request_code(api, email="KIM@kiſs.example")
+    code = code_in(mail.outbox[-1])
+    assert mail.outbox[-1].to == ["kim@kiss.example"]
+    assert api.post(TOKEN, {"email": "kim@kiss.example", "code": code}, format="json").status_code == 200

@@ -1,0 +1,21 @@
+"""Rate limits for the patient app's endpoints, keyed on what a caller cannot vary at will (CORE-7)."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class AppClientThrottle(SimpleRateThrottle):
+    """Per clinic and client address (the address as the deployment's proxies saw it: NUM_PROXIES).
+    Subclasses name their `scope`; its rate is in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{self.get_ident(request)}"}
+
+
+class PatientThrottle(SimpleRateThrottle):
+    """Per signed-in patient, whatever client or address they use."""
+
+    def get_cache_key(self, request, view):
+        patient_id = getattr(request.user, "patient_id", None)
+        if patient_id is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{patient_id}"}
