@@ -1,7 +1,13 @@
-"""Settings forms: clinic profile, OneSignal credentials, API keys and staff (CORE-1, 2, 7, 9)."""
+"""Settings and account forms: clinic profile, OneSignal, API keys, staff, joining, password reset (CORE-1, 2, 7, 9)."""
+
+import hashlib
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.cache import cache
+from django.template.loader import render_to_string
 
+from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.fields import mask_secret
 from clinic_crm.tenancy.choices import ApiScope, Role
 from clinic_crm.tenancy.models import Clinic
@@ -74,3 +80,29 @@ class JoinForm(forms.Form):
         if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
             self.add_error("password2", "The two passwords differ.")
         return data
+
+
+class StaffPasswordResetForm(PasswordResetForm):
+    """Django's reset form: the e-mail goes out through Celery, at most a few an hour per address.
+
+    The page after it says the same whether or not the address has a login (Django's view does),
+    and so does the limit: a limited request simply sends nothing.
+    """
+
+    EMAILS_PER_HOUR = 3
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        from clinic_crm.tenancy.tasks import send_account_email
+
+        key = f"password-reset:{hashlib.sha256(normalise_email(to_email).encode()).hexdigest()[:32]}"
+        cache.add(key, 0, 3600)
+        try:
+            sent = cache.incr(key)
+        except ValueError:
+            sent = 1
+        if sent > self.EMAILS_PER_HOUR:
+            return
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        send_account_email.delay(subject=subject, body=body, to=to_email)

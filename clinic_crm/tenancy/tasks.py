@@ -37,3 +37,9 @@ def send_staff_invitation_email(*, email: str, clinic_name: str, role: str, invi
         from_email=None,
         recipient_list=[email],
     )
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_account_email(*, subject: str, body: str, to: str) -> None:
+    """E-mail a staff login about its account (a password reset link)."""
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=[to])

@@ -6,17 +6,25 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.tenancy import selectors, services
-from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.choices import Role, StaffAction
 from clinic_crm.tenancy.decorators import LAST_CLINIC_SESSION_KEY, clinic_view
 from clinic_crm.tenancy.events import StaffActor
 from clinic_crm.tenancy.lockout import LOCKED_MESSAGE, wait_text
-from clinic_crm.tenancy.forms import ApiKeyForm, ClinicForm, InviteForm, JoinForm, OneSignalForm, RoleForm
+from clinic_crm.tenancy.forms import (
+    ApiKeyForm,
+    ClinicForm,
+    InviteForm,
+    JoinForm,
+    OneSignalForm,
+    RoleForm,
+    StaffPasswordResetForm,
+)
 from clinic_crm.tenancy.models import ApiKey, Membership, StaffInvitation
 
 
@@ -59,8 +67,33 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "tenancy/password_change.html"
 
     def form_valid(self, form):
+        response = super().form_valid(form)
+        services.record_password_change(user=form.user, action=StaffAction.PASSWORD_CHANGED)
         messages.success(self.request, "Your password has been changed.")
-        return super().form_valid(form)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "tenancy/password_reset_form.html"
+    email_template_name = "tenancy/password_reset_email.txt"
+    subject_template_name = "tenancy/password_reset_subject.txt"
+    form_class = StaffPasswordResetForm
+    success_url = reverse_lazy("password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "tenancy/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "tenancy/password_reset_confirm.html"
+    success_url = reverse_lazy("login")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.record_password_change(user=form.user, action=StaffAction.PASSWORD_RESET)
+        messages.success(self.request, "Your password is set. Sign in with it now.")
+        return response
 
     def get_success_url(self):
         return reverse("home")

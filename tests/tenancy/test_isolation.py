@@ -37,6 +37,9 @@ NOT_CLINIC_OWNED = {
     "api-schema": "the OpenAPI document",
     "api-docs": "static docs page",
     "invitation": "the link's secret token is the credential (tests/tenancy/test_staff_invitations.py)",
+    "password_reset": "the login's own password, by e-mail (tests/tenancy/test_password_reset.py)",
+    "password_reset_done": "a static page",
+    "password_reset_confirm": "the e-mailed token is the credential",
 }
 
 
