@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "lucide",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic_crm.common",
     "clinic_crm.tenancy",
     "clinic_crm.patients",
@@ -67,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session passed its second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -251,6 +255,7 @@ SIMPLE_JWT = {
 }
 PATIENT_TOKEN_DAYS = env.int("PATIENT_TOKEN_DAYS", default=30)
 STAFF_INVITATION_DAYS = env.int("STAFF_INVITATION_DAYS", default=7)
+OTP_TOTP_ISSUER = "Clinic CRM"  # the name authenticator apps show beside the code
 SIGN_IN_CODE_MINUTES = 10
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
 

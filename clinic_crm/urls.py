@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clinic_crm.common.api import api_not_found
+from clinic_crm.tenancy import two_factor_views
 from clinic_crm.tenancy import views as tenancy_views
 
 
@@ -34,6 +35,11 @@ urlpatterns = [
     path("accounts/password/", tenancy_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", tenancy_views.password_change_done, name="password_change_done"),
     path("accounts/invitations/<str:token>/", tenancy_views.invitation, name="invitation"),
+    path("accounts/two-factor/", two_factor_views.two_factor_manage, name="two_factor_manage"),
+    path("accounts/two-factor/verify/", two_factor_views.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/setup/", two_factor_views.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/off/", two_factor_views.two_factor_turn_off, name="two_factor_off"),
+    path("accounts/two-factor/recovery-codes/", two_factor_views.two_factor_new_codes, name="two_factor_new_codes"),
     path("accounts/password-reset/", tenancy_views.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password-reset/sent/", tenancy_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("accounts/reset/<uidb64>/<token>/", tenancy_views.PasswordResetConfirmView.as_view(),

@@ -11,6 +11,7 @@ from clinic_crm.common import json_fields as fields
 from clinic_crm.common.api import ClinicApi, PublicApi
 from clinic_crm.common.errors import RateLimited, Unauthenticated
 from clinic_crm.tenancy.auth import StaffJWTAuthentication
+from clinic_crm.tenancy import lockout, two_factor
 from clinic_crm.tenancy.lockout import LOCKED_MESSAGE, wait_text
 from clinic_crm.tenancy.models import Membership
 from clinic_crm.tenancy.permissions import HasStaffRole
@@ -24,6 +25,9 @@ class StaffTokenApi(PublicApi):
         email = fields.EmailField()
         password = fields.CharField(trim_whitespace=False)
         clinic = fields.SlugField(help_text="The clinic's slug.")
+        otp = fields.CharField(required=False, max_length=16, help_text=(
+            "The code from the login's authenticator app (or a recovery code), where two-factor sign-in "
+            "is on for the login or required by the clinic."))
 
         class Meta:
             ref_name = "StaffTokenInput"
@@ -58,6 +62,7 @@ class StaffTokenApi(PublicApi):
         if membership is None:
             # One answer for a wrong password, an unknown login and another clinic's slug.
             raise Unauthenticated("The e-mail, password or clinic is not right.")
+        self._check_second_factor(request, user, membership.clinic, data.validated_data.get("otp", ""))
         refresh = RefreshToken.for_user(user)
         # Claims on the refresh token are copied into every access token made from it.
         refresh["clinic_id"] = membership.clinic_id
@@ -71,6 +76,23 @@ class StaffTokenApi(PublicApi):
             "role": membership.role,
         }
         return Response(self.OutputSerializer(body).data, status=status.HTTP_200_OK)
+
+    @staticmethod
+    def _check_second_factor(request, user, clinic, otp: str) -> None:
+        """A password alone gets no token where the login has an authenticator or the clinic requires one."""
+        enabled = two_factor.has_two_factor(user)
+        if not (enabled or clinic.require_two_factor):
+            return
+        if not enabled:
+            raise Unauthenticated(f"{clinic.name} requires two-factor sign-in: set up an authenticator app in the "
+                                  "dashboard first.", code="otp_required")
+        if not otp:
+            raise Unauthenticated("Send the code from your authenticator app as otp.", code="otp_required")
+        account = lockout.account_key(user=user, login=user.email)
+        if two_factor.verify(user, otp) is None:
+            lockout.record_failure(request=request, account=account)
+            raise Unauthenticated("That code is not right.", code="otp_invalid")
+        lockout.record_success(account=account)
 
 
 

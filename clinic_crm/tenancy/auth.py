@@ -26,7 +26,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
-from clinic_crm.tenancy import lockout
+from clinic_crm.tenancy import lockout, two_factor
 from clinic_crm.tenancy.choices import role_at_least
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 
@@ -57,7 +57,10 @@ class EmailBackend(ModelBackend):
         if user is None:
             User().set_password(password)  # equalise timing with the found-user path
         elif user.check_password(password) and self.user_can_authenticate(user):
-            lockout.record_success(account=account)
+            # With a second factor to come, the count starts again only once that is given too:
+            # otherwise the right password would let its holder guess codes without end.
+            if not two_factor.needs_second_factor(user):
+                lockout.record_success(account=account)
             return user
         lockout.record_failure(request=request, account=account)
         return None

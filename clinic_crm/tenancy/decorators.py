@@ -7,12 +7,16 @@ import functools
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils import timezone
 
 from clinic_crm.tenancy.choices import Role, role_at_least
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import Clinic
 from clinic_crm.tenancy.selectors import get_membership
+from clinic_crm.tenancy.two_factor import has_two_factor
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 LAST_CLINIC_SESSION_KEY = "last_clinic"
@@ -37,6 +41,10 @@ def clinic_view(required_role: str = Role.VIEWER, write_role: str = Role.STAFF):
                 needed = write_role
             if not role_at_least(membership.role, needed):
                 raise PermissionDenied(f"This needs the {Role(needed).label.lower()} role or above.")
+            if not request.user.is_verified() and (clinic.require_two_factor or has_two_factor(request.user)):
+                # A session from before the clinic required it, or from before its login turned it on.
+                step = "two_factor_verify" if has_two_factor(request.user) else "two_factor_setup"
+                return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
             request.clinic = clinic
             request.membership = membership
             with clinic_scope(clinic.pk), timezone.override(clinic.tzinfo):

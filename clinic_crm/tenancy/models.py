@@ -45,6 +45,9 @@ class Clinic(TimeStampedModel):
     onesignal_app_id = models.CharField("OneSignal app id", max_length=64, blank=True)
     onesignal_api_key = EncryptedTextField("OneSignal REST API key", blank=True)
     is_active = models.BooleanField(default=True)
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in", default=False,
+        help_text="Every member signs in with a code from an authenticator app, in the dashboard and the staff API.")
 
     class Meta:
         ordering = ["name"]

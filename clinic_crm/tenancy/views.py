@@ -11,11 +11,12 @@ from django.views.decorators.http import require_POST
 
 from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import ApplicationError
-from clinic_crm.tenancy import selectors, services
+from clinic_crm.tenancy import selectors, services, two_factor
 from clinic_crm.tenancy.choices import Role, StaffAction
 from clinic_crm.tenancy.decorators import LAST_CLINIC_SESSION_KEY, clinic_view
 from clinic_crm.tenancy.events import StaffActor
 from clinic_crm.tenancy.lockout import LOCKED_MESSAGE, wait_text
+from clinic_crm.tenancy.two_factor_views import begin_second_step
 from clinic_crm.tenancy.forms import (
     ApiKeyForm,
     ClinicForm,
@@ -58,6 +59,13 @@ def refuse_locked_sign_in(request, response):
 class LoginView(auth_views.LoginView):
     template_name = "tenancy/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if two_factor.needs_second_factor(user):
+            # No session yet: the password was right, the second factor is still to come.
+            return begin_second_step(self.request, user, self.get_success_url())
+        return super().form_valid(form)
 
     def form_invalid(self, form):
         return refuse_locked_sign_in(self.request, super().form_invalid(form))
@@ -219,7 +227,23 @@ def staff(request):
         request, tab="staff", form=form, members=selectors.list_staff(clinic=clinic),
         invitations=selectors.list_open_invitations(clinic=clinic), activity=selectors.list_staff_activity(clinic=clinic),
         owners=selectors.count_owners(clinic=clinic), roles=Role.choices,
+        own_two_factor=two_factor.has_two_factor(request.user),
     ))
+
+
+@require_POST
+@clinic_view(required_role=Role.OWNER, write_role=Role.OWNER)
+def staff_two_factor(request):
+    """Require two-factor sign-in of the clinic's staff, or make it optional again (CORE-2)."""
+    required = request.POST.get("required") == "on"
+    try:
+        two_factor.set_clinic_requirement(clinic=request.clinic, required=required, actor_user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Everyone at this clinic now signs in with a code from an authenticator app."
+                         if required else "Two-factor sign-in is optional again at this clinic.")
+    return redirect("settings:staff", clinic_slug=request.clinic.slug)
 
 
 def _membership(request, membership_id) -> Membership:

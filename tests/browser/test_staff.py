@@ -105,3 +105,31 @@ def test_a_role_change_needs_its_confirmation(clinic_a, owner_a, login, page, li
     expect(page.get_by_text("sam@example.com is now Manager.")).to_be_visible()
     assert Membership.objects.get(clinic=clinic_a, user=member).role == Role.MANAGER
     expect(page.get_by_test_id("staff-log")).to_contain_text("Role changed")
+
+
+def test_a_clinic_that_requires_two_factor_sign_in_has_staff_set_up_an_app_first(
+        clinic_a, owner_a, page, live_server, screenshot):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic_crm.tenancy import two_factor
+
+    # given the owner has an app and requires it at the clinic, and a staff member has none
+    device = two_factor.start_setup(owner_a)
+    two_factor.confirm_setup(user=owner_a, device=device, token=f"{totp(device.bin_key):06d}")
+    two_factor.set_clinic_requirement(clinic=clinic_a, required=True, actor_user=owner_a)
+    member = make_staff(clinic_a, Role.STAFF, email="tess@example.com")
+    # when the staff member signs in with their password
+    sign_in(page, live_server.url, member.email)
+    # then they set up an app before anything else, scanning the QR code shown
+    expect(page.get_by_test_id("two-factor-setup")).to_contain_text("Clinic A requires a code")
+    expect(page.get_by_test_id("qr").locator("svg")).to_be_visible()
+    screenshot("two-factor-setup")
+    new_device = TOTPDevice.objects.get(user=member, confirmed=False)
+    page.get_by_label("Code from the app").fill(f"{totp(new_device.bin_key):06d}")
+    page.get_by_role("button", name="Turn on and sign in").click()
+    # and, once the recovery codes are saved, they are in the clinic
+    expect(page.get_by_test_id("recovery-codes").locator("code")).to_have_count(10)
+    screenshot("two-factor-codes")
+    page.get_by_role("link", name="I have saved them").click()
+    expect(page).to_have_url(re.compile(rf"/c/{clinic_a.slug}/$"))

@@ -40,6 +40,11 @@ NOT_CLINIC_OWNED = {
     "password_reset": "the login's own password, by e-mail (tests/tenancy/test_password_reset.py)",
     "password_reset_done": "a static page",
     "password_reset_confirm": "the e-mailed token is the credential",
+    "two_factor_manage": "the signed-in login's own two-factor settings (tests/tenancy/test_two_factor.py)",
+    "two_factor_verify": "the second step of the login's own sign-in",
+    "two_factor_setup": "the login's own authenticator app",
+    "two_factor_off": "the login's own authenticator app",
+    "two_factor_new_codes": "the login's own recovery codes",
 }
 
 
@@ -158,6 +163,7 @@ DASHBOARD_OBJECT_ROUTES = {
 DASHBOARD_PLAIN_ROUTES = {
     "dashboard:overview": "get", "patients:list": "get", "patients:create": "get", "revenue:list": "get",
     "settings:clinic": "get", "settings:onesignal": "get", "settings:api_keys": "get", "settings:staff": "get",
+    "settings:staff_two_factor": "post",
     "settings:app_key_regenerate": "post",
     "offers:list": "get", "offers:automated": "get", "offers:create": "get",
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
