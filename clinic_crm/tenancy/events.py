@@ -20,6 +20,17 @@ class StaffActor:
     def of(cls, user) -> StaffActor:
         return cls(id=user.pk, name=user.get_full_name() or user.email, email=user.email)
 
+    @classmethod
+    def of_principal(cls, principal) -> StaffActor:
+        """An API caller: a staff JWT's name and e-mail claims, or an integration key by its name."""
+        if principal.kind == "staff":
+            user = principal.user
+            email = principal.email or getattr(user, "email", "") or ""
+            return cls(id=getattr(user, "pk", None), name=principal.name or email, email=email)
+        if principal.kind == "api_key":
+            return cls(id=None, name=f"API key “{principal.api_key.name}”", email="")
+        return cls(id=None, name="Patient app", email="")
+
 
 OPERATOR = StaffActor(id=None, name="Platform operator", email="")
 

@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from coupons.models import Card, CardActivity, CardTemplate
+
+
+@admin.register(CardTemplate)
+class CardTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "clinic", "kind", "discount_type", "discount_value", "validity_days", "valid_until",
+                    "purchase_amount_required", "created_at"]
+    list_filter = ["clinic", "kind"]
+    search_fields = ["name"]
+    raw_id_fields = ["linked_template", "reward_template"]
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    """Tokens are never shown: the installation and referral links are secrets of the customer's."""
+
+    list_display = ["serial", "clinic", "template", "patient", "status", "coupon_status", "installed_on",
+                    "expires_on", "issued_at"]
+    list_filter = ["clinic", "status", "coupon_status", "installed_on"]
+    search_fields = ["serial", "patient__email", "patient__external_id"]
+    raw_id_fields = ["template", "patient", "referred_by", "converted_from"]
+    exclude = ["install_token", "referral_token"]
+
+
+@admin.register(CardActivity)
+class CardActivityAdmin(admin.ModelAdmin):
+    list_display = ["card", "clinic", "action", "actor_name", "created_at"]
+    list_filter = ["clinic", "action"]
+    search_fields = ["card__serial", "actor_name", "actor_email"]
+    readonly_fields = [f.name for f in CardActivity._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only, also in the database
+
+    def has_delete_permission(self, request, obj=None):
+        return False

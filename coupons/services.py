@@ -1,0 +1,278 @@
+"""Writes on coupon, stamp and reward cards (COU-1 … COU-6).
+
+A redeemed coupon or reward lands in the redemption ledger like every promotion kind, and its
+purchase becomes an order of the patient, so LTV, visits and Revenue by source count it. A card
+is redeemed once: its row is locked for the redeem, so two staff or two tills pressing Redeem at
+the same moment get one redemption and one clear refusal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clinic_crm.common.choices import DiscountSource
+from clinic_crm.common.errors import ApplicationError, Conflict
+from clinic_crm.orders.models import Order
+from clinic_crm.orders.services import AppliedDiscount, create_order
+from clinic_crm.patients.models import Patient
+from clinic_crm.tenancy.events import StaffActor
+from clinic_crm.tenancy.models import Clinic
+from coupons.choices import CardAction, CardKind, CardStatus, CouponStatus, InstalledOn
+from coupons.events import SYSTEM, record_card_event
+from coupons.models import Card, CardTemplate
+from redemptions.models import Redemption
+from redemptions.services import PromotionSnapshot, apply_redemption
+
+TEMPLATE_FIELDS = ["name", "description", "colour", "logo_url", "discount_type", "discount_value", "validity_days",
+                   "valid_until", "purchase_amount_required", "linked_template", "stamps_required",
+                   "reward_template", "custom_fields"]
+FIELD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_CUSTOM_FIELDS = 10
+
+
+# --- templates (COU-1) -----------------------------------------------------------------------------
+
+
+def _check_template(template: CardTemplate) -> None:
+    errors: dict[str, str] = {}
+    if template.linked_template_id is not None:
+        if template.kind != CardKind.COUPON:
+            errors["linked_template"] = "Only a coupon turns into another card once redeemed."
+        elif template.linked_template.kind not in (CardKind.STAMP, CardKind.REWARD):
+            errors["linked_template"] = "A coupon links to a stamp or a reward card."
+    if template.kind == CardKind.STAMP:
+        if not template.stamps_required:
+            errors["stamps_required"] = "Give how many stamps fill the card."
+        if template.reward_template_id is None:
+            errors["reward_template"] = "Choose the reward card a full stamp card earns."
+        elif template.reward_template.kind != CardKind.REWARD:
+            errors["reward_template"] = "The reward of a stamp card is a reward card."
+    else:
+        template.stamps_required = None
+        template.reward_template = None
+    if template.validity_days and template.valid_until:
+        errors["valid_until"] = "Give the days after issue or a fixed date, not both."
+    problem = _custom_fields_problem(template.custom_fields)
+    if problem:
+        errors["custom_fields"] = problem
+    if errors:
+        raise ValidationError(errors)
+    template.full_clean()
+
+
+def _custom_fields_problem(definitions) -> str:
+    if not isinstance(definitions, list) or len(definitions) > MAX_CUSTOM_FIELDS:
+        return f"Give a list of at most {MAX_CUSTOM_FIELDS} fields."
+    keys = set()
+    for item in definitions:
+        if not isinstance(item, dict) or not FIELD_KEY.match(str(item.get("key", ""))):
+            return "Each field needs a key of lowercase letters, digits and _ (e.g. favourite_treatment)."
+        if not str(item.get("label", "")).strip() or len(str(item["label"])) > 80:
+            return "Each field needs a label of up to 80 characters."
+        if item["key"] in keys:
+            return f"The key {item['key']} is used twice."
+        keys.add(item["key"])
+    return ""
+
+
+@transaction.atomic
+def create_card_template(*, clinic: Clinic, data: dict, actor: StaffActor | None = None) -> CardTemplate:
+    """A new coupon, stamp or reward card design and its rules (COU-1)."""
+    template = CardTemplate(clinic=clinic, kind=data.get("kind", CardKind.COUPON))
+    for field in TEMPLATE_FIELDS:
+        if field in data:
+            setattr(template, field, data[field])
+    _check_template(template)
+    template.save()
+    return template
+
+
+@transaction.atomic
+def update_card_template(*, template: CardTemplate, data: dict, actor: StaffActor | None = None) -> CardTemplate:
+    """Edit a card template; cards already issued keep their serial and expiry (COU-1)."""
+    template = CardTemplate.objects.select_for_update().get(pk=template.pk)
+    if "kind" in data and data["kind"] != template.kind:
+        raise ValidationError({"kind": "A card's kind cannot change; create a new card instead."})
+    for field in TEMPLATE_FIELDS:
+        if field in data:
+            setattr(template, field, data[field])
+    if template.linked_template_id == template.pk or template.reward_template_id == template.pk:
+        raise ValidationError({"linked_template": "A card cannot turn into itself."})
+    _check_template(template)
+    template.save()
+    return template
+
+
+# --- cards (COU-2) ---------------------------------------------------------------------------------
+
+
+def expiry_for(template: CardTemplate, issued_on: date) -> date | None:
+    """When a card of the template issued on `issued_on` stops working (the clinic's date)."""
+    if template.valid_until:
+        return template.valid_until
+    if template.validity_days:
+        return issued_on + timedelta(days=template.validity_days)
+    return None
+
+
+@transaction.atomic
+def issue_card(*, template: CardTemplate, patient: Patient, actor: StaffActor = SYSTEM, utm: str = "",
+               installed_on: str = "", custom_fields: dict | None = None, referred_by: Card | None = None,
+               converted_from: Card | None = None) -> Card:
+    """Give a patient a card of the template, with its own serial and links (COU-2)."""
+    if patient.clinic_id != template.clinic_id:
+        raise ApplicationError("That patient belongs to another clinic.", code="not_found")
+    if installed_on:
+        InstalledOn(installed_on)
+    card = Card(clinic_id=template.clinic_id, template=template, patient=patient, utm=utm.strip()[:80],
+                installed_on=installed_on, custom_fields=custom_fields or {}, referred_by=referred_by,
+                converted_from=converted_from,
+                status=CardStatus.INSTALLED if installed_on else CardStatus.NOT_INSTALLED)
+    if installed_on:
+        card.installed_at = timezone.now()
+    card.expires_on = expiry_for(template, template.clinic.today())
+    card.save()
+    details = {"template": template.name}
+    if referred_by is not None:
+        details["referred_by"] = referred_by.serial
+    if converted_from is not None:
+        details["converted_from"] = converted_from.serial
+    record_card_event(card=card, actor=actor, action=CardAction.ISSUED, details=details)
+    return card
+
+
+def _lock(card: Card) -> Card:
+    return Card.objects.select_for_update().select_related("template", "patient", "clinic").get(pk=card.pk)
+
+
+def ensure_card_usable(card: Card, today: date) -> None:
+    """Refuse a deleted or expired card with the domain code API.md gives (COU-6)."""
+    if card.is_deleted:
+        raise Conflict("This card was deleted and no longer works.", code="card_deleted")
+    if card.is_expired(today):
+        raise Conflict(f"This card expired on {card.expires_on:%-d %B %Y}.", code="card_expired")
+
+
+@dataclass(frozen=True)
+class CardRedemption:
+    card: Card
+    redemption: Redemption
+    order: Order | None
+    linked_card: Card | None
+
+
+def _snapshot(template: CardTemplate, currency: str) -> PromotionSnapshot:
+    return PromotionSnapshot(key=template.promotion_key, kind=f"card_{template.kind}", id=template.pk,
+                             name=template.name, discount_type=template.discount_type,
+                             discount_value=template.discount_value,
+                             discount_label=template.discount_label_in(currency))
+
+
+@transaction.atomic
+def redeem_card(*, card: Card, actor: StaffActor, purchase_amount: Decimal | None = None,
+                order_reference: str = "") -> CardRedemption:
+    """Redeem a coupon or reward card once, with the purchase it was used on (COU-3, COU-4).
+
+    The purchase becomes an order of the patient with the card's discount; the redemption goes
+    into the ledger; a coupon linked to a stamp or reward card gives the patient that card.
+    """
+    card = _lock(card)
+    template = card.template
+    ensure_card_usable(card, card.clinic.today())
+    if template.kind == CardKind.STAMP:
+        raise Conflict("A stamp card collects stamps; its reward card is what is redeemed.", code="not_redeemable")
+    if card.coupon_status == CouponStatus.REDEEMED:
+        raise Conflict(f"This card was already redeemed on {timezone.localtime(card.redeemed_at):%-d %B %Y}.",
+                       code="already_redeemed")
+    if purchase_amount is None and template.purchase_amount_required:
+        raise ApplicationError("Enter the purchase amount: this card needs it to be redeemed.",
+                               code="validation_error",
+                               extra={"fields": {"purchase_amount": ["This card needs the purchase amount."]}})
+    promotion = _snapshot(template, card.clinic.currency)
+    order = None
+    if purchase_amount is not None:
+        source = DiscountSource.COUPON if template.kind == CardKind.COUPON else DiscountSource.REWARD
+        order = create_order(
+            clinic=card.clinic, patient=card.patient, total=purchase_amount,
+            reference=order_reference.strip() or f"CARD-{card.serial}",
+            discount=AppliedDiscount(source=source, discount_type=template.discount_type,
+                                     value=template.discount_value, source_key=template.promotion_key,
+                                     source_id=template.pk, source_name=template.name),
+        )
+    redemption = apply_redemption(clinic=card.clinic, patient=card.patient, promotion=promotion, order=order)
+    card.coupon_status = CouponStatus.REDEEMED
+    card.redeemed_at = timezone.now()
+    card.save(update_fields=["coupon_status", "redeemed_at", "updated_at"])
+    record_card_event(card=card, actor=actor, action=CardAction.REDEEMED, details={
+        "purchase_amount": None if purchase_amount is None else f"{purchase_amount:.2f}",
+        "order": order.reference if order else None})
+    linked = None
+    if template.linked_template_id is not None:
+        linked = issue_card(template=template.linked_template, patient=card.patient, actor=actor, converted_from=card)
+        record_card_event(card=card, actor=actor, action=CardAction.CONVERTED,
+                          details={"to": linked.serial, "template": template.linked_template.name})
+    return CardRedemption(card=card, redemption=redemption, order=order, linked_card=linked)
+
+
+@dataclass(frozen=True)
+class Stamping:
+    card: Card
+    reward_card: Card | None
+
+
+@transaction.atomic
+def add_stamp(*, card: Card, actor: StaffActor) -> Stamping:
+    """One visit's stamp; a full card gives its reward card and starts again (COU-1)."""
+    card = _lock(card)
+    ensure_card_usable(card, card.clinic.today())
+    template = card.template
+    if template.kind != CardKind.STAMP:
+        raise Conflict("Only stamp cards collect stamps.", code="not_a_stamp_card")
+    Card.objects.filter(pk=card.pk).update(stamps=F("stamps") + 1, updated_at=timezone.now())
+    card.refresh_from_db(fields=["stamps"])
+    record_card_event(card=card, actor=actor, action=CardAction.STAMPED,
+                      details={"stamps": card.stamps, "of": template.stamps_required})
+    reward = None
+    if card.stamps >= template.stamps_required:
+        reward = issue_card(template=template.reward_template, patient=card.patient, actor=actor,
+                            converted_from=card)
+        Card.objects.filter(pk=card.pk).update(stamps=0)
+        card.stamps = 0
+        record_card_event(card=card, actor=actor, action=CardAction.REWARDED, details={"reward": reward.serial})
+    return Stamping(card=card, reward_card=reward)
+
+
+@transaction.atomic
+def delete_card(*, card: Card, actor: StaffActor) -> Card:
+    """The card stops working; it stays on the customer's phone until they remove it (COU-6)."""
+    card = _lock(card)
+    if not card.is_deleted:
+        before = card.status
+        card.status = CardStatus.DELETED
+        card.deleted_at = timezone.now()
+        card.save(update_fields=["status", "deleted_at", "updated_at"])
+        record_card_event(card=card, actor=actor, action=CardAction.DELETED, details={"before": before})
+    return card
+
+
+@transaction.atomic
+def change_card_expiration(*, card: Card, expires_on: date | None, actor: StaffActor) -> Card:
+    """Set the date a card stops working (none: it never expires) (COU-6)."""
+    card = _lock(card)
+    if card.is_deleted:
+        raise Conflict("This card was deleted and no longer works.", code="card_deleted")
+    if card.expires_on != expires_on:
+        before = card.expires_on
+        card.expires_on = expires_on
+        card.save(update_fields=["expires_on", "updated_at"])
+        record_card_event(card=card, actor=actor, action=CardAction.EXPIRATION_CHANGED, details={
+            "before": before.isoformat() if before else None, "after": expires_on.isoformat() if expires_on else None})
+    return card
