@@ -6,6 +6,7 @@ from clinic_crm.orders import apis as order_apis
 from clinic_crm.patient_app import apis as patient_app_apis
 from clinic_crm.patients import apis as patient_apis
 from clinic_crm.tenancy import apis as tenancy_apis
+from coupons import apis as coupon_apis
 from offers import apis as offer_apis
 from promos import apis as promo_apis
 
@@ -26,6 +27,8 @@ pos_urls = [
     path("orders/<str:reference>", order_apis.PosOrderDetailApi.as_view(), name="pos-order-detail"),
     path("offers/<str:offer_id>/redeem", offer_apis.PosOfferRedeemApi.as_view(), name="pos-offer-redeem"),
     path("promos/redeem", promo_apis.pos_promo_redeem_view(), name="pos-promo-redeem"),
+    path("coupons/<str:serial>", coupon_apis.PosCouponDetailApi.as_view(), name="pos-coupon-detail"),
+    path("coupons/<str:serial>/redeem", coupon_apis.PosCouponRedeemApi.as_view(), name="pos-coupon-redeem"),
 ]
 
 staff_urls = [
@@ -55,6 +58,11 @@ staff_urls = [
     path("promos/<str:promo_id>/pause", promo_apis.StaffPromoPauseApi.as_view(), name="staff-promo-pause"),
     path("promos/<str:promo_id>/activate", promo_apis.StaffPromoActivateApi.as_view(), name="staff-promo-activate"),
     path("promos/<str:promo_id>/archive", promo_apis.StaffPromoArchiveApi.as_view(), name="staff-promo-archive"),
+    path("card-templates/", coupon_apis.StaffCardTemplateListApi.as_view(), name="staff-card-template-list"),
+    path("card-templates/<str:template_id>", coupon_apis.StaffCardTemplateDetailApi.as_view(),
+         name="staff-card-template-detail"),
+    path("cards/", coupon_apis.StaffCardIssueApi.as_view(), name="staff-card-issue"),
+    path("cards/<str:serial>", coupon_apis.StaffCardDetailApi.as_view(), name="staff-card-detail"),
 ]
 
 urlpatterns = [

@@ -243,6 +243,7 @@ SPECTACULAR_SETTINGS = {
         "DiscountTypeEnum": "clinic_crm.common.choices.DiscountType",
         "PromoKindEnum": "promos.choices.PromoKind",
         "PromoStatusEnum": "promos.choices.PromoStatus",
+        "CardKindEnum": "coupons.choices.CardKind",
     },
 }
 SIMPLE_JWT = {

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from clinic_crm.common.api import api_not_found
 from clinic_crm.tenancy import two_factor_views
 from clinic_crm.tenancy import views as tenancy_views
+from coupons import public_views as coupon_public
 
 
 def healthz(request):
@@ -45,6 +46,11 @@ urlpatterns = [
     path("accounts/reset/<uidb64>/<token>/", tenancy_views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("c/<slug:clinic_slug>/", include(clinic_urls)),
+    # A customer's own card pages: the link's token is the credential (coupons/public_views.py).
+    path("cards/<slug:clinic_slug>/i/<str:token>/", coupon_public.card_install, name="card_install"),
+    path("cards/<slug:clinic_slug>/i/<str:token>/manifest.webmanifest", coupon_public.card_manifest,
+         name="card_manifest"),
+    path("cards/<slug:clinic_slug>/r/<str:token>/", coupon_public.card_refer, name="card_refer"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     # Anything else under api/ is the API's JSON 404, whatever the method: never a redirect to a

@@ -37,7 +37,7 @@ def get_card(*, serial: str) -> Card | None:
     """The clinic's card with this serial (the clinic in scope), or None."""
     if not serial or len(serial) > 19:
         return None
-    return Card.objects.select_related("template", "patient", "converted_from__template").filter(
+    return Card.objects.select_related("template", "patient", "clinic", "converted_from").filter(
         serial=serial.strip().upper()).first()
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from clinic_crm.common.choices import DiscountSource
+from clinic_crm.common.choices import DiscountSource, DiscountType
 from clinic_crm.common.errors import ApplicationError, Conflict
 from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, create_order
@@ -87,6 +87,8 @@ def _custom_fields_problem(definitions) -> str:
 def create_card_template(*, clinic: Clinic, data: dict, actor: StaffActor | None = None) -> CardTemplate:
     """A new coupon, stamp or reward card design and its rules (COU-1)."""
     template = CardTemplate(clinic=clinic, kind=data.get("kind", CardKind.COUPON))
+    if template.kind == CardKind.STAMP and "discount_type" not in data:
+        template.discount_type, template.discount_value = DiscountType.FREE_TREATMENT, None  # its reward gives one
     for field in TEMPLATE_FIELDS:
         if field in data:
             setattr(template, field, data[field])
@@ -276,3 +278,58 @@ def change_card_expiration(*, card: Card, expires_on: date | None, actor: StaffA
         record_card_event(card=card, actor=actor, action=CardAction.EXPIRATION_CHANGED, details={
             "before": before.isoformat() if before else None, "after": expires_on.isoformat() if expires_on else None})
     return card
+
+
+# --- installation and referral (COU-2) ------------------------------------------------------------
+
+
+def custom_field_errors(template: CardTemplate, values: dict) -> dict[str, str]:
+    """What is missing or too long among the answers to the template's custom fields."""
+    errors = {}
+    for item in template.custom_fields:
+        value = str(values.get(item["key"], "")).strip()
+        if item.get("required") and not value:
+            errors[item["key"]] = f"Enter your {item['label'].lower()}."
+        elif len(value) > 200:
+            errors[item["key"]] = "Use at most 200 characters."
+    return errors
+
+
+@transaction.atomic
+def install_card(*, card: Card, installed_on: str, utm: str = "", custom_fields: dict | None = None) -> Card:
+    """The customer installs their card from its installation link (COU-2): how, through which
+    channel, and the template's custom fields they filled in."""
+    card = _lock(card)
+    ensure_card_usable(card, card.clinic.today())
+    InstalledOn(installed_on)
+    answers = {item["key"]: str((custom_fields or {}).get(item["key"], "")).strip()
+               for item in card.template.custom_fields}
+    errors = custom_field_errors(card.template, answers)
+    if errors:
+        raise ValidationError(errors)
+    card.status = CardStatus.INSTALLED
+    card.installed_on = installed_on
+    card.installed_at = card.installed_at or timezone.now()
+    card.utm = card.utm or utm.strip()[:80]
+    card.custom_fields = {**card.custom_fields, **{k: v for k, v in answers.items() if v}}
+    card.save(update_fields=["status", "installed_on", "installed_at", "utm", "custom_fields", "updated_at"])
+    record_card_event(card=card, actor=StaffActor(id=None, name=card.patient.full_name or "Customer", email=""),
+                      action=CardAction.INSTALLED, details={"on": installed_on, "utm": card.utm})
+    return card
+
+
+@transaction.atomic
+def issue_referral_card(*, card: Card, first_name: str, last_name: str, email: str, utm: str = "") -> Card:
+    """A friend opens a customer's referral link: a card of the same template for them, recorded as
+    referred by that customer's card (COU-2). An address that is already a patient's is refused:
+    a referral link never hands out an existing patient's card."""
+    from clinic_crm.patients.services import create_patient, find_patient_by_email
+
+    ensure_card_usable(card, card.clinic.today())
+    if find_patient_by_email(email) is not None:
+        raise Conflict(f"This address is already known to {card.clinic.name}: ask the clinic for your card.",
+                       code="already_a_patient")
+    friend = create_patient(data={"first_name": first_name.strip(), "last_name": last_name.strip(),
+                                  "email": email.strip(), "custom_fields": {"referred_by": card.serial}})
+    return issue_card(template=card.template, patient=friend, utm=utm or "referral", referred_by=card,
+                      actor=StaffActor(id=None, name=card.patient.full_name or "Customer", email=""))

@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 from clinic_crm.tenancy.auth import mint_patient_token
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.services import create_api_key
+from coupons import services as coupon_services
 from offers import services as offer_services
 from offers.models import AutomatedOffer
 from promos import services as promo_services
@@ -95,6 +96,9 @@ def resources(clinic_a, in_clinic):
             "name": "Whitening", "title": "20% off whitening", "discount_type": "percent",
             "discount_value": Decimal("20"), "active": True, "published": True})
         automated = AutomatedOffer.objects.order_by("id").first()
+        card_template = coupon_services.create_card_template(clinic=clinic_a, data={
+            "name": "Welcome", "discount_type": "percent", "discount_value": Decimal("10")})
+        card = coupon_services.issue_card(template=card_template, patient=patient)
         promo = promo_services.create_promo(clinic=clinic_a, actor=Actor(id=None, name="Fuzz", email="f@example.com"),
                                             data={"name": "Spring", "code": "SPRING20", "discount_type": "percent",
                                                   "discount_value": Decimal("20"), "status": "active"})
@@ -111,6 +115,7 @@ def resources(clinic_a, in_clinic):
             "staff": {"Authorization": f"Bearer {access}"},
         },
         "patient": patient, "order": order, "offer": offer, "automated": automated, "promo": promo,
+        "card_template": card_template, "card": card,
     }
 
 
@@ -126,6 +131,8 @@ def bound_path_parameters(path: str, names: list[str], resources: dict) -> dict[
         "external_id": resources["patient"].external_id,
         "reference": resources["order"].reference,
         "promo_id": str(resources["promo"].pk),
+        "template_id": str(resources["card_template"].pk),
+        "serial": resources["card"].serial,
     }
     if part == "staff":
         automated = "/automated-offers/" in path

@@ -45,6 +45,9 @@ NOT_CLINIC_OWNED = {
     "two_factor_setup": "the login's own authenticator app",
     "two_factor_off": "the login's own authenticator app",
     "two_factor_new_codes": "the login's own recovery codes",
+    "card_install": "the card's secret token under its clinic's address (test_a_cards_tokens_under_another_clinic_are_404)",
+    "card_manifest": "the card's secret token under its clinic's address",
+    "card_refer": "the card's secret token under its clinic's address",
 }
 
 
@@ -189,6 +192,9 @@ API_CASES = {
     "app:app-config", "staff:staff-offer-list", "staff:staff-automated-offer-list", *OFFER_API_OBJECT_ROUTES,
     "app:app-promo-validate", "pos:pos-promo-redeem", "staff:staff-promo-list", "staff:staff-promo-detail",
     "staff:staff-promo-pause", "staff:staff-promo-activate", "staff:staff-promo-archive",
+    # test_clinic_bs_cards_and_templates_are_404_over_every_api below
+    "staff:staff-card-template-list", "staff:staff-card-template-detail", "staff:staff-card-issue",
+    "staff:staff-card-detail", "pos:pos-coupon-detail", "pos:pos-coupon-redeem",
 }
 
 
@@ -401,3 +407,53 @@ def test_clinic_bs_promo_codes_and_ids_are_unknown_to_clinic_a(world):
 
         promo = Promo.objects.get(pk=world.promo_b.pk)
     assert (promo.status, promo.uses) == ("active", 0)
+
+
+
+# --- cards ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def card_b(world):
+    from coupons import services as coupon_services
+    from tests.coupons.factories import make_template
+
+    with clinic_scope(world.b.pk):
+        template = make_template(world.b, name="B secret card")
+        return coupon_services.issue_card(template=template, patient=world.patient_b)
+
+
+def test_clinic_bs_cards_and_templates_are_404_over_every_api(world, card_b):
+    from tests.conftest import staff_api_client
+
+    staff_a = staff_api_client(world.a, world.owner_a)
+    template_id = str(card_b.template_id)
+    for response in (
+        staff_a.get(f"/api/v1/staff/card-templates/{template_id}"),
+        staff_a.patch(f"/api/v1/staff/card-templates/{template_id}", {"name": "X"}, format="json"),
+        staff_a.get(f"/api/v1/staff/cards/{card_b.serial}"),
+        staff_a.delete(f"/api/v1/staff/cards/{card_b.serial}"),
+        staff_a.post("/api/v1/staff/cards/", {"template_id": template_id, "patient_id": str(world.patient_a.pk)},
+                     format="json"),
+        world.pos_a.get(f"/api/v1/pos/coupons/{card_b.serial}"),
+        world.pos_a.post(f"/api/v1/pos/coupons/{card_b.serial}/redeem", {"external_id": "b-only-1"}, format="json"),
+    ):
+        assert response.status_code == 404, (response.request["PATH_INFO"], response.content)
+    # A's lists neither show nor count B's
+    listing = staff_a.get("/api/v1/staff/card-templates/").json()
+    assert listing["count"] == 0 and "B secret card" not in str(listing)
+    # and nothing of B's changed
+    with clinic_scope(world.b.pk):
+        from coupons.models import Card
+
+        card = Card.objects.get(pk=card_b.pk)
+    assert (card.status, card.coupon_status) == ("not_installed", "active")
+
+
+def test_a_cards_tokens_under_another_clinics_address_are_404(world, card_b, client):
+    for name, token in (("card_install", card_b.install_token), ("card_manifest", card_b.install_token),
+                        ("card_refer", card_b.referral_token)):
+        url = reverse(name, kwargs={"clinic_slug": world.a.slug, "token": token})
+        assert client.get(url).status_code == 404, url
+        own = reverse(name, kwargs={"clinic_slug": world.b.slug, "token": token})
+        assert client.get(own).status_code == 200, own
