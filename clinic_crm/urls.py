@@ -20,6 +20,7 @@ clinic_urls = [
     path("patients/", include("clinic_crm.patients.urls")),
     path("offers/", include("offers.urls")),
     path("promos/", include("promos.urls")),
+    path("cards/", include("coupons.urls")),
     path("revenue/", include("clinic_crm.orders.urls")),
     path("settings/", include("clinic_crm.tenancy.urls")),
 ]

@@ -52,3 +52,9 @@ def list_card_activity(*, card: Card, limit: int = 50) -> list[CardActivity]:
 def list_conversions(*, card: Card) -> list[Card]:
     """The cards this one turned into (a linked coupon's stamp or reward card, a full stamp card's rewards)."""
     return list(Card.objects.filter(converted_from=card).select_related("template").order_by("issued_at", "id"))
+
+
+def count_converted_cards(*, template: CardTemplate) -> int:
+    """Cards of the template given by a linked coupon or a full stamp card: not counted as installed users."""
+    return Card.objects.filter(template=template, converted_from__isnull=False).exclude(
+        status=CardStatus.DELETED).count()

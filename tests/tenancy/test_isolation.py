@@ -82,6 +82,7 @@ class World:
     automated_b: AutomatedOffer
     promo_b: object = None
     invitation_b: object = None
+    card_b: object = None
 
 
 @pytest.fixture
@@ -128,8 +129,13 @@ def world(clinic_a, clinic_b, pos_client_for):
 
     invitation_b = invite_staff(clinic=clinic_b, email="b-hire@example.com", role=Role.STAFF,
                                 actor=StaffActor.of(owner_b), link_for=lambda token: f"/accounts/invitations/{token}/")
+    from coupons import services as coupon_services
+    from tests.coupons.factories import make_template
+
+    with clinic_scope(clinic_b.pk):
+        card_b = coupon_services.issue_card(template=make_template(clinic_b, name="B secret card"), patient=patient_b)
     return World(clinic_a, clinic_b, owner_a, owner_b, patient_a, patient_b, order_b, key_b, membership_b, pos_a,
-                 offer_b, automated_b, promo_b, invitation_b.invitation)
+                 offer_b, automated_b, promo_b, invitation_b.invitation, card_b)
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -162,6 +168,14 @@ DASHBOARD_OBJECT_ROUTES = {
     "promos:archive": ("post", lambda w: {"promo_id": w.promo_b.pk}),
     "promos:generate_codes": ("post", lambda w: {"promo_id": w.promo_b.pk}),
     "promos:codes_csv": ("get", lambda w: {"promo_id": w.promo_b.pk}),
+    "cards:detail": ("get", lambda w: {"template_id": w.card_b.template_id}),
+    "cards:edit": ("get", lambda w: {"template_id": w.card_b.template_id}),
+    "cards:issue": ("post", lambda w: {"template_id": w.card_b.template_id}),
+    "dashboard:card": ("get", lambda w: {"serial": w.card_b.serial}),
+    "cards:redeem": ("post", lambda w: {"serial": w.card_b.serial}),
+    "cards:stamp": ("post", lambda w: {"serial": w.card_b.serial}),
+    "cards:delete": ("post", lambda w: {"serial": w.card_b.serial}),
+    "cards:expiration": ("post", lambda w: {"serial": w.card_b.serial}),
 }
 DASHBOARD_PLAIN_ROUTES = {
     "dashboard:overview": "get", "patients:list": "get", "patients:create": "get", "revenue:list": "get",
@@ -170,6 +184,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "settings:app_key_regenerate": "post",
     "offers:list": "get", "offers:automated": "get", "offers:create": "get",
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
+    "cards:list": "get", "cards:create": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -244,11 +259,12 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
 
 
 @pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
-                                  "offers:automated", "promos:list", "promos:compare", "promos:portfolio"])
+                                  "offers:automated", "promos:list", "promos:compare", "promos:portfolio",
+                                  "cards:list"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
     page = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug})).content.decode()
-    assert any(mine in page for mine in ("Alice", "A-ORDER-1", "Dashboard", "A offer", "Christmas", "Promo"))
+    assert any(mine in page for mine in ("Alice", "A-ORDER-1", "Dashboard", "A offer", "Christmas", "Promo", "card"))
     for foreign in ("Bravo", "B-ORDER-1", "b-only-1", "B secret"):
         assert foreign not in page, f"{name} shows {foreign}"
 
@@ -415,12 +431,7 @@ def test_clinic_bs_promo_codes_and_ids_are_unknown_to_clinic_a(world):
 
 @pytest.fixture
 def card_b(world):
-    from coupons import services as coupon_services
-    from tests.coupons.factories import make_template
-
-    with clinic_scope(world.b.pk):
-        template = make_template(world.b, name="B secret card")
-        return coupon_services.issue_card(template=template, patient=world.patient_b)
+    return world.card_b
 
 
 def test_clinic_bs_cards_and_templates_are_404_over_every_api(world, card_b):

@@ -1,0 +1,109 @@
+"""Dashboard forms for cards: a template's settings, issuing a card, redeeming, expiry (COU-1 … COU-6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MinValueValidator
+
+from clinic_crm.common.choices import DiscountType
+from coupons.choices import CardKind
+from coupons.models import CardTemplate
+
+MONEY_ATTRS = {"step": "0.01", "min": "0", "inputmode": "decimal"}
+
+
+class TemplateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.get_kind_display().lower()} card)"
+
+
+class CardTemplateForm(forms.Form):
+    kind = forms.ChoiceField(choices=CardKind.choices, widget=forms.RadioSelect, initial=CardKind.COUPON, help_text=(
+        "Coupon: one discount, used once. Stamp: a stamp per visit, and a reward card when full. "
+        "Reward: a gift earned, used once."))
+    name = forms.CharField(max_length=120, help_text="Shown on the card, e.g. “Welcome 20%”.")
+    description = forms.CharField(max_length=300, required=False, help_text="A line under the card, e.g. its terms.")
+    colour = forms.CharField(max_length=7, initial="#0f766e", widget=forms.TextInput(attrs={"type": "color"}),
+                             label="Card colour")
+    logo_url = forms.URLField(required=False, label="Logo URL")
+    discount_type = forms.ChoiceField(choices=DiscountType.choices, widget=forms.RadioSelect, label="Discount",
+                                      initial=DiscountType.PERCENT)
+    discount_value = forms.DecimalField(max_digits=10, decimal_places=2, required=False, label="Value",
+                                        widget=forms.NumberInput(attrs=MONEY_ATTRS))
+    validity_days = forms.IntegerField(min_value=1, max_value=3650, required=False, label="Valid for (days)",
+                                       help_text="Counted from the day each card is issued. Empty: no limit.")
+    valid_until = forms.DateField(required=False, label="Or valid until", widget=forms.DateInput(attrs={"type": "date"}),
+                                  help_text="One date for every card of this template.")
+    purchase_amount_required = forms.BooleanField(required=False, label="Purchase amount required",
+                                                  help_text="Staff and tills must enter it to redeem (for ROI).")
+    linked_template = TemplateChoiceField(queryset=None, required=False, label="Turns into",
+                                          help_text="Coupons: the stamp or reward card the customer gets once it is "
+                                                    "redeemed.")
+    stamps_required = forms.IntegerField(min_value=1, max_value=50, required=False, label="Stamps to fill the card")
+    reward_template = TemplateChoiceField(queryset=None, required=False, label="Reward",
+                                          help_text="Stamp cards: the reward card a full card earns.")
+    custom_fields = forms.CharField(required=False, label="Questions at installation", widget=forms.Textarea(
+        attrs={"rows": 3}), help_text="One per line, e.g. “Favourite treatment”. End a line with * to make it "
+                                      "required.")
+
+    def __init__(self, *args, template: CardTemplate | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = CardTemplate.objects.order_by("name")
+        if template is not None:
+            others = others.exclude(pk=template.pk)
+            self.fields["kind"].disabled = True
+        self.fields["linked_template"].queryset = others.filter(kind__in=[CardKind.STAMP, CardKind.REWARD])
+        self.fields["reward_template"].queryset = others.filter(kind=CardKind.REWARD)
+
+    @staticmethod
+    def initial_for(template: CardTemplate) -> dict:
+        lines = [f"{item['label']}{' *' if item.get('required') else ''}" for item in template.custom_fields]
+        return {**{f: getattr(template, f) for f in ("kind", "name", "description", "colour", "logo_url",
+                                                      "discount_type", "discount_value", "validity_days",
+                                                      "valid_until", "purchase_amount_required", "linked_template",
+                                                      "stamps_required", "reward_template")},
+                "custom_fields": "\n".join(lines)}
+
+    def clean_custom_fields(self):
+        definitions = []
+        for line in self.cleaned_data["custom_fields"].splitlines():
+            label = line.strip()
+            if not label:
+                continue
+            required = label.endswith("*")
+            label = label.rstrip("*").strip()[:80]
+            key = "_".join("".join(ch if ch.isalnum() else " " for ch in label.lower()).split())[:40] or "field"
+            if not key[0].isalpha():
+                key = f"f_{key}"[:40]
+            definitions.append({"key": key, "label": label, "required": required})
+        return definitions
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        if data["discount_type"] == DiscountType.FREE_TREATMENT:
+            data["discount_value"] = None
+        return data
+
+
+class IssueCardForm(forms.Form):
+    patient = forms.CharField(max_length=254, label="Patient", help_text="Their e-mail or the booking system's id.")
+    utm = forms.CharField(max_length=80, required=False, label="Channel (UTM)", help_text="e.g. front-desk, instagram")
+
+
+class RedeemForm(forms.Form):
+    purchase_amount = forms.DecimalField(max_digits=12, decimal_places=2, required=False, label="Purchase amount",
+                                         validators=[MinValueValidator(Decimal("0"))],
+                                         widget=forms.NumberInput(attrs=MONEY_ATTRS))
+
+    def __init__(self, *args, required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purchase_amount"].required = required
+        self.fields["purchase_amount"].error_messages["required"] = "Enter the purchase amount: this card needs it."
+
+
+class ExpirationForm(forms.Form):
+    expires_on = forms.DateField(required=False, label="Expiration date",
+                                 widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text="Empty: the card never expires.")
