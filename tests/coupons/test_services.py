@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
-from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
 from clinic_crm.common.errors import ApplicationError
