@@ -43,7 +43,7 @@ def _card(clinic: Clinic, **lookup) -> Card:
 def _serial_qr(card: Card) -> str:
     import segno
 
-    return segno.make(card.serial, error="m").svg_inline(scale=4, border=1, dark="#0f172a")
+    return segno.make(card.serial, error="m").svg_inline(scale=6, border=1, dark="#0f172a")
 
 
 def _state(card: Card, today) -> str:
