@@ -307,6 +307,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "offers.tasks.check_occasions_for_all_clinics",
         "schedule": crontab(minute="*/15"),  # https://crontab.guru/#*/15_*_*_*_* — every 15 minutes
     },
+    "recompute-rfm": {
+        "task": "clinic_crm.patients.tasks.recompute_rfm_for_all_clinics",
+        "schedule": crontab(hour=2, minute=40),  # https://crontab.guru/#40_2_*_*_* — nightly at 02:40 UTC
+    },
 }
 
 LOGGING = {

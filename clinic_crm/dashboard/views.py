@@ -12,7 +12,7 @@ from clinic_crm.common.periods import PERIODS, resolve_period
 from clinic_crm.dashboard import selectors
 from clinic_crm.orders.selectors import list_patient_orders, list_recent_orders
 from clinic_crm.patients.models import Patient
-from clinic_crm.patients.selectors import get_patient_stats
+from clinic_crm.patients.selectors import get_patient_stats, get_rfm
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
 from coupons import selectors as coupon_selectors
@@ -53,6 +53,7 @@ def patient_profile(request, patient_id):
     orders = list_patient_orders(patient=patient)
     context = {
         "patient": patient, "stats": get_patient_stats(patient=patient), "orders": orders[:50],
+        "rfm": get_rfm(patient=patient),
         "order_count": orders.count(), "nav": "patients", "today": timezone.localdate(),
     }
     return render(request, "dashboard/patient_profile.html", context)
@@ -68,7 +69,7 @@ def card_profile(request, serial):
     today = request.clinic.today()
     context = {
         "card": card, "template": template, "patient": card.patient, "nav": "cards", "today": today,
-        "stats": get_patient_stats(patient=card.patient),
+        "stats": get_patient_stats(patient=card.patient), "rfm": get_rfm(patient=card.patient),
         "discount_label": template.discount_label_in(request.clinic.currency),
         "expired": card.is_expired(today), "activity": coupon_selectors.list_card_activity(card=card),
         "conversions": coupon_selectors.list_conversions(card=card),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clinic_crm.patients.models import Patient, SignInCode
+from clinic_crm.patients.models import Patient, RfmScore, SignInCode
 
 
 @admin.register(Patient)
@@ -22,4 +22,20 @@ class SignInCodeAdmin(admin.ModelAdmin):
     list_select_related = ["patient", "clinic"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RfmScore)
+class RfmScoreAdmin(admin.ModelAdmin):
+    """Read-only: the rows are rewritten by the nightly recomputation (COU-9)."""
+
+    list_display = ["patient", "clinic", "segment", "recency", "frequency", "monetary", "computed_at"]
+    list_filter = ["clinic", "segment"]
+    search_fields = ["patient__first_name", "patient__last_name", "patient__email", "patient__external_id"]
+    list_select_related = ["patient", "clinic"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

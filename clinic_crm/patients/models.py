@@ -56,3 +56,37 @@ class SignInCode(TenantModel):
     class Meta(TenantModel.Meta):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["clinic", "patient", "-created_at"], name="signincode_clinic_patient")]
+
+
+class RfmSegment(models.TextChoices):
+    CHAMPIONS = "champions", "Champions"
+    LOYAL = "loyal", "Loyal"
+    POTENTIAL_LOYALIST = "potential_loyalist", "Potential loyalist"
+    NEW = "new", "New customers"
+    AT_RISK = "at_risk", "At risk"
+    HIBERNATING = "hibernating", "Hibernating"
+    LOST = "lost", "Lost"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+class RfmScore(TenantModel):
+    """A patient's RFM scores (quintiles 1–5 within the clinic) and named segment (COU-9).
+
+    Rewritten for a whole clinic at once by `recompute_rfm` (one set-based statement); patients
+    with no order have no row. Kept beside the patient, not on it, so the patient's own row (read
+    on every till redeem) stays as narrow as it is.
+    """
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="rfm")
+    recency = models.PositiveSmallIntegerField()
+    frequency = models.PositiveSmallIntegerField()
+    monetary = models.PositiveSmallIntegerField()
+    segment = models.CharField(max_length=24, choices=RfmSegment.choices)
+    computed_at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        ordering = ["patient_id"]
+        indexes = [models.Index(fields=["clinic", "segment"], name="rfmscore_clinic_segment")]
+
+    def __str__(self):
+        return f"{self.get_segment_display()} (R{self.recency} F{self.frequency} M{self.monetary})"

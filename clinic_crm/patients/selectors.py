@@ -9,20 +9,39 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from clinic_crm.common.choices import DiscountSource
 from clinic_crm.orders.models import Order
-from clinic_crm.patients.models import Patient
+from clinic_crm.patients.models import Patient, RfmScore
 from clinic_crm.tenancy.models import Clinic
 from clinic_crm.tenancy.rows import get_scoped_row
 
 
-def list_patients(*, search: str = "") -> QuerySet[Patient]:
-    """Patients of the clinic in scope, optionally matching a name, e-mail, phone or external id."""
-    queryset = Patient.objects.all()
+def list_patients(*, search: str = "", segment: str = "") -> QuerySet[Patient]:
+    """Patients of the clinic in scope with their RFM row, optionally matching a name, e-mail,
+    phone or external id, and optionally in one RFM segment."""
+    queryset = Patient.objects.select_related("rfm")
+    if segment:
+        queryset = queryset.filter(rfm__segment=segment)
     for term in search.split():
         queryset = queryset.filter(
             Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
             | Q(phone__icontains=term) | Q(external_id__iexact=term)
         )
     return queryset
+
+
+def get_rfm(*, patient: Patient) -> RfmScore | None:
+    """The patient's RFM scores and segment, or None before their first order is scored (COU-9)."""
+    return RfmScore.objects.filter(patient=patient).first()
+
+
+def count_patients_by_segment() -> dict[str, int]:
+    """How many of the clinic's patients are in each RFM segment."""
+    rows = RfmScore.objects.values("segment").annotate(n=Count("id")).order_by()
+    return {row["segment"]: row["n"] for row in rows}
+
+
+def rfm_computed_at():
+    """When the clinic's segments were last recomputed; None before the first time."""
+    return RfmScore.objects.aggregate(at=Max("computed_at"))["at"]
 
 
 def get_patient(*, patient_id) -> Patient:

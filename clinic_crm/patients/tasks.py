@@ -2,6 +2,7 @@ from celery import shared_task
 from django.core.mail import send_mail
 
 from clinic_crm.patients.models import Patient
+from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.context import with_clinic_scope
 from clinic_crm.tenancy.models import Clinic
 
@@ -19,3 +20,19 @@ def send_sign_in_code_email(clinic_id: int, patient_id: int, code: str) -> None:
         from_email=None,
         recipient_list=[patient.email],
     )
+
+
+@shared_task
+def recompute_rfm_for_all_clinics() -> int:
+    """One beat entry for every clinic: each clinic's segments are recomputed in its own task and scope."""
+    clinic_ids = list(Clinic.objects.filter(is_active=True).values_list("id", flat=True))
+    for clinic_id in clinic_ids:
+        recompute_rfm_for_clinic.delay(clinic_id)
+    return len(clinic_ids)
+
+
+@shared_task(acks_late=True)
+@with_clinic_scope
+def recompute_rfm_for_clinic(clinic_id: int) -> int:
+    """Rewrite the clinic's RFM scores (COU-9); a retry or a second run gives the same rows."""
+    return recompute_rfm(clinic=Clinic.objects.get(pk=clinic_id))

@@ -7,5 +7,6 @@ app_name = "patients"
 urlpatterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_create, name="create"),
+    path("segments/recompute/", views.rfm_recompute, name="rfm_recompute"),
     path("<int:patient_id>/edit/", views.patient_edit, name="edit"),
 ]

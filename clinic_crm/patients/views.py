@@ -3,10 +3,12 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.forms import PatientForm
-from clinic_crm.patients.models import Patient
+from clinic_crm.patients.models import Patient, RfmSegment
+from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
 
@@ -16,8 +18,17 @@ PAGE_SIZE = 25
 @clinic_view(required_role=Role.VIEWER)
 def patient_list(request):
     search = request.GET.get("q", "").strip()
-    page = Paginator(selectors.list_patients(search=search), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "search": search, "nav": "patients"}
+    segment = request.GET.get("segment", "")
+    if segment not in RfmSegment.values:
+        segment = ""
+    patients = selectors.list_patients(search=search, segment=segment)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.count_patients_by_segment()
+    context = {
+        "page": page, "search": search, "segment": segment, "nav": "patients",
+        "segments": [(value, label, counts.get(value, 0)) for value, label in RfmSegment.choices],
+        "rfm_computed_at": selectors.rfm_computed_at(),
+    }
     template = "patients/patient_list.html#results" if request.htmx else "patients/patient_list.html"
     return render(request, template, context)
 
@@ -41,3 +52,12 @@ def patient_edit(request, patient_id):
         messages.success(request, "Patient details saved.")
         return redirect("dashboard:patient", clinic_slug=request.clinic.slug, patient_id=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "nav": "patients"})
+
+
+@require_POST
+@clinic_view(required_role=Role.STAFF)
+def rfm_recompute(request):
+    """Recompute the clinic's RFM segments now rather than waiting for the nightly run (COU-9)."""
+    scored = recompute_rfm(clinic=request.clinic)
+    messages.success(request, f"Segments recomputed: {scored} patient{'s' if scored != 1 else ''} with purchases scored.")
+    return redirect("patients:list", clinic_slug=request.clinic.slug)

@@ -23,11 +23,13 @@ from django.core import mail
 from django.utils import timezone
 
 from clinic_crm.celery import app
+from clinic_crm.patients.models import RfmScore
 from clinic_crm.patients.services import exchange_sign_in_code, request_sign_in_code
+from clinic_crm.patients.tasks import recompute_rfm_for_all_clinics
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import IdempotencyKey
 from clinic_crm.tenancy.tasks import purge_idempotency_keys_for_all_clinics
-from tests.factories import PatientFactory
+from tests.factories import OrderFactory, PatientFactory
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -175,3 +177,35 @@ def test_the_hourly_fan_out_purges_only_expired_idempotency_keys_in_every_clinic
     for clinic in (clinic_a, clinic_b):
         with clinic_scope(clinic.pk):
             assert sorted(IdempotencyKey.objects.values_list("key", flat=True)) == ["almost", "fresh"]
+
+
+def test_the_nightly_rfm_fan_out_scores_each_clinic_in_its_own_scope(redis_worker, clinic_a, clinic_b):
+    # given two patients in clinic A and one in clinic B, with orders
+    now = timezone.now()
+    for clinic, visits in ((clinic_a, (1, 3)), (clinic_b, (2,))):
+        with clinic_scope(clinic.pk):
+            for count in visits:
+                patient = PatientFactory(first_name=f"Visits{count}")
+                for day in range(count):
+                    OrderFactory(patient=patient, placed_at=now - timedelta(days=day + 1))
+
+    per_clinic_task = "clinic_crm.patients.tasks.recompute_rfm_for_clinic"
+    runs_before = _runs_by_worker(per_clinic_task)
+
+    # when beat's entry runs through Redis
+    recompute_rfm_for_all_clinics.delay()
+
+    # then each clinic's patients are ranked among their own clinic only
+    def scored():
+        counts = []
+        for clinic in (clinic_a, clinic_b):
+            with clinic_scope(clinic.pk):
+                counts.append(RfmScore.objects.count())
+        return counts == [2, 1]
+
+    _wait_for(scored, "both clinics' RFM rows")
+    _wait_for(lambda: _runs_by_worker(per_clinic_task) == runs_before + 2, "both per-clinic RFM tasks to run")
+    with clinic_scope(clinic_a.pk):
+        assert dict(RfmScore.objects.values_list("patient__first_name", "frequency")) == {"Visits1": 1, "Visits3": 3}
+    with clinic_scope(clinic_b.pk):
+        assert dict(RfmScore.objects.values_list("patient__first_name", "frequency")) == {"Visits2": 1}

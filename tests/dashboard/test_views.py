@@ -77,8 +77,8 @@ def test_attention_list_flags_missing_onesignal_until_configured(clinic_a, owner
 @time_machine.travel(datetime(2026, 3, 10, 12, 0, tzinfo=timezone.UTC), tick=False)
 def test_upcoming_birthdays_are_listed_soonest_first(clinic_a, owner_a, client_for, in_clinic):
     with in_clinic(clinic_a):
-        later = PatientFactory(first_name="Later", date_of_birth=date(1980, 3, 20))
-        today = PatientFactory(first_name="Today", date_of_birth=date(1990, 3, 10))
+        PatientFactory(first_name="Later", date_of_birth=date(1980, 3, 20))
+        PatientFactory(first_name="Today", date_of_birth=date(1990, 3, 10))
         PatientFactory(first_name="Past", date_of_birth=date(1990, 3, 9))
         PatientFactory(first_name="Far", date_of_birth=date(1990, 6, 1))
     response = client_for(owner_a).get(reverse("dashboard:overview", kwargs={"clinic_slug": clinic_a.slug}))

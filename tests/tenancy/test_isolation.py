@@ -184,7 +184,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "settings:app_key_regenerate": "post",
     "offers:list": "get", "offers:automated": "get", "offers:create": "get",
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
-    "cards:list": "get", "cards:create": "get",
+    "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -274,6 +274,22 @@ def test_the_overview_counts_only_clinic_as_rows(world, client_for):
     overview = response.context["overview"]
     assert overview.patients == 1
     assert overview.orders == 1
+
+
+def test_rfm_segments_of_clinic_a_neither_count_nor_rewrite_clinic_bs(world, client_for):
+    from clinic_crm.patients.models import RfmScore
+    from clinic_crm.patients.rfm import recompute_rfm
+
+    with clinic_scope(world.b.pk):
+        recompute_rfm(clinic=world.b)
+        b_rows = list(RfmScore.objects.values_list("patient_id", "segment", "computed_at"))
+    assert b_rows
+    client = client_for(world.owner_a)
+    client.post(reverse("patients:rfm_recompute", kwargs={"clinic_slug": world.a.slug}))
+    response = client.get(reverse("patients:list", kwargs={"clinic_slug": world.a.slug}))
+    assert sum(count for _, _, count in response.context["segments"]) == 1  # Alice's one order
+    with clinic_scope(world.b.pk):
+        assert list(RfmScore.objects.values_list("patient_id", "segment", "computed_at")) == b_rows
 
 
 def test_revenue_filtered_by_clinic_bs_patient_is_a_form_error_not_their_orders(world, client_for):

@@ -1,7 +1,6 @@
 """Sign-in, clinic switching and the owner's Settings area (CORE-1, CORE-2, CORE-7, CORE-9)."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from clinic_crm.tenancy.auth import _hash_key
