@@ -18,6 +18,7 @@ app_urls = [
     path("me", patient_apis.AppMeApi.as_view(), name="app-me"),
     path("offers/<str:offer_id>/redeem", offer_apis.AppOfferRedeemApi.as_view(), name="app-offer-redeem"),
     path("promos/validate", promo_apis.AppPromoValidateApi.as_view(), name="app-promo-validate"),
+    path("feedback", coupon_apis.AppFeedbackApi.as_view(), name="app-feedback"),
 ]
 
 pos_urls = [

@@ -222,7 +222,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "clinic_crm.common.schema.ClinicAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "sign_in_token": "10/min", "staff_token": "10/min",
-                               "promo_validate_patient": "10/min", "promo_validate_client": "60/min"},
+                               "promo_validate_patient": "10/min", "promo_validate_client": "60/min",
+                               "feedback_patient": "20/hour"},
     "UNAUTHENTICATED_USER": None,
     # Rate limits key on the client's address the same way as the lockout: never a client's header.
     "NUM_PROXIES": TRUSTED_PROXIES,
@@ -306,6 +307,10 @@ CELERY_BEAT_SCHEDULE = {
     "check-occasions": {
         "task": "offers.tasks.check_occasions_for_all_clinics",
         "schedule": crontab(minute="*/15"),  # https://crontab.guru/#*/15_*_*_*_* — every 15 minutes
+    },
+    "send-scheduled-pushes": {
+        "task": "notifications.scheduled.send_scheduled_pushes",
+        "schedule": crontab(),  # https://crontab.guru/#*_*_*_*_* — every minute
     },
     "recompute-rfm": {
         "task": "clinic_crm.patients.tasks.recompute_rfm_for_all_clinics",

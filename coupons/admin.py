@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from coupons.models import Card, CardActivity, CardTemplate
+from coupons.models import Card, CardActivity, CardTemplate, Feedback
 
 
 @admin.register(CardTemplate)
@@ -39,3 +39,12 @@ class CardActivityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["patient", "clinic", "rating", "card", "created_at"]
+    list_filter = ["clinic", "rating"]
+    search_fields = ["comment", "patient__email", "patient__external_id", "card__serial"]
+    raw_id_fields = ["patient", "card"]
+    readonly_fields = ["created_at"]

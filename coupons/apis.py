@@ -1,4 +1,5 @@
-"""Card endpoints: staff card templates and cards, the POS's coupon read and redeem (API.md)."""
+"""Card endpoints: staff card templates and cards, the POS's coupon read and redeem, the app's
+feedback (API.md)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from clinic_crm.common.api import (
     paginate,
     row_id_parameter,
 )
-from clinic_crm.common.errors import Conflict, NotFound
+from clinic_crm.common.errors import Conflict, NotFound, Unauthenticated
+from clinic_crm.common.throttles import PatientThrottle
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.selectors import get_patient_for_api
-from clinic_crm.tenancy.auth import ApiKeyAuthentication, StaffJWTAuthentication
+from clinic_crm.tenancy.auth import ApiKeyAuthentication, AppKeyAuthentication, StaffJWTAuthentication
 from clinic_crm.tenancy.events import StaffActor
 from clinic_crm.tenancy.idempotency import idempotent
-from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole
+from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsSignedInPatient
 from coupons import selectors, services
 from coupons.models import Card, CardTemplate
 from coupons.serializers import (
@@ -34,6 +36,8 @@ from coupons.serializers import (
     CardTemplatePatchInput,
     CouponRedeemInput,
     CouponRedemptionOutput,
+    FeedbackInput,
+    FeedbackOutput,
 )
 
 TEMPLATE_ID = row_id_parameter("template_id", "card template")
@@ -187,3 +191,36 @@ class PosCouponRedeemApi(_PosApi):
         return Response({"redemption": CouponRedemptionOutput(body).data,
                          "card": CardOutput(_card(card.serial), context={"request": request}).data},
                         status=status.HTTP_201_CREATED)
+
+
+# --- patient app: feedback (COU-8) ------------------------------------------------------------------
+
+
+class _FeedbackPerPatient(PatientThrottle):
+    scope = "feedback_patient"
+
+
+class AppFeedbackApi(ClinicApi):
+    authentication_classes = [AppKeyAuthentication]
+    permission_classes = [IsSignedInPatient]
+    throttle_classes = [_FeedbackPerPatient]
+
+    @extend_schema(request=FeedbackInput, responses={201: FeedbackOutput}, tags=["app"],
+                   summary="Leave a rating and comment")
+    def post(self, request):
+        """A rating from 1 to 5, an optional comment, and optionally the serial of one of the patient's
+        own cards it is about (another card's serial is 404 `unknown_card`). It shows on the patient's
+        profile (the Feedback tab) and in the feedback rating of their cards."""
+        data = FeedbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = Patient.objects.filter(pk=request.user.patient_id).first()
+        if patient is None:
+            raise Unauthenticated("This account no longer exists. Sign in again.")
+        card = None
+        if data.validated_data.get("card_serial"):
+            card = selectors.get_card(serial=data.validated_data["card_serial"])
+            if card is None or card.patient_id != patient.pk:
+                raise NotFound("No such card of yours.", code="unknown_card")
+        feedback = services.leave_feedback(patient=patient, rating=data.validated_data["rating"],
+                                           comment=data.validated_data.get("comment", ""), card=card)
+        return Response(FeedbackOutput(feedback).data, status=status.HTTP_201_CREATED)

@@ -29,7 +29,7 @@ class CouponStatus(models.TextChoices):
 
 
 class CardAction(models.TextChoices):
-    """What a row of a card's activity log records (COU-6)."""
+    """What a row of a card's activity log records (COU-6, COU-7)."""
 
     ISSUED = "issued", "Issued"
     INSTALLED = "installed", "Installed"
@@ -39,3 +39,6 @@ class CardAction(models.TextChoices):
     CONVERTED = "converted", "Converted to the linked card"
     EXPIRATION_CHANGED = "expiration_changed", "Expiration date changed"
     DELETED = "deleted", "Deleted"
+    PUSH_SENT = "push_sent", "Push sent"
+    PUSH_SCHEDULED = "push_scheduled", "Push scheduled"
+    PUSH_CANCELLED = "push_cancelled", "Scheduled push cancelled"

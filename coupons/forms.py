@@ -1,7 +1,9 @@
-"""Dashboard forms for cards: a template's settings, issuing a card, redeeming, expiry (COU-1 … COU-6)."""
+"""Dashboard forms for cards: a template's settings, issuing a card, redeeming, expiry, pushes and
+the feedback filters (COU-1 … COU-8)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
@@ -107,3 +109,70 @@ class ExpirationForm(forms.Form):
     expires_on = forms.DateField(required=False, label="Expiration date",
                                  widget=forms.DateInput(attrs={"type": "date"}),
                                  help_text="Empty: the card never expires.")
+
+
+class CardPushForm(forms.Form):
+    """The Send Push tab (COU-7): which card, the words, now or at a time in the clinic's timezone."""
+
+    card = forms.ModelChoiceField(queryset=None, empty_label=None, label="Card")
+    title = forms.CharField(max_length=120, help_text="The notification's first line.")
+    message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="Sent to this customer only.")
+    when = forms.ChoiceField(choices=[("now", "Send now"), ("later", "Schedule for later")], initial="now",
+                             widget=forms.RadioSelect)
+    send_at = forms.DateTimeField(required=False, label="Send at", input_formats=["%Y-%m-%dT%H:%M"],
+                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+
+    def __init__(self, *args, cards, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.fields["card"].queryset = cards
+        self.fields["card"].label_from_instance = lambda card: f"{card.template.name} · {card.serial}"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") == "later":
+            send_at = data.get("send_at")
+            if send_at is None and "send_at" not in self.errors:
+                self.add_error("send_at", "Choose the date and time to send it.")
+            elif send_at is not None and send_at <= self.now:
+                self.add_error("send_at", "Choose a time in the future.")
+            elif send_at is not None and send_at > self.now + timedelta(days=366):
+                self.add_error("send_at", "Choose a time within the next year.")
+        return data
+
+
+FEEDBACK_RANGES = {"day": ("Day", 1), "week": ("Week", 7), "month": ("Month", 30), "year": ("Year", 365),
+                   "all": ("All time", None)}
+
+
+class FeedbackFilterForm(forms.Form):
+    """The Feedback tab's filters (COU-8): a range of the clinic's days and "only comments".
+
+    Day is today; week, month and year are the last 7, 30 and 365 days up to today; custom is
+    from one date to another, both included.
+    """
+
+    range = forms.ChoiceField(choices=[*((k, v[0]) for k, v in FEEDBACK_RANGES.items()), ("custom", "Custom")],
+                              required=False)
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    comments = forms.BooleanField(required=False, label="Only comments")
+
+    def clean(self):
+        data = super().clean()
+        data["range"] = data.get("range") or "all"
+        if data["range"] == "custom":
+            if not data.get("start") or not data.get("end"):
+                raise forms.ValidationError("Choose both dates of the custom range.")
+            if data["start"] > data["end"]:
+                raise forms.ValidationError("The start date must be on or before the end date.")
+        return data
+
+    def days(self, today: date) -> tuple[date | None, date | None]:
+        """The first and last day (the clinic's dates, both included) the filter shows; None for no bound."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {"range": "all"}
+        if data["range"] == "custom":
+            return data["start"], data["end"]
+        length = FEEDBACK_RANGES[data["range"]][1]
+        return (today - timedelta(days=length - 1), today) if length else (None, None)

@@ -1,4 +1,5 @@
-"""Card templates, the cards customers hold, and each card's activity log (COU-1, COU-2, COU-6)."""
+"""Card templates, the cards customers hold, each card's activity log, and the feedback customers
+leave (COU-1, COU-2, COU-6, COU-8)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,11 @@ class Card(TenantModel, TimeStampedModel):
     redeemed_at = models.DateTimeField(null=True, blank=True)
     stamps = models.PositiveSmallIntegerField(default=0)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # The holder as the card was issued to them, as the card shows them; editing the patient's
+    # details later (the profile's Information tab) leaves these as they were (COU-8).
+    holder_name = models.CharField(max_length=161, blank=True)
+    holder_email = models.EmailField(blank=True)
+    holder_phone = models.CharField(max_length=32, blank=True)
     referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
     converted_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                        related_name="conversions")
@@ -102,6 +108,11 @@ class Card(TenantModel, TimeStampedModel):
     @property
     def kind(self) -> str:
         return self.template.kind
+
+    @property
+    def push_key(self) -> str:
+        """How the card's pushes are named in the push history and the schedule (COU-7)."""
+        return f"card_{self.pk}"
 
     @property
     def is_deleted(self) -> bool:
@@ -126,3 +137,24 @@ class CardActivity(TenantModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["clinic", "card", "-created_at"], name="cardactivity_clinic_card")]
         verbose_name_plural = "card activity"
+
+
+class Feedback(TenantModel):
+    """A rating from 1 to 5 and an optional comment a patient leaves in the app (COU-8)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="feedback")
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback",
+                             help_text="The card it was left about, when the app named one.")
+    rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "feedback"
+        constraints = [models.CheckConstraint(condition=models.Q(rating__gte=1, rating__lte=5),
+                                              name="feedback_rating_1_to_5")]
+        indexes = [models.Index(fields=["clinic", "patient", "-created_at"], name="feedback_clinic_patient")]
+
+    def __str__(self):
+        return f"{self.rating}/5 from {self.patient_id}"

@@ -1,11 +1,18 @@
-"""Reads for coupon, stamp and reward cards (COU-1, COU-2, COU-4, COU-5)."""
+"""Reads for coupon, stamp and reward cards (COU-1, COU-2, COU-4, COU-5), their pushes and feedback (COU-7, COU-8)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Avg, Count, Q, QuerySet
+
+from clinic_crm.patients.models import Patient
 from coupons.choices import CardStatus
-from coupons.models import Card, CardActivity, CardTemplate
+from coupons.models import Card, CardActivity, CardTemplate, Feedback
+from notifications.choices import ScheduledPushStatus
+from notifications.models import PushNotification, ScheduledPush
 
 
 def installed_users_filter() -> Q:
@@ -41,6 +48,12 @@ def get_card(*, serial: str) -> Card | None:
         serial=serial.strip().upper()).first()
 
 
+def list_pushable_cards(*, patient) -> QuerySet[Card]:
+    """The customer's cards a push can be about: every one not deleted (COU-7)."""
+    return (Card.objects.filter(patient=patient).exclude(status=CardStatus.DELETED).select_related("template")
+            .order_by("-issued_at", "-id"))
+
+
 def list_patient_cards(*, patient) -> list[Card]:
     return list(Card.objects.filter(patient=patient).select_related("template").order_by("-issued_at", "-id"))
 
@@ -58,3 +71,54 @@ def count_converted_cards(*, template: CardTemplate) -> int:
     """Cards of the template given by a linked coupon or a full stamp card: not counted as installed users."""
     return Card.objects.filter(template=template, converted_from__isnull=False).exclude(
         status=CardStatus.DELETED).count()
+
+
+# --- pushes (COU-7) --------------------------------------------------------------------------------
+
+
+def list_scheduled_card_pushes(*, cards: list[Card]) -> list[ScheduledPush]:
+    """The pushes scheduled for these cards: waiting ones first (soonest first), then the rest, newest first."""
+    rows = list(ScheduledPush.objects.filter(source_key__in=[c.push_key for c in cards])
+                .select_related("push").order_by("-send_at", "-id")[:50])
+    waiting = sorted((r for r in rows if r.status == ScheduledPushStatus.SCHEDULED), key=lambda r: (r.send_at, r.id))
+    return waiting + [r for r in rows if r.status != ScheduledPushStatus.SCHEDULED]
+
+
+def get_scheduled_push(*, scheduled_id: int) -> ScheduledPush | None:
+    return ScheduledPush.objects.filter(pk=scheduled_id).first()
+
+
+def list_card_push_history(*, cards: list[Card], limit: int = 20) -> list[PushNotification]:
+    """Pushes these cards' holder was sent, as the push history keeps them (the newest 50 of the clinic)."""
+    keys = [c.push_key for c in cards]
+    return list(PushNotification.objects.filter(source_key__in=keys).order_by("-created_at", "-id")[:limit])
+
+
+# --- feedback (COU-8) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    average: Decimal | None
+    count: int
+
+
+def summarise_feedback(*, patient: Patient) -> FeedbackSummary:
+    """The customer's feedback rating: the mean of every rating they left, to one decimal."""
+    row = Feedback.objects.filter(patient=patient).aggregate(average=Avg("rating"), count=Count("id"))
+    average = row["average"]
+    return FeedbackSummary(
+        average=Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if average is not None else None, count=row["count"])
+
+
+def list_feedback(*, patient: Patient, since: datetime | None = None, before: datetime | None = None,
+                  only_comments: bool = False) -> QuerySet[Feedback]:
+    """The customer's feedback, newest first, left at or after `since` and before `before` (aware datetimes)."""
+    queryset = Feedback.objects.filter(patient=patient).select_related("card__template")
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if before is not None:
+        queryset = queryset.filter(created_at__lt=before)
+    if only_comments:
+        queryset = queryset.exclude(comment="")
+    return queryset.order_by("-created_at", "-id")

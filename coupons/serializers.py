@@ -199,3 +199,24 @@ class CouponRedemptionOutput(serializers.Serializer):
     @extend_schema_field(DiscountOutput)
     def get_discount(self, row) -> dict:
         return discount_body(row["discount_type"], row["discount_value"])
+
+
+class FeedbackInput(serializers.Serializer):
+    rating = fields.IntegerField(min_value=1, max_value=5, help_text="1 (poor) to 5 (excellent).")
+    comment = fields.CharField(max_length=2000, required=False, allow_blank=True)
+    card_serial = fields.RegexField(r"^[A-Z2-9]{4}(-[A-Z2-9]{4}){3}$", required=False,
+                                    help_text="The card the feedback is about, one of the patient's own.")
+
+    class Meta:
+        ref_name = "FeedbackInput"
+
+
+class FeedbackOutput(serializers.Serializer):
+    id = fields.IntegerField()
+    rating = fields.IntegerField()
+    comment = fields.CharField()
+    card_serial = fields.CharField(source="card.serial", allow_null=True)
+    created_at = fields.DateTimeField()
+
+    class Meta:
+        ref_name = "FeedbackOutput"

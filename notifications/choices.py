@@ -6,3 +6,9 @@ class PushStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     NO_RECIPIENTS = "no_recipients", "No recipients"
+
+
+class ScheduledPushStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Cancelled"

@@ -6,11 +6,13 @@ and call those services), so neither of them imports the other.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 
 from clinic_crm.tenancy.models import Clinic
-from notifications.choices import PushStatus
-from notifications.models import PushNotification
+from notifications.choices import PushStatus, ScheduledPushStatus
+from notifications.models import PushNotification, ScheduledPush
 from notifications.services import record_push
 from notifications.tasks import deliver_push_task
 
@@ -27,3 +29,24 @@ def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[s
         # After the commit, so the worker finds the row; a rolled-back push is never sent.
         transaction.on_commit(lambda: deliver_push_task.delay(clinic_id, push_id))
     return push
+
+
+@transaction.atomic
+def send_due_scheduled_pushes(*, clinic: Clinic, now: datetime) -> list[PushNotification]:
+    """Queue every scheduled push of the clinic (in scope) whose time has come, each exactly once (COU-7).
+
+    The due rows are locked and marked sent in the transaction that records their pushes, so a
+    second run at the same moment skips them (SKIP LOCKED) and a later one finds them sent; the
+    push's idempotency key names the scheduled row, so the provider drops a repeat as well.
+    """
+    due = list(ScheduledPush.objects.select_for_update(skip_locked=True)
+               .filter(status=ScheduledPushStatus.SCHEDULED, send_at__lte=now).order_by("send_at", "id"))
+    pushes = []
+    for scheduled in due:
+        push = queue_push(clinic=clinic, title=scheduled.title, message=scheduled.message,
+                          external_ids=scheduled.external_ids, source_key=scheduled.source_key,
+                          occurrence=f"scheduled-{scheduled.pk}")
+        scheduled.status, scheduled.push, scheduled.sent_at = ScheduledPushStatus.SENT, push, now
+        scheduled.save(update_fields=["status", "push", "sent_at"])
+        pushes.append(push)
+    return pushes

@@ -1,4 +1,5 @@
-"""Queue, deliver and record pushes; every push leaves a history row (OFF-5, OFF-6)."""
+"""Queue, deliver and record pushes; every push leaves a history row (OFF-5, OFF-6); schedule
+and cancel pushes for later (COU-7)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from clinic_crm.common.errors import ApplicationError, Conflict
 from clinic_crm.tenancy.models import Clinic
 from notifications.backends import get_backend
 from notifications.backends.base import PushError, PushMessage, PushResult
-from notifications.choices import PushStatus
-from notifications.models import HISTORY_LIMIT, PushNotification
+from notifications.choices import PushStatus, ScheduledPushStatus
+from notifications.models import HISTORY_LIMIT, PushNotification, ScheduledPush
 from notifications.selectors import count_push_recipients, list_push_recipient_external_ids
 
 
@@ -173,3 +175,35 @@ def record_delivered_count(*, push: PushNotification, counts: list[int | None]) 
     push.delivery_confirmed = True
     push.save(update_fields=["sent_count", "delivery_confirmed"])
     return push
+
+
+# --- scheduled pushes (COU-7) ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_push(*, clinic: Clinic, title: str, message: str, external_ids: list[str], send_at,
+                  source_key: str = "", created_by: str = "") -> ScheduledPush:
+    """Keep a push to send at `send_at` to the patients of `external_ids`; a periodic task sends it."""
+    if send_at <= timezone.now():
+        raise ApplicationError("Choose a time in the future to schedule the push.", code="validation_error",
+                               extra={"fields": {"send_at": ["Choose a time in the future."]}})
+    scheduled = ScheduledPush(clinic=clinic, title=title.strip(), message=message.strip(),
+                              external_ids=sorted(external_ids), send_at=send_at, source_key=source_key,
+                              created_by=created_by[:150])
+    scheduled.full_clean()
+    scheduled.save()
+    return scheduled
+
+
+@transaction.atomic
+def cancel_scheduled_push(*, scheduled: ScheduledPush, cancelled_by: str = "") -> ScheduledPush:
+    """Stop a scheduled push from going; refused once the periodic task has sent it (COU-7)."""
+    scheduled = ScheduledPush.objects.select_for_update().get(pk=scheduled.pk)
+    if scheduled.status == ScheduledPushStatus.SENT:
+        raise Conflict("This push was already sent; it can no longer be cancelled.", code="already_sent")
+    if scheduled.status == ScheduledPushStatus.SCHEDULED:
+        scheduled.status = ScheduledPushStatus.CANCELLED
+        scheduled.cancelled_by = cancelled_by[:150]
+        scheduled.cancelled_at = timezone.now()
+        scheduled.save(update_fields=["status", "cancelled_by", "cancelled_at"])
+    return scheduled

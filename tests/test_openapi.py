@@ -225,9 +225,10 @@ def test_the_config_documents_its_etag_on_200_and_304(schema):
 
 
 def test_429_is_documented_only_where_a_rate_limit_applies_with_retry_after(schema):
-    # given every operation and the ones that are throttled (sign-in, the staff token, promo validation)
+    # given every operation and the ones that are throttled (sign-in, the staff token, promo validation, feedback)
     throttled = {("/api/v1/app/auth/code", "post"), ("/api/v1/app/auth/token", "post"),
-                 ("/api/v1/staff/token", "post"), ("/api/v1/app/promos/validate", "post")}
+                 ("/api/v1/staff/token", "post"), ("/api/v1/app/promos/validate", "post"),
+                 ("/api/v1/app/feedback", "post")}
     documented = {(path, method) for path, operations in schema["paths"].items()
                   for method, operation in operations.items() if "429" in operation.get("responses", {})}
     # then exactly those document a 429, with the Retry-After header API.md promises

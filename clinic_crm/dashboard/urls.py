@@ -8,4 +8,8 @@ urlpatterns = [
     path("", views.dashboard, name="overview"),
     path("patients/<int:patient_id>/", views.patient_profile, name="patient"),
     path("cards/c/<str:serial>/", views.card_profile, name="card"),
+    path("cards/c/<str:serial>/information/", views.card_information, name="card_information"),
+    path("cards/c/<str:serial>/push/", views.card_push, name="card_push"),
+    path("cards/c/<str:serial>/push/<int:scheduled_id>/cancel/", views.card_push_cancel, name="card_push_cancel"),
+    path("cards/c/<str:serial>/feedback/", views.card_feedback, name="card_feedback"),
 ]

@@ -12,7 +12,8 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["external_id"].required = False
+        if "external_id" in self.fields:
+            self.fields["external_id"].required = False
 
     def clean_external_id(self):
         value = (self.cleaned_data.get("external_id") or "").strip()
@@ -23,3 +24,13 @@ class PatientForm(forms.ModelForm):
     def validate_unique(self):
         # Uniqueness per clinic is checked in clean_external_id, inside the clinic's scope.
         pass
+
+
+class PersonalDetailsForm(PatientForm):
+    """A customer's personal details, as the card profile's Information tab edits them (COU-8).
+
+    The external id is left out: it is the booking system's and the app's key for the patient.
+    """
+
+    class Meta(PatientForm.Meta):
+        fields = ["first_name", "last_name", "email", "phone", "date_of_birth", "push_enabled"]

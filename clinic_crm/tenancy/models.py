@@ -2,7 +2,7 @@
 
 import secrets
 import zoneinfo
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -62,6 +62,10 @@ class Clinic(TimeStampedModel):
     def today(self, now: datetime | None = None) -> date:
         """The clinic's own date: offer windows, occasions and "today" are judged in its time zone."""
         return (now or utc_now()).astimezone(self.tzinfo).date()
+
+    def start_of(self, day: date) -> datetime:
+        """The moment the clinic's `day` begins (its midnight, whatever the UTC offset that day)."""
+        return datetime.combine(day, time.min, tzinfo=self.tzinfo)
 
     @property
     def onesignal_configured(self) -> bool:

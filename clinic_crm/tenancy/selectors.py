@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.context import unscoped
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership, StaffActivity, StaffInvitation
 
 
@@ -44,3 +45,15 @@ def list_open_invitations(*, clinic: Clinic) -> list[StaffInvitation]:
 def list_staff_activity(*, clinic: Clinic, limit: int = 50) -> list[StaffActivity]:
     """The newest rows of the clinic's staff log, in the clinic's scope (CORE-2)."""
     return list(StaffActivity.objects.order_by("-created_at", "-id")[:limit])
+
+
+def active_clinic_ids_having(model, **filters) -> list[int]:
+    """The active clinics with at least one row of the tenant `model` matching `filters`, in id order.
+
+    For a beat task that fans out to per-clinic tasks only where there is work (COU-7's scheduled
+    pushes): it reads only clinic ids across clinics, so it lives here beside the escape hatch;
+    each clinic's rows are then read in that clinic's own scope.
+    """
+    with unscoped():
+        return sorted(set(model.objects.filter(clinic__is_active=True, **filters)
+                          .values_list("clinic_id", flat=True).distinct()))

@@ -72,7 +72,7 @@
 
   document.addEventListener("change", function (event) {
     var form = event.target.closest("form[data-autosubmit]");
-    if (form && event.target.matches("select")) form.requestSubmit();
+    if (form && event.target.matches("select, input[type=checkbox]")) form.requestSubmit();
   });
 
   // Form sections that only matter for some choices (a promo's code for shared-code kinds, tiers for

@@ -209,3 +209,30 @@ def test_the_nightly_rfm_fan_out_scores_each_clinic_in_its_own_scope(redis_worke
         assert dict(RfmScore.objects.values_list("patient__first_name", "frequency")) == {"Visits1": 1, "Visits3": 3}
     with clinic_scope(clinic_b.pk):
         assert dict(RfmScore.objects.values_list("patient__first_name", "frequency")) == {"Visits2": 1}
+
+
+def test_the_worker_sends_a_due_scheduled_push_once_through_redis(redis_worker, clinic_a, settings):
+    from notifications.backends import memory
+    from notifications.models import ScheduledPush
+    from notifications.scheduled import send_scheduled_pushes
+    from notifications.services import schedule_push
+
+    settings.PUSH_BACKEND = "memory"
+    memory.outbox.clear()
+    with clinic_scope(clinic_a.pk):
+        PatientFactory(external_id="ann-1", push_enabled=True)
+        PatientFactory(external_id="bob-1", push_enabled=True)
+        scheduled = schedule_push(clinic=clinic_a, title="Soon", message="Hi", external_ids=["ann-1"],
+                                  send_at=timezone.now() + timedelta(milliseconds=300))
+    time.sleep(0.4)
+
+    # when beat's entry runs twice through Redis
+    send_scheduled_pushes.delay()
+    _wait_for(lambda: len(memory.outbox) >= 1, "the scheduled push to be delivered")
+    send_scheduled_pushes.delay()
+    time.sleep(1)
+
+    # then Ann, and only Ann, got it once
+    assert [(clinic_id, push.external_ids) for clinic_id, push in memory.outbox] == [(clinic_a.pk, ("ann-1",))]
+    with clinic_scope(clinic_a.pk):
+        assert ScheduledPush.objects.get(pk=scheduled.pk).status == "sent"

@@ -78,9 +78,10 @@ def test_staff_issue_a_card_by_e_mail_and_land_on_its_profile(clinic_a, in_clini
 
 def test_the_profile_shows_every_metric_of_the_card(clinic_a, staff, linked):
     page = staff.get(url(clinic_a, "dashboard:card", serial=linked.serial)).content.decode()
-    for text in ("LTV", "Coupon status", "Active", "Card status", "Installed", "on PWA", "Expires", "Visits", "RFM segment",
-                 linked.serial, "instagram", "View Custom Fields", "Card installation link", "Referral link",
-                 f"/cards/{clinic_a.slug}/i/{linked.install_token}/", "£10.00 Off"):
+    for text in ("LTV", "Coupon status", "Active", "Card status", "Installed", "on PWA", "Expires", "Total visits",
+                 "RFM segment", "Feedback rating", "No ratings", "Issued", linked.serial, "instagram", "View Custom Fields", "Card installation link", "Referral link",
+                 f"/cards/{clinic_a.slug}/i/{linked.install_token}/", "£10.00 Off", " Information</a>", " Send Push</a>",
+                 " Feedback</a>"):
         assert text in page, text
 
 

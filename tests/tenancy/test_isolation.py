@@ -176,6 +176,11 @@ DASHBOARD_OBJECT_ROUTES = {
     "cards:stamp": ("post", lambda w: {"serial": w.card_b.serial}),
     "cards:delete": ("post", lambda w: {"serial": w.card_b.serial}),
     "cards:expiration": ("post", lambda w: {"serial": w.card_b.serial}),
+    "dashboard:card_information": ("post", lambda w: {"serial": w.card_b.serial}),
+    "dashboard:card_push": ("post", lambda w: {"serial": w.card_b.serial}),
+    "dashboard:card_feedback": ("get", lambda w: {"serial": w.card_b.serial}),
+    # test_clinic_bs_scheduled_push_cannot_be_cancelled_through_a_card_of_a below
+    "dashboard:card_push_cancel": ("post", lambda w: {"serial": w.card_b.serial, "scheduled_id": 1}),
 }
 DASHBOARD_PLAIN_ROUTES = {
     "dashboard:overview": "get", "patients:list": "get", "patients:create": "get", "revenue:list": "get",
@@ -210,6 +215,7 @@ API_CASES = {
     # test_clinic_bs_cards_and_templates_are_404_over_every_api below
     "staff:staff-card-template-list", "staff:staff-card-template-detail", "staff:staff-card-issue",
     "staff:staff-card-detail", "pos:pos-coupon-detail", "pos:pos-coupon-redeem",
+    "app:app-feedback",  # test_feedback_about_clinic_bs_card_is_404_and_never_shown_to_b below
 }
 
 
@@ -484,3 +490,44 @@ def test_a_cards_tokens_under_another_clinics_address_are_404(world, card_b, cli
         assert client.get(url).status_code == 404, url
         own = reverse(name, kwargs={"clinic_slug": world.b.slug, "token": token})
         assert client.get(own).status_code == 200, own
+
+
+def test_clinic_bs_scheduled_push_cannot_be_cancelled_through_a_card_of_a(world, card_b, client_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinic_crm.tenancy.events import StaffActor
+    from coupons import services as coupon_services
+    from notifications.models import ScheduledPush
+    from tests.coupons.factories import make_template
+
+    with clinic_scope(world.b.pk):
+        scheduled_b = coupon_services.schedule_card_push(
+            card=card_b, title="B secret", message="Hi", send_at=timezone.now() + timedelta(hours=2),
+            actor=StaffActor(id=None, name="B", email=""))
+    with clinic_scope(world.a.pk):
+        card_a = coupon_services.issue_card(template=make_template(world.a, name="A card"), patient=world.patient_a)
+    client = client_for(world.owner_a)
+    url = reverse("dashboard:card_push_cancel", kwargs={"clinic_slug": world.a.slug, "serial": card_a.serial,
+                                                         "scheduled_id": scheduled_b.pk})
+    assert client.post(url).status_code == 404
+    page = client.get(reverse("dashboard:card_push", kwargs={"clinic_slug": world.a.slug, "serial": card_a.serial}))
+    assert "B secret" not in page.content.decode()
+    with clinic_scope(world.b.pk):
+        assert ScheduledPush.objects.get(pk=scheduled_b.pk).status == "scheduled"
+
+
+def test_feedback_about_clinic_bs_card_is_404_and_never_shown_to_b(world, card_b, app_client_for, client_for):
+    from coupons.models import Feedback
+
+    app = app_client_for(world.a, world.patient_a)
+    response = app.post("/api/v1/app/feedback", {"rating": 5, "comment": "A's words", "card_serial": card_b.serial},
+                        format="json")
+    assert response.status_code == 404 and response.json()["code"] == "unknown_card"
+    assert app.post("/api/v1/app/feedback", {"rating": 4, "comment": "A's words"}, format="json").status_code == 201
+    with clinic_scope(world.b.pk):
+        assert not Feedback.objects.exists()
+    page = client_for(world.owner_b).get(reverse("dashboard:card_feedback", kwargs={
+        "clinic_slug": world.b.slug, "serial": card_b.serial})).content.decode()
+    assert "A&#x27;s words" not in page and "A's words" not in page

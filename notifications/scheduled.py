@@ -1,0 +1,36 @@
+"""The periodic task that sends scheduled pushes when their time comes (COU-7).
+
+Beat runs `send_scheduled_pushes` every minute; it finds the clinics with a push due and sends
+each clinic's in its own task and scope. Registered by the app's `ready()`, since it sits above
+`tasks` (it sends through `dispatch`, which queues `tasks.deliver_push_task`).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from clinic_crm.tenancy.context import with_clinic_scope
+from clinic_crm.tenancy.models import Clinic
+from clinic_crm.tenancy.selectors import active_clinic_ids_having
+from notifications.choices import ScheduledPushStatus
+from notifications.dispatch import send_due_scheduled_pushes
+from notifications.models import ScheduledPush
+
+
+@shared_task
+def send_scheduled_pushes() -> int:
+    """Queue one task per clinic with a scheduled push due; returns how many clinics."""
+    clinic_ids = active_clinic_ids_having(ScheduledPush, status=ScheduledPushStatus.SCHEDULED,
+                                          send_at__lte=timezone.now())
+    for clinic_id in clinic_ids:
+        send_scheduled_pushes_for_clinic.delay(clinic_id)
+    return len(clinic_ids)
+
+
+@shared_task(acks_late=True)
+@with_clinic_scope
+def send_scheduled_pushes_for_clinic(clinic_id: int) -> int:
+    """Send the clinic's due scheduled pushes; a retry or a second run sends none twice."""
+    clinic = Clinic.objects.get(pk=clinic_id)
+    return len(send_due_scheduled_pushes(clinic=clinic, now=timezone.now()))
