@@ -51,6 +51,8 @@ urlpatterns = [
     path("cards/<slug:clinic_slug>/i/<str:token>/", coupon_public.card_install, name="card_install"),
     path("cards/<slug:clinic_slug>/i/<str:token>/manifest.webmanifest", coupon_public.card_manifest,
          name="card_manifest"),
+    path("cards/<slug:clinic_slug>/i/<str:token>/card.pkpass", coupon_public.card_wallet_pass,
+         name="card_wallet_pass"),
     path("cards/<slug:clinic_slug>/r/<str:token>/", coupon_public.card_refer, name="card_refer"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

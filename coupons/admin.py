@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from coupons.models import Card, CardActivity, CardTemplate, Feedback
+from coupons.models import Card, CardActivity, CardTemplate, Feedback, WalletPassConfig
 
 
 @admin.register(CardTemplate)
@@ -48,3 +48,17 @@ class FeedbackAdmin(admin.ModelAdmin):
     search_fields = ["comment", "patient__email", "patient__external_id", "card__serial"]
     raw_id_fields = ["patient", "card"]
     readonly_fields = ["created_at"]
+
+
+@admin.register(WalletPassConfig)
+class WalletPassConfigAdmin(admin.ModelAdmin):
+    """The private key is never shown or edited here: the clinic's owner sets it in the dashboard."""
+
+    list_display = ["pass_type_identifier", "clinic", "team_identifier", "updated_at"]
+    list_filter = ["clinic"]
+    search_fields = ["pass_type_identifier", "team_identifier"]
+    exclude = ["private_key_pem"]
+    readonly_fields = ["pass_type_identifier", "team_identifier", "certificate_pem", "wwdr_certificate_pem"]
+
+    def has_add_permission(self, request):
+        return False

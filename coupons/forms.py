@@ -176,3 +176,25 @@ class FeedbackFilterForm(forms.Form):
             return data["start"], data["end"]
         length = FEEDBACK_RANGES[data["range"]][1]
         return (today - timedelta(days=length - 1), today) if length else (None, None)
+
+
+class WalletPassForm(forms.Form):
+    """Settings for Apple Wallet passes: the clinic's Pass Type ID certificate from its Apple developer account."""
+
+    pass_type_identifier = forms.CharField(max_length=128, label="Pass Type ID",
+                                           help_text="e.g. pass.com.yourclinic.cards")
+    team_identifier = forms.CharField(max_length=10, label="Team ID", help_text="10 letters and digits.")
+    certificate_pem = forms.CharField(widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+                                      label="Pass certificate (PEM)")
+    private_key_pem = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false",
+                                                                                   "autocomplete": "off"}),
+                                      label="Private key (PEM)",
+                                      help_text="Unencrypted PEM. Kept encrypted and never shown again; leave empty "
+                                                "to keep the stored key.")
+    wwdr_certificate_pem = forms.CharField(widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+                                           label="Apple WWDR certificate (PEM)",
+                                           help_text="Apple's intermediate certificate that issued yours.")
+
+    def __init__(self, *args, key_stored: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["private_key_pem"].required = not key_stored

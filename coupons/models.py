@@ -8,6 +8,7 @@ import secrets
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from clinic_crm.common.fields import EncryptedTextField
 from clinic_crm.common.models import DiscountTerms, TimeStampedModel
 from clinic_crm.tenancy.models import TenantModel
 from coupons.choices import CardAction, CardKind, CardStatus, CouponStatus, InstalledOn
@@ -158,3 +159,27 @@ class Feedback(TenantModel):
 
     def __str__(self):
         return f"{self.rating}/5 from {self.patient_id}"
+
+
+class WalletPassConfig(TenantModel, TimeStampedModel):
+    """The clinic's Apple Wallet pass certificate: with it, cards install as signed `.pkpass` passes (COU-2).
+
+    From the clinic's Apple developer account: a Pass Type ID certificate and its private key (kept
+    encrypted at rest), and Apple's WWDR intermediate certificate that issued it.
+    """
+
+    pass_type_identifier = models.CharField(
+        "Pass Type ID", max_length=128,
+        validators=[RegexValidator(r"^pass\.[A-Za-z0-9][A-Za-z0-9.-]*$", "A Pass Type ID looks like pass.com.yourclinic.cards.")])
+    team_identifier = models.CharField(
+        "Team ID", max_length=10, validators=[RegexValidator(r"^[A-Z0-9]{10}$", "A Team ID is 10 letters and digits.")])
+    certificate_pem = models.TextField("Pass certificate (PEM)")
+    private_key_pem = EncryptedTextField("Private key (PEM)")
+    wwdr_certificate_pem = models.TextField("Apple WWDR certificate (PEM)")
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["clinic"], name="walletpassconfig_one_per_clinic")]
+        verbose_name = "Apple Wallet pass certificate"
+
+    def __str__(self):
+        return self.pass_type_identifier

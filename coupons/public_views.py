@@ -19,9 +19,10 @@ from clinic_crm.common.errors import ApplicationError
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.lockout import client_address
 from clinic_crm.tenancy.models import Clinic
-from coupons import services
+from coupons import selectors, services
 from coupons.choices import CardStatus, InstalledOn
 from coupons.models import Card
+from coupons.wallet import CONTENT_TYPE, build_pkpass
 
 REFERRALS_PER_HOUR = 10
 
@@ -61,11 +62,15 @@ def card_install(request, clinic_slug, token):
     with clinic_scope(clinic.pk):
         card = _card(clinic, install_token=token)
         errors = {}
+        wallet = selectors.get_wallet_pass_config()
         if request.method == "POST":
             answers = {item["key"]: request.POST.get(f"field_{item['key']}", "") for item in card.template.custom_fields}
+            to_wallet = request.POST.get("install") == "apple_wallet" and wallet is not None
             try:
-                services.install_card(card=card, installed_on=InstalledOn.PWA, utm=request.POST.get("utm", ""),
-                                      custom_fields=answers)
+                services.install_card(card=card, installed_on=InstalledOn.APPLE_WALLET if to_wallet else InstalledOn.PWA,
+                                      utm=request.POST.get("utm", ""), custom_fields=answers)
+                if to_wallet:
+                    return redirect("card_wallet_pass", clinic_slug=clinic.slug, token=token)
                 return redirect(request.path)
             except ValidationError as exc:
                 errors = {key: messages[0] for key, messages in exc.message_dict.items()}
@@ -77,9 +82,25 @@ def card_install(request, clinic_slug, token):
         return render(request, "coupons/card_public.html", {
             "clinic": clinic, "card": card, "template": card.template, "state": _state(card, today),
             "discount_label": card.template.discount_label_in(clinic.currency), "qr": _serial_qr(card),
-            "fields": fields, "utm": request.GET.get("utm", "")[:80],
+            "fields": fields, "utm": request.GET.get("utm", "")[:80], "apple_wallet": wallet is not None,
             "manifest_url": reverse("card_manifest", kwargs={"clinic_slug": clinic.slug, "token": token}),
         })
+
+
+def card_wallet_pass(request, clinic_slug, token):
+    """The card as a signed Apple Wallet pass, once it was installed to the Wallet from its page (COU-2)."""
+    clinic = _clinic(clinic_slug)
+    with clinic_scope(clinic.pk):
+        card = _card(clinic, install_token=token)
+        config = selectors.get_wallet_pass_config()
+        usable = _state(card, clinic.today()) == "installed" and card.installed_on == InstalledOn.APPLE_WALLET
+        if config is None or not usable:
+            return redirect("card_install", clinic_slug=clinic.slug, token=token)
+        body = build_pkpass(card, config, discount_label=card.template.discount_label_in(clinic.currency))
+    response = HttpResponse(body, content_type=CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{card.serial}.pkpass"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def card_manifest(request, clinic_slug, token):

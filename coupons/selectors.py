@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 
 from clinic_crm.patients.models import Patient
 from coupons.choices import CardStatus
-from coupons.models import Card, CardActivity, CardTemplate, Feedback
+from coupons.models import Card, CardActivity, CardTemplate, Feedback, WalletPassConfig
 from notifications.choices import ScheduledPushStatus
 from notifications.models import PushNotification, ScheduledPush
 
@@ -122,3 +122,8 @@ def list_feedback(*, patient: Patient, since: datetime | None = None, before: da
     if only_comments:
         queryset = queryset.exclude(comment="")
     return queryset.order_by("-created_at", "-id")
+
+
+def get_wallet_pass_config() -> WalletPassConfig | None:
+    """The clinic's Apple Wallet pass certificate, when it has set one (COU-2)."""
+    return WalletPassConfig.objects.first()

@@ -17,7 +17,7 @@ from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
 from clinic_crm.tenancy.events import StaffActor
 from coupons import selectors, services
-from coupons.forms import CardTemplateForm, ExpirationForm, IssueCardForm, RedeemForm
+from coupons.forms import CardTemplateForm, ExpirationForm, IssueCardForm, RedeemForm, WalletPassForm
 from coupons.models import Card, CardTemplate
 
 
@@ -191,3 +191,34 @@ def card_expiration(request, serial):
         messages.success(request, f"The card now expires on {when:%-d %B %Y}." if when else "The card no longer expires.")
     return _profile(request, card)
 
+
+
+# ---- Apple Wallet (COU-2) ------------------------------------------------------------------------
+
+
+@clinic_view(required_role=Role.OWNER)
+def wallet_settings(request):
+    """The clinic's pass certificate: with it, customers can add their cards to Apple Wallet."""
+    config = selectors.get_wallet_pass_config()
+    initial = {"pass_type_identifier": config.pass_type_identifier, "team_identifier": config.team_identifier,
+               "certificate_pem": config.certificate_pem,
+               "wwdr_certificate_pem": config.wwdr_certificate_pem} if config else None
+    form = WalletPassForm(request.POST or None, initial=initial, key_stored=bool(config and config.private_key_pem))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.configure_wallet_pass(clinic=request.clinic, **form.cleaned_data)
+        except ValidationError as error:
+            _report(form, error)
+        else:
+            messages.success(request, "Apple Wallet is on: customers can add their cards to Wallet from the card's link.")
+            return redirect("cards:wallet", clinic_slug=request.clinic.slug)
+    return render(request, "coupons/wallet_settings.html", {"form": form, "config": config, "nav": "cards"})
+
+
+@require_POST
+@clinic_view(required_role=Role.OWNER)
+def wallet_remove(request):
+    services.remove_wallet_pass(clinic=request.clinic)
+    messages.success(request, "Apple Wallet is off: cards install on the home screen only. Passes already in "
+                              "customers' Wallets stay there.")
+    return redirect("cards:wallet", clinic_slug=request.clinic.slug)

@@ -21,3 +21,4 @@ from coupons.services.engagement import (  # noqa: F401
     send_card_push,
 )
 from coupons.services.templates import create_card_template, update_card_template  # noqa: F401
+from coupons.services.wallet import configure_wallet_pass, remove_wallet_pass  # noqa: F401

@@ -48,6 +48,7 @@ NOT_CLINIC_OWNED = {
     "card_install": "the card's secret token under its clinic's address (test_a_cards_tokens_under_another_clinic_are_404)",
     "card_manifest": "the card's secret token under its clinic's address",
     "card_refer": "the card's secret token under its clinic's address",
+    "card_wallet_pass": "the card's secret token under its clinic's address",
 }
 
 
@@ -190,6 +191,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "offers:list": "get", "offers:automated": "get", "offers:create": "get",
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
     "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
+    "cards:wallet": "get", "cards:wallet_remove": "post",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -484,6 +486,8 @@ def test_clinic_bs_cards_and_templates_are_404_over_every_api(world, card_b):
 
 
 def test_a_cards_tokens_under_another_clinics_address_are_404(world, card_b, client):
+    assert client.get(reverse("card_wallet_pass", kwargs={"clinic_slug": world.a.slug,
+                                                          "token": card_b.install_token})).status_code == 404
     for name, token in (("card_install", card_b.install_token), ("card_manifest", card_b.install_token),
                         ("card_refer", card_b.referral_token)):
         url = reverse(name, kwargs={"clinic_slug": world.a.slug, "token": token})
