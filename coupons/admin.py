@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from clinic_crm.common.app_changes import InvalidatesAppConfigAdmin
+
 from coupons.models import Card, CardActivity, CardTemplate, Feedback, WalletPassConfig
 
 
 @admin.register(CardTemplate)
-class CardTemplateAdmin(admin.ModelAdmin):
+class CardTemplateAdmin(InvalidatesAppConfigAdmin, admin.ModelAdmin):
     list_display = ["name", "clinic", "kind", "discount_type", "discount_value", "validity_days", "valid_until",
                     "purchase_amount_required", "created_at"]
     list_filter = ["clinic", "kind"]

@@ -7,6 +7,12 @@ def _active_card_templates():
     return CardTemplate.objects.all()
 
 
+def _cards_for_app(*, clinic, today):
+    from coupons.selectors import list_app_card_templates
+
+    return list_app_card_templates(clinic=clinic, today=today)
+
+
 class CouponsConfig(AppConfig):
     name = "coupons"
 
@@ -15,4 +21,6 @@ class CouponsConfig(AppConfig):
 
         # Card templates are promotions like offers and promos ("card_7"): Rewards Unlocked, the
         # Promotions page and a patient's history read them through the registry and the ledger.
-        register_promotion_kind(PromotionKind(key="card", label="Card", list_active=_active_card_templates))
+        # The patient app's config lists them under "cards" without patient_app importing coupons.
+        register_promotion_kind(PromotionKind(key="card", label="Card", list_active=_active_card_templates,
+                                              app_section="cards", list_for_app=_cards_for_app))

@@ -112,8 +112,9 @@ class Card(TenantModel, TimeStampedModel):
 
     @property
     def push_key(self) -> str:
-        """How the card's pushes are named in the push history and the schedule (COU-7)."""
-        return f"card_{self.pk}"
+        """How the card's pushes are named in the push history and the schedule (COU-7); not a
+        promotion id ("card_7" is its template's)."""
+        return f"customer_card_{self.pk}"
 
     @property
     def is_deleted(self) -> bool:

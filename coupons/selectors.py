@@ -127,3 +127,19 @@ def list_feedback(*, patient: Patient, since: datetime | None = None, before: da
 def get_wallet_pass_config() -> WalletPassConfig | None:
     """The clinic's Apple Wallet pass certificate, when it has set one (COU-2)."""
     return WalletPassConfig.objects.first()
+
+
+def list_app_card_templates(*, clinic, today) -> list[dict]:
+    """The clinic's card designs as the patient app's config lists them ("cards"), oldest first (COU-1)."""
+    cards = []
+    templates = CardTemplate.objects.exclude(valid_until__lt=today).select_related("reward_template")
+    for template in templates.order_by("created_at", "id"):
+        # A stamp card gives nothing itself: what it leads to is its reward's discount.
+        gives = template.reward_template if template.reward_template_id else template
+        cards.append({
+            "id": template.promotion_key, "kind": template.kind, "name": template.name,
+            "description": template.description, "colour": template.colour, "logo_url": template.logo_url,
+            "discount_label": gives.discount_label_in(clinic.currency),
+            "stamps_required": template.stamps_required, "valid_until": template.valid_until,
+        })
+    return cards

@@ -301,3 +301,11 @@ def test_a_module_importing_its_own_package_or_a_sibling_is_no_cycle(tmp_path):
     # when cycles are looked for
     # then there are none
     assert import_cycles(imports) == []
+
+
+def test_the_patient_app_config_reaches_coupons_only_through_the_promotion_registry():
+    # given every import of the patient app's modules
+    imports = [i for i in project_imports(ROOT) if _within(i.importer, "clinic_crm.patient_app")]
+    assert imports
+    # then none loads coupons: its cards come through redemptions.registry, as other kinds' pages do
+    assert not [f"{i.path}:{i.line} imports {i.target}" for i in imports if _within(i.target, "coupons")]

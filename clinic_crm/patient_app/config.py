@@ -1,7 +1,7 @@
 """The patient app's configuration: what the app shows now, cached per clinic and version (OFF-7).
 
-A composition of every promotion kind the app shows (offers, promos), each read through its own
-app's selectors. The body is serialized once per (clinic, config version, clinic date, clinic
+A composition of every promotion kind the app shows: offers and promos read through their own
+app's selectors, and coupon cards through the promotion registry. The body is serialized once per (clinic, config version, clinic date, clinic
 profile) and kept in the Django cache as bytes; every change of something the app shows bumps
 the version on commit (`clinic_crm.common.app_changes`), so the next fetch rebuilds it. The ETag
 is derived from the same parts, so a client holding the current tag gets a 304 without the body
@@ -31,6 +31,7 @@ from offers.models import Offer
 from offers.selectors import list_app_offers
 from promos.choices import PromoKind
 from promos.selectors import list_app_promos
+from redemptions.registry import app_config_sections
 
 BODY_KEY = "app-config:body:{clinic_id}:{tag}"
 BODY_TIMEOUT = 24 * 3600  # a new date or version makes a new key; old ones just age out
@@ -50,6 +51,7 @@ def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
                    "timezone": clinic.timezone, "branding": clinic.branding},
         "offers": _offers(clinic=clinic, today=today),
         "promos": _promos(clinic=clinic, now=now, starts_before=end_of_day),
+        **app_config_sections(clinic=clinic, today=today),  # coupon cards, through the promotion registry
         "generated_at": _local(now, clinic),
     }
 

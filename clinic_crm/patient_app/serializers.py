@@ -49,6 +49,23 @@ class AppConfigPromo(serializers.Serializer):
         ref_name = "AppConfigPromo"
 
 
+class AppConfigCard(serializers.Serializer):
+    """A coupon, stamp or reward card design of the clinic (COU-1): a patient's own cards carry its id."""
+
+    id = fields.CharField(help_text='A promotion id, e.g. "card_7".')
+    kind = fields.ChoiceField(choices=["coupon", "stamp", "reward"])
+    name = fields.CharField()
+    description = fields.CharField()
+    colour = fields.CharField(help_text='e.g. "#0f766e".')
+    logo_url = fields.CharField()
+    discount_label = fields.CharField()
+    stamps_required = fields.IntegerField(allow_null=True, help_text="Stamp cards only.")
+    valid_until = fields.DateField(allow_null=True, help_text="Cards of this design stop working after this date.")
+
+    class Meta:
+        ref_name = "AppConfigCard"
+
+
 class AppConfigClinic(serializers.Serializer):
     name = fields.CharField()
     slug = fields.CharField()
@@ -65,6 +82,7 @@ class AppConfigOutput(serializers.Serializer):
     offers = AppConfigOffer(many=True)
     promos = AppConfigPromo(many=True, help_text="Live promos for everyone with a shared code, flagged banner or "
                                                  "auto-apply. Usage caps are not reflected: validate says so.")
+    cards = AppConfigCard(many=True, help_text="The clinic's card designs that are still valid.")
     generated_at = fields.DateTimeField()
 
     class Meta:

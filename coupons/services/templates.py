@@ -7,6 +7,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from clinic_crm.common.app_changes import app_config_changed_on_commit
 from clinic_crm.common.choices import DiscountType
 from clinic_crm.tenancy.events import StaffActor
 from clinic_crm.tenancy.models import Clinic
@@ -76,6 +77,7 @@ def create_card_template(*, clinic: Clinic, data: dict, actor: StaffActor | None
             setattr(template, field, data[field])
     _check_template(template)
     template.save()
+    app_config_changed_on_commit(template.clinic_id)  # the app's config lists card designs
     return template
 
 
@@ -92,6 +94,7 @@ def update_card_template(*, template: CardTemplate, data: dict, actor: StaffActo
         raise ValidationError({"linked_template": "A card cannot turn into itself."})
     _check_template(template)
     template.save()
+    app_config_changed_on_commit(template.clinic_id)  # the app's config lists card designs
     return template
 
 
