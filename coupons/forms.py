@@ -116,11 +116,12 @@ class CardPushForm(forms.Form):
 
     card = forms.ModelChoiceField(queryset=None, empty_label=None, label="Card")
     title = forms.CharField(max_length=120, help_text="The notification's first line.")
-    message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text="Sent to this customer only.")
+    message = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     when = forms.ChoiceField(choices=[("now", "Send now"), ("later", "Schedule for later")], initial="now",
                              widget=forms.RadioSelect)
-    send_at = forms.DateTimeField(required=False, label="Send at", input_formats=["%Y-%m-%dT%H:%M"],
+    # Required when scheduling (so the page does not call it optional); ignored when sending now.
+    send_at = forms.DateTimeField(label="Send at", input_formats=["%Y-%m-%dT%H:%M"],
+                                  error_messages={"required": "Choose the date and time to send it."},
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
 
     def __init__(self, *args, cards, now, **kwargs):
@@ -131,11 +132,12 @@ class CardPushForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("when") == "later":
+        if data.get("when") != "later":
+            self.errors.pop("send_at", None)
+            data["send_at"] = None
+        else:
             send_at = data.get("send_at")
-            if send_at is None and "send_at" not in self.errors:
-                self.add_error("send_at", "Choose the date and time to send it.")
-            elif send_at is not None and send_at <= self.now:
+            if send_at is not None and send_at <= self.now:
                 self.add_error("send_at", "Choose a time in the future.")
             elif send_at is not None and send_at > self.now + timedelta(days=366):
                 self.add_error("send_at", "Choose a time within the next year.")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -84,3 +85,54 @@ def test_a_customer_installs_their_card_on_a_phone(clinic_a, coupon_card, browse
     assert (card.status, card.installed_on, card.utm) == ("installed", "pwa", "instagram")
     assert card.custom_fields == {"favourite_treatment": "Whitening"}
     phone.context.close()
+
+
+def test_a_push_is_scheduled_in_the_clinics_time_and_cancelled(clinic_a, owner_a, login, page: Page, live_server,
+                                                               coupon_card, screenshot):
+    with clinic_scope(clinic_a.pk):
+        coupon_card.patient.push_enabled = True
+        coupon_card.patient.save()
+    login(owner_a)
+    page.goto(f"{live_server.url}/c/{clinic_a.slug}/cards/c/{coupon_card.serial}/")
+    page.get_by_role("link", name="Send Push").click()
+    # the time field shows only once "Schedule for later" is chosen
+    expect(page.get_by_label("Send at")).to_be_hidden()
+    page.get_by_label("Message").fill("Your £20 welcome is waiting. See you soon!")
+    page.get_by_label("Schedule for later").check()
+    when = clinic_a.today() + timedelta(days=30)
+    page.get_by_label("Send at").fill(f"{when:%Y-%m-%d}T09:30")
+    screenshot("card-push-form")
+    page.get_by_test_id("push-submit").click()
+    expect(page.get_by_text(f"Push scheduled for {when.day} {when:%B %Y} at 09:30.")).to_be_visible()
+    row = page.get_by_test_id("scheduled").locator("tbody tr")
+    expect(row).to_contain_text(f"{when.day} {when:%b %Y}, 09:30")
+    expect(row).to_contain_text("Scheduled")
+    screenshot("card-push-scheduled")
+    # when the owner cancels it (confirming the dialog)
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Scheduled push cancelled")).to_be_visible()
+    expect(row).to_contain_text("Cancelled")
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
+
+
+def test_the_information_and_feedback_tabs(clinic_a, owner_a, login, page: Page, live_server, coupon_card, screenshot):
+    with clinic_scope(clinic_a.pk):
+        services.leave_feedback(patient=coupon_card.patient, rating=5, comment="Lovely, gentle hygienist.",
+                                card=coupon_card)
+        services.leave_feedback(patient=coupon_card.patient, rating=3)
+    login(owner_a)
+    page.goto(f"{live_server.url}/c/{clinic_a.slug}/cards/c/{coupon_card.serial}/information/")
+    page.get_by_label("Last name").fill("Carter")
+    page.get_by_role("button", name="Save details").click()
+    expect(page.get_by_text("The card still shows the details it was issued with.")).to_be_visible()
+    expect(page.get_by_test_id("holder")).to_contain_text("Ann Lee")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ann Carter")
+    screenshot("card-information")
+    page.get_by_role("link", name="Feedback").click()
+    expect(page.get_by_test_id("feedback-rating")).to_contain_text("4.0")
+    expect(page.get_by_test_id("feedback-rows").locator("li")).to_have_count(2)
+    page.get_by_test_id("only-comments").check()
+    expect(page.get_by_test_id("feedback-rows").locator("li")).to_have_count(1)
+    expect(page.get_by_test_id("feedback-rows")).to_contain_text("Lovely, gentle hygienist.")
+    screenshot("card-feedback")
