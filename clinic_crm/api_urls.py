@@ -30,6 +30,7 @@ pos_urls = [
     path("promos/redeem", promo_apis.pos_promo_redeem_view(), name="pos-promo-redeem"),
     path("coupons/<str:serial>", coupon_apis.PosCouponDetailApi.as_view(), name="pos-coupon-detail"),
     path("coupons/<str:serial>/redeem", coupon_apis.PosCouponRedeemApi.as_view(), name="pos-coupon-redeem"),
+    path("coupons/<str:serial>/stamp", coupon_apis.PosCouponStampApi.as_view(), name="pos-coupon-stamp"),
 ]
 
 staff_urls = [

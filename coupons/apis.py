@@ -36,6 +36,7 @@ from coupons.serializers import (
     CardTemplatePatchInput,
     CouponRedeemInput,
     CouponRedemptionOutput,
+    CouponStampInput,
     FeedbackInput,
     FeedbackOutput,
 )
@@ -191,6 +192,35 @@ class PosCouponRedeemApi(_PosApi):
         return Response({"redemption": CouponRedemptionOutput(body).data,
                          "card": CardOutput(_card(card.serial), context={"request": request}).data},
                         status=status.HTTP_201_CREATED)
+
+
+class PosCouponStampApi(_PosApi):
+    @extend_schema(
+        parameters=[SERIAL, IDEMPOTENCY_KEY_PARAMETER], request=CouponStampInput,
+        responses={200: inline_serializer("PosCouponStamped", {"card": CardOutput(), "reward_card": CardOutput(
+            allow_null=True, help_text="The reward card a full stamp card just gave, else null.")})},
+        tags=["pos"], summary="Add a visit's stamp to a stamp card",
+    )
+    @idempotent
+    def post(self, request, serial):
+        """One stamp per call (send an `Idempotency-Key` so a retried request does not stamp twice).
+        When the card fills up the patient gets its reward card and the stamps start again. A card
+        that is not a stamp card is 409 `not_a_stamp_card`; deleted or expired, `card_deleted` or
+        `card_expired`; a card of another patient `not_eligible`."""
+        data = CouponStampInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        card = _card(serial)
+        patient = get_patient_for_api(clinic=self.clinic, patient_id=data.validated_data.get("patient_id"),
+                                      external_id=data.validated_data.get("external_id"))
+        if patient.pk != card.patient_id:
+            raise Conflict("This card belongs to another patient.", code="not_eligible")
+        outcome = services.add_stamp(card=card, actor=StaffActor.of_principal(request.user))
+        context = {"request": request}
+        return Response({
+            "card": CardOutput(_card(card.serial), context=context).data,
+            "reward_card": CardOutput(_card(outcome.reward_card.serial), context=context).data
+            if outcome.reward_card else None,
+        })
 
 
 # --- patient app: feedback (COU-8) ------------------------------------------------------------------

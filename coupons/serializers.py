@@ -182,6 +182,20 @@ class CouponRedeemInput(serializers.Serializer):
         return data
 
 
+class CouponStampInput(serializers.Serializer):
+    patient_id = IdInput(required=False)
+    external_id = fields.CharField(max_length=64, required=False)
+
+    schema_rules = PATIENT_EITHER_WAY
+
+    class Meta:
+        ref_name = "CouponStampInput"
+
+    def validate(self, data):
+        ensure_one_patient_reference(data)
+        return data
+
+
 class CouponRedemptionOutput(serializers.Serializer):
     id = fields.CharField()
     card_serial = fields.CharField()

@@ -206,3 +206,73 @@ def test_twenty_concurrent_pos_redeems_of_one_card_give_exactly_one_201(clinic_a
     with clinic_scope(clinic_a.pk):
         assert Redemption.objects.filter(promotion_key=card.template.promotion_key).count() == 1
         assert Card.objects.get(pk=card.pk).coupon_status == "redeemed"
+
+
+# --- POS: stamps ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stamp_card(clinic_a, in_clinic, ann):
+    with in_clinic(clinic_a):
+        reward = make_template(clinic_a, kind="reward", name="Free polish", discount_type="free_treatment",
+                               discount_value=None)
+        stamp = make_template(clinic_a, kind="stamp", name="Loyalty", stamps_required=2, reward_template=reward)
+        return services.issue_card(template=stamp, patient=ann, actor=SAM)
+
+
+def stamp(api, card, **headers):
+    return api.post(f"/api/v1/pos/coupons/{card.serial}/stamp", {"external_id": "ann-1"}, format="json", **headers)
+
+
+def test_the_pos_stamps_a_visit_and_a_full_card_gives_its_reward(clinic_a, in_clinic, ann, stamp_card,
+                                                                 pos_client_for):
+    pos = pos_client_for(clinic_a)
+    first = stamp(pos, stamp_card)
+    assert first.status_code == 200, first.content
+    assert (first.json()["card"]["stamps"], first.json()["reward_card"]) == (1, None)
+    second = stamp(pos, stamp_card).json()
+    assert second["card"]["stamps"] == 0  # full: the reward is given and the card starts again
+    reward_serial = second["reward_card"]["serial"]
+    assert (second["reward_card"]["template_name"], second["reward_card"]["kind"]) == ("Free polish", "reward")
+    with in_clinic(clinic_a):
+        reward = Card.objects.get(serial=reward_serial)
+    assert (reward.patient_id, reward.converted_from_id, reward.coupon_status) == (ann.pk, stamp_card.pk, "active")
+    # and the reward is redeemed once at the till like a coupon
+    assert redeem(pos, reward).status_code == 201
+    assert_error(redeem(pos, reward), 409, "already_redeemed")
+
+
+def test_a_retried_stamp_with_its_key_stamps_once(clinic_a, in_clinic, stamp_card, pos_client_for):
+    pos = pos_client_for(clinic_a)
+    first = stamp(pos, stamp_card, HTTP_IDEMPOTENCY_KEY="visit-77")
+    again = stamp(pos, stamp_card, HTTP_IDEMPOTENCY_KEY="visit-77")
+    assert again.json() == first.json()
+    with in_clinic(clinic_a):
+        assert Card.objects.get(pk=stamp_card.pk).stamps == 1
+
+
+def test_only_the_holders_usable_stamp_card_takes_a_stamp(clinic_a, in_clinic, card, stamp_card, pos_client_for):
+    pos = pos_client_for(clinic_a)
+    assert_error(stamp(pos, card), 409, "not_a_stamp_card")
+    with in_clinic(clinic_a):
+        PatientFactory(external_id="bob-1")
+    response = pos.post(f"/api/v1/pos/coupons/{stamp_card.serial}/stamp", {"external_id": "bob-1"}, format="json")
+    assert_error(response, 409, "not_eligible")
+    assert_error(pos.post(f"/api/v1/pos/coupons/{stamp_card.serial}/stamp", {}, format="json"), 400,
+                 "validation_error")
+    with in_clinic(clinic_a):
+        services.delete_card(card=stamp_card, actor=SAM)
+    assert_error(stamp(pos, stamp_card), 409, "card_deleted")
+    with in_clinic(clinic_a):
+        assert Card.objects.get(pk=stamp_card.pk).stamps == 0
+
+
+def test_a_redeemed_card_counts_in_rewards_unlocked_and_revenue_by_source(clinic_a, in_clinic, card, pos_client_for,
+                                                                        client_for, owner_a):
+    from django.urls import reverse
+
+    assert redeem(pos_client_for(clinic_a), card, purchase_amount="80.00").status_code == 201
+    overview = client_for(owner_a).get(reverse("dashboard:overview", args=[clinic_a.slug])).context["overview"]
+    assert overview.rewards_unlocked == 1
+    assert overview.by_source == [("Coupon card", 1, Decimal("10.00"))]
+    assert overview.revenue == Decimal("70.00")

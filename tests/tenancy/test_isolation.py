@@ -216,7 +216,7 @@ API_CASES = {
     "staff:staff-promo-pause", "staff:staff-promo-activate", "staff:staff-promo-archive",
     # test_clinic_bs_cards_and_templates_are_404_over_every_api below
     "staff:staff-card-template-list", "staff:staff-card-template-detail", "staff:staff-card-issue",
-    "staff:staff-card-detail", "pos:pos-coupon-detail", "pos:pos-coupon-redeem",
+    "staff:staff-card-detail", "pos:pos-coupon-detail", "pos:pos-coupon-redeem", "pos:pos-coupon-stamp",
     "app:app-feedback",  # test_feedback_about_clinic_bs_card_is_404_and_never_shown_to_b below
 }
 
@@ -472,6 +472,7 @@ def test_clinic_bs_cards_and_templates_are_404_over_every_api(world, card_b):
                      format="json"),
         world.pos_a.get(f"/api/v1/pos/coupons/{card_b.serial}"),
         world.pos_a.post(f"/api/v1/pos/coupons/{card_b.serial}/redeem", {"external_id": "b-only-1"}, format="json"),
+        world.pos_a.post(f"/api/v1/pos/coupons/{card_b.serial}/stamp", {"external_id": "b-only-1"}, format="json"),
     ):
         assert response.status_code == 404, (response.request["PATH_INFO"], response.content)
     # A's lists neither show nor count B's
