@@ -90,6 +90,17 @@ def pages_to_visit(page: Page, base: str, clinic: str) -> list[tuple[str, str]]:
     if promo:
         pages += [("promo-detail", base + promo), ("promo-edit", f"{base}{promo}edit/"),
                   ("promo-archive", f"{base}{promo}archive/")]
+    pages += [("patients-segment", f"{c}/patients/?segment=lost"), ("cards", f"{c}/cards/"),
+              ("card-new", f"{c}/cards/new/"), ("cards-apple-wallet", f"{c}/cards/apple-wallet/")]
+    page.goto(f"{c}/cards/")
+    template = first_href(page, "[data-testid=card-template-row] a.row-link")
+    if template:
+        pages.append(("card-template", base + template))
+        page.goto(base + template)
+        card = first_href(page, "a[href*='/cards/c/']")
+        if card:
+            pages += [("card-profile", base + card), ("card-information", f"{base}{card}information/"),
+                      ("card-push", f"{base}{card}push/"), ("card-feedback", f"{base}{card}feedback/?range=year")]
     return pages
 
 

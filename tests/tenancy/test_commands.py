@@ -7,7 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from clinic_crm.patients.models import Patient
+from clinic_crm.orders.models import Order
+from clinic_crm.patients.models import Patient, RfmScore
+from coupons.models import Card, CardTemplate
 from offers.models import AutomatedOffer, Offer
 from promos.models import Promo
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
@@ -100,6 +102,12 @@ def test_seed_demo_is_idempotent_and_prints_logins_and_keys(in_clinic):
             assert Promo.objects.get(name="Welcome 10%").uses == 25
             assert set(AutomatedOffer.objects.filter(active=True).values_list("occasion", flat=True)) == {
                 "christmas", "birthday", "black_friday"}
+        with in_clinic(clinic):
+            assert sorted(CardTemplate.objects.values_list("kind", flat=True)) == ["coupon", "reward", "stamp"]
+            welcome = Card.objects.filter(template__kind="coupon")
+            assert welcome.count() == 5 and welcome.filter(coupon_status="redeemed").count() == 2
+            assert Card.objects.filter(template__kind="stamp").count() == 2  # the redeemed coupons' linked cards
+            assert RfmScore.objects.count() == Order.objects.values("patient").distinct().count() > 0
         assert Membership.objects.filter(clinic=clinic).count() == 5  # four roles + the two-clinic login
         assert ApiKey.objects.filter(clinic=clinic, revoked_at=None).count() == 1
     for output in (first, second):

@@ -16,10 +16,14 @@ from clinic_crm.common.models import discount_label
 from clinic_crm.orders.models import Order, OrderLine
 from clinic_crm.orders.services import AppliedDiscount, compute_discount_amount
 from clinic_crm.patients.models import Patient
+from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.choices import ApiScope, Role
 from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import ApiKey, Clinic
 from clinic_crm.tenancy.services import create_api_key, create_clinic, create_staff, revoke_api_key
+from clinic_crm.tenancy.events import StaffActor
+from coupons import services as card_services
+from coupons.models import CardTemplate, Feedback
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.services import configure_automated_offer, create_offer
@@ -93,6 +97,9 @@ class Command(BaseCommand):
                         self._seed_offers(clinic)
                     if not Promo.objects.exists():
                         self._seed_promos(clinic)
+                    if not CardTemplate.objects.exists():
+                        self._seed_cards(clinic)
+                    recompute_rfm(clinic=clinic)
                     patients, orders = Patient.objects.count(), Order.objects.count()
                 for old in ApiKey.objects.filter(clinic=clinic, name=DEMO_KEY_NAME, revoked_at__isnull=True):
                     revoke_api_key(api_key=old)
@@ -176,6 +183,46 @@ class Command(BaseCommand):
                 pass  # a demo patient the code does not suit
         update_promo(promo=smile, actor=Actor(id=None, name="Alex Morgan", email="alex@demo.clinic"),
                      data={"max_uses": 600})
+
+    def _seed_cards(self, clinic):
+        """Coupon, stamp and reward cards held by some patients: installed, redeemed, stamped, rated."""
+        actor = StaffActor(id=None, name="Demo setup", email="setup@demo.clinic")
+        rng = random.Random(f"cards:{clinic.slug}")
+        reward = card_services.create_card_template(clinic=clinic, actor=actor, data={
+            "kind": "reward", "name": "Free hygienist visit", "discount_type": DiscountType.FREE_TREATMENT,
+            "colour": "#b45309", "validity_days": 90})
+        stamps = card_services.create_card_template(clinic=clinic, actor=actor, data={
+            "kind": "stamp", "name": "Smile stamps", "stamps_required": 5, "reward_template": reward,
+            "colour": "#0369a1", "description": "A stamp every visit; the fifth earns a free hygienist visit."})
+        welcome = card_services.create_card_template(clinic=clinic, actor=actor, data={
+            "kind": "coupon", "name": "Welcome 20", "discount_type": DiscountType.AMOUNT,
+            "discount_value": Decimal("20.00"), "linked_template": stamps, "purchase_amount_required": True,
+            "validity_days": 60, "colour": "#7c3aed", "description": "Off your first treatment.",
+            "custom_fields": [{"key": "favourite_treatment", "label": "Favourite treatment", "required": False}]})
+        comments = ["Lovely, gentle hygienist.", "Quick and friendly.", "", "Parking was hard to find.", "",
+                    "Best clinic in town!", "The reminder push was handy.", ""]
+        for n, patient in enumerate(Patient.objects.order_by("id")[25:55]):
+            card = card_services.issue_card(template=welcome, patient=patient, actor=actor,
+                                            utm=rng.choice(["instagram", "front-desk", "sms", "google"]))
+            if n % 3 != 2:
+                card_services.install_card(card=card, installed_on=rng.choice(["pwa", "pwa", "apple_wallet"]),
+                                           custom_fields={"favourite_treatment": rng.choice(["Whitening", "Check-up"])})
+            if n % 4 == 0:
+                result = card_services.redeem_card(card=card, actor=actor, purchase_amount=Decimal("95.00") + n,
+                                                   order_reference=f"{clinic.slug[:3].upper()}-C{n:03d}")
+                for _ in range(n % 5):
+                    card_services.add_stamp(card=result.linked_card, actor=actor)
+            if n == 7:
+                card_services.delete_card(card=card, actor=actor)
+            if n % 2 == 0:
+                feedback = card_services.leave_feedback(patient=patient, rating=rng.choice([3, 4, 5, 5]),
+                                                        comment=rng.choice(comments), card=card)
+                Feedback.objects.filter(pk=feedback.pk).update(
+                    created_at=timezone.now() - timedelta(days=rng.randint(0, 200), hours=rng.randint(0, 23)))
+            if n == 1 and patient.push_enabled:
+                card_services.schedule_card_push(card=card, title="Your welcome card is waiting",
+                                                 message="Book this week and use your welcome card.",
+                                                 send_at=timezone.now() + timedelta(days=2), actor=actor)
 
     def _seed(self, clinic, spec, patient_count, order_count):
         rng = random.Random(f"demo:{clinic.slug}")
