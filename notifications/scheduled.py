@@ -11,6 +11,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from clinic_crm.tenancy.context import with_clinic_scope
+from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.models import Clinic
 from clinic_crm.tenancy.selectors import active_clinic_ids_having
 from notifications.choices import ScheduledPushStatus
@@ -23,9 +24,7 @@ def send_scheduled_pushes() -> int:
     """Queue one task per clinic with a scheduled push due; returns how many clinics."""
     clinic_ids = active_clinic_ids_having(ScheduledPush, status=ScheduledPushStatus.SCHEDULED,
                                           send_at__lte=timezone.now())
-    for clinic_id in clinic_ids:
-        send_scheduled_pushes_for_clinic.delay(clinic_id)
-    return len(clinic_ids)
+    return fan_out_per_clinic(send_scheduled_pushes_for_clinic, clinic_ids)
 
 
 @shared_task(acks_late=True)

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from clinic_crm.tenancy.context import with_clinic_scope
+from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.models import Clinic
 from offers.services import fire_due_occasions
 
@@ -11,10 +12,7 @@ from offers.services import fire_due_occasions
 @shared_task
 def check_occasions_for_all_clinics() -> int:
     """One beat entry for every clinic: each clinic is checked in its own task and scope."""
-    clinic_ids = list(Clinic.objects.filter(is_active=True).values_list("id", flat=True))
-    for clinic_id in clinic_ids:
-        check_occasions_for_clinic.delay(clinic_id)
-    return len(clinic_ids)
+    return fan_out_per_clinic(check_occasions_for_clinic)
 
 
 @shared_task(acks_late=True)

@@ -4,6 +4,7 @@ from django.core.mail import send_mail
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.context import with_clinic_scope
+from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.models import Clinic
 
 
@@ -25,10 +26,7 @@ def send_sign_in_code_email(clinic_id: int, patient_id: int, code: str) -> None:
 @shared_task
 def recompute_rfm_for_all_clinics() -> int:
     """One beat entry for every clinic: each clinic's segments are recomputed in its own task and scope."""
-    clinic_ids = list(Clinic.objects.filter(is_active=True).values_list("id", flat=True))
-    for clinic_id in clinic_ids:
-        recompute_rfm_for_clinic.delay(clinic_id)
-    return len(clinic_ids)
+    return fan_out_per_clinic(recompute_rfm_for_clinic)
 
 
 @shared_task(acks_late=True)

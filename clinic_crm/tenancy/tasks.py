@@ -4,17 +4,14 @@ from celery import shared_task
 from django.core.mail import send_mail
 
 from clinic_crm.tenancy.context import with_clinic_scope
+from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.idempotency import purge_idempotency_keys
-from clinic_crm.tenancy.models import Clinic
 
 
 @shared_task
 def purge_idempotency_keys_for_all_clinics() -> int:
     """Fan the hourly purge out per clinic, so each runs in its own scope."""
-    clinic_ids = list(Clinic.objects.filter(is_active=True).values_list("id", flat=True))
-    for clinic_id in clinic_ids:
-        purge_idempotency_keys_for_clinic.delay(clinic_id)
-    return len(clinic_ids)
+    return fan_out_per_clinic(purge_idempotency_keys_for_clinic)
 
 
 @shared_task
