@@ -62,7 +62,7 @@ def patient_profile(request, patient_id):
     orders = list_patient_orders(patient=patient)
     context = {
         "patient": patient, "stats": get_patient_stats(patient=patient), "orders": orders[:50],
-        "rfm": get_rfm(patient=patient),
+        "rfm": get_rfm(patient=patient), "feedback": coupon_selectors.summarise_feedback(patient=patient),
         "order_count": orders.count(), "nav": "patients", "today": timezone.localdate(),
     }
     return render(request, "dashboard/patient_profile.html", context)

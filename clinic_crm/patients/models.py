@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from clinic_crm.common.models import TimeStampedModel
+from clinic_crm.patients.choices import RfmSegment
 from clinic_crm.tenancy.models import TenantModel
 
 
@@ -56,17 +57,6 @@ class SignInCode(TenantModel):
     class Meta(TenantModel.Meta):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["clinic", "patient", "-created_at"], name="signincode_clinic_patient")]
-
-
-class RfmSegment(models.TextChoices):
-    CHAMPIONS = "champions", "Champions"
-    LOYAL = "loyal", "Loyal"
-    POTENTIAL_LOYALIST = "potential_loyalist", "Potential loyalist"
-    NEW = "new", "New customers"
-    AT_RISK = "at_risk", "At risk"
-    HIBERNATING = "hibernating", "Hibernating"
-    LOST = "lost", "Lost"
-    NEEDS_ATTENTION = "needs_attention", "Needs attention"
 
 
 class RfmScore(TenantModel):

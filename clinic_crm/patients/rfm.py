@@ -17,7 +17,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clinic_crm.orders.models import Order
-from clinic_crm.patients.models import RfmScore, RfmSegment
+from clinic_crm.patients.choices import RfmSegment
+from clinic_crm.patients.models import RfmScore
 from clinic_crm.tenancy.models import Clinic
 
 # (segment, recency range, frequency range, monetary range), first match wins; ranges inclusive.

@@ -7,7 +7,8 @@ from django.views.decorators.http import require_POST
 
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.forms import PatientForm
-from clinic_crm.patients.models import Patient, RfmSegment
+from clinic_crm.patients.choices import RfmSegment
+from clinic_crm.patients.models import Patient
 from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view

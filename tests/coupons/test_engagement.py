@@ -308,3 +308,10 @@ def test_the_profile_shows_the_feedback_rating(clinic_b, in_clinic, client_for, 
     assert 'data-testid="feedback-rating">3.3 <span class="muted">/ 5</span>' in page and "from 8 ratings" in page
     page = client.get(url(clinic_b, "dashboard:card", serial=card.serial)).content.decode()
     assert 'data-testid="feedback-rating">No ratings' in page
+    # and Nia's client profile shows the same rating
+    with in_clinic(clinic_b):
+        from clinic_crm.patients.models import Patient
+
+        nia = Patient.objects.get(first_name="Nia")
+    page = client.get(reverse("dashboard:patient", args=[clinic_b.slug, nia.pk])).content.decode()
+    assert 'data-testid="feedback-rating">3.3 <span class="muted">/ 5</span>' in page
