@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from redemptions.models import Redemption
+from redemptions.models import OfferResponse, Redemption, ResponseTransition
 
 
 @admin.register(Redemption)
@@ -11,3 +11,45 @@ class RedemptionAdmin(admin.ModelAdmin):
     search_fields = ["promotion_name", "promotion_key", "patient__last_name", "patient__email"]
     list_select_related = ["clinic", "patient"]
     raw_id_fields = ["patient", "order"]
+
+
+class ResponseTransitionInline(admin.TabularInline):
+    model = ResponseTransition
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "actor_kind", "actor_name", "reason", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OfferResponse)
+class OfferResponseAdmin(admin.ModelAdmin):
+    """Status changes go through the dashboard or the API, where the lifecycle is enforced."""
+
+    list_display = ["title", "promotion_key", "clinic", "patient", "status", "certificate_code", "usage_until",
+                    "created_at"]
+    list_filter = ["clinic", "status", "promotion_kind", "source"]
+    search_fields = ["title", "promotion_name", "certificate_code", "patient__last_name", "patient__email"]
+    list_select_related = ["clinic", "patient"]
+    raw_id_fields = ["patient", "redemption"]
+    readonly_fields = ["status", "status_changed_at", "redemption", "created_at"]
+    inlines = [ResponseTransitionInline]
+
+
+@admin.register(ResponseTransition)
+class ResponseTransitionAdmin(admin.ModelAdmin):
+    list_display = ["response", "clinic", "from_status", "to_status", "actor_kind", "actor_name", "created_at"]
+    list_filter = ["clinic", "to_status", "actor_kind"]
+    search_fields = ["response__certificate_code", "actor_name", "reason"]
+    readonly_fields = [f.name for f in ResponseTransition._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only, also in the database
+
+    def has_delete_permission(self, request, obj=None):
+        return False

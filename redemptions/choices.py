@@ -5,3 +5,33 @@ class RedemptionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPLIED = "applied", "Applied"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class ResponseStatus(models.TextChoices):
+    """An offer response's processing status (RED-2, seed 003)."""
+
+    PENDING = "pending", "Pending"
+    CLIPPED = "clipped", "Clipped"
+    PROCESSING = "processing", "Processing"
+    SHIPPING = "shipping", "Shipping"
+    EXPIRED = "expired", "Expired"
+    CANCELED = "canceled", "Canceled"
+    COMPLETED = "completed", "Completed"
+
+
+class ResponseSource(models.TextChoices):
+    """How an offer response came to be (RED-1)."""
+
+    CLAIM = "claim", "Claimed in the app"
+    OCCASION = "occasion", "Occasion offer"
+    REWARD = "reward", "Reward"
+    STAFF = "staff", "Given by staff"
+
+
+class ActorKind(models.TextChoices):
+    """Who changed an offer response's status (RED-2)."""
+
+    STAFF = "staff", "Staff"
+    PATIENT = "patient", "Patient"
+    POS = "pos", "Point of sale"
+    SYSTEM = "system", "System"

@@ -1,10 +1,11 @@
-"""The redemption ledger: every redemption of every promotion kind lands here (DESIGN, Architecture)."""
+"""The redemption ledger: every assignment and redemption of every promotion kind lands here
+(DESIGN, Architecture): redemptions, and offer responses with their status history (RED-1, RED-2)."""
 
 from django.db import models
 
 from clinic_crm.common.choices import DiscountType
 from clinic_crm.tenancy.models import TenantModel
-from redemptions.choices import RedemptionStatus
+from redemptions.choices import ActorKind, RedemptionStatus, ResponseSource, ResponseStatus
 
 
 class Redemption(TenantModel):
@@ -39,3 +40,77 @@ class Redemption(TenantModel):
 
     def __str__(self):
         return f"{self.promotion_name} · {self.get_status_display()}"
+
+
+class OfferResponse(TenantModel):
+    """An offer assigned to one patient, claimed or given automatically, used once (RED-1).
+
+    It keeps the offer as it was at assignment (name, words, discount, flow) so later edits of the
+    offer never change what the patient holds. Completing it is a ledger redemption (`redemption`).
+    """
+
+    promotion_key = models.CharField(max_length=40)  # "offer_12", "automated_offer_3", "promo_7", "card_4"
+    promotion_kind = models.CharField(max_length=20)
+    promotion_id = models.BigIntegerField()
+    promotion_name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    discount_type = models.CharField(max_length=20, choices=DiscountType.choices)
+    discount_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    discount_label = models.CharField(max_length=80)
+    details = models.JSONField(default=dict, blank=True, help_text="The offer's other metadata at assignment.")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="offer_responses")
+    certificate_code = models.CharField(max_length=24, blank=True)
+    status = models.CharField(max_length=12, choices=ResponseStatus.choices, default=ResponseStatus.PENDING)
+    # The offer's flow at assignment: clip before use (opt-in), and shipping for physical items.
+    clip_required = models.BooleanField(default=False)
+    ships = models.BooleanField(default=False)
+    usage_from = models.DateField(null=True, blank=True)
+    usage_until = models.DateField(null=True, blank=True)  # both empty: usable always
+    expires_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=ResponseSource.choices)
+    redemption = models.OneToOneField(Redemption, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="offer_response")
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "certificate_code"], condition=~models.Q(certificate_code=""),
+                                    name="offerresponse_unique_code"),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "-created_at", "-id"], name="offerresponse_clinic_recent"),
+            models.Index(fields=["clinic", "patient", "status"], name="offerresponse_clinic_patient"),
+            models.Index(fields=["clinic", "promotion_key", "-created_at"], name="offerresponse_clinic_offer"),
+            models.Index(fields=["clinic", "status", "expires_at"], name="offerresponse_clinic_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} · {self.get_status_display()}"
+
+    def in_usage_period(self, today) -> bool:
+        """Whether `today` (the clinic's date) is inside the usage period; "always" when it has none."""
+        return (self.usage_from is None or self.usage_from <= today) and (
+            self.usage_until is None or today <= self.usage_until)
+
+
+class ResponseTransition(TenantModel):
+    """One status change of an offer response: from, to, who and why (RED-2). Append-only in PostgreSQL."""
+
+    response = models.ForeignKey(OfferResponse, on_delete=models.DO_NOTHING, related_name="transitions")
+    from_status = models.CharField(max_length=12, choices=ResponseStatus.choices, blank=True)  # blank: created
+    to_status = models.CharField(max_length=12, choices=ResponseStatus.choices)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["clinic", "response", "created_at"], name="responsetransition_clinic_resp")]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} → {self.to_status}"

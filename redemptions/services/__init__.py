@@ -1,0 +1,18 @@
+"""Writes on the redemption ledger and on offer responses. The public names, by module."""
+
+from redemptions.services.ledger import (  # noqa: F401
+    PromotionSnapshot,
+    apply_redemption,
+    lock_pending_redemption,
+    record_pending_redemption,
+)
+from redemptions.services.responses import (  # noqa: F401
+    SYSTEM,
+    Actor,
+    ResponseTerms,
+    assign_response,
+    complete_response,
+    ensure_usable_at_pos,
+    expire_due_responses,
+    transition_response,
+)
