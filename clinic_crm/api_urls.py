@@ -9,6 +9,7 @@ from clinic_crm.tenancy import apis as tenancy_apis
 from coupons import apis as coupon_apis
 from offers import apis as offer_apis
 from promos import apis as promo_apis
+from redemptions import apis as response_apis
 
 app_urls = [
     # First: the app fetches its config on every open, by far the API's most frequent request.
@@ -19,6 +20,9 @@ app_urls = [
     path("offers/<str:offer_id>/redeem", offer_apis.AppOfferRedeemApi.as_view(), name="app-offer-redeem"),
     path("promos/validate", promo_apis.AppPromoValidateApi.as_view(), name="app-promo-validate"),
     path("feedback", coupon_apis.AppFeedbackApi.as_view(), name="app-feedback"),
+    path("offers/<str:offer_id>/claim", response_apis.AppOfferClaimApi.as_view(), name="app-offer-claim"),
+    path("responses", response_apis.AppResponseListApi.as_view(), name="app-response-list"),
+    path("responses/<str:response_id>/clip", response_apis.AppResponseClipApi.as_view(), name="app-response-clip"),
 ]
 
 pos_urls = [
@@ -31,6 +35,12 @@ pos_urls = [
     path("coupons/<str:serial>", coupon_apis.PosCouponDetailApi.as_view(), name="pos-coupon-detail"),
     path("coupons/<str:serial>/redeem", coupon_apis.PosCouponRedeemApi.as_view(), name="pos-coupon-redeem"),
     path("coupons/<str:serial>/stamp", coupon_apis.PosCouponStampApi.as_view(), name="pos-coupon-stamp"),
+    path("patients/<str:external_id>/responses", response_apis.PosUsableResponsesApi.as_view(),
+         name="pos-patient-responses"),
+    path("responses/<str:response_id>/complete", response_apis.PosResponseCompleteApi.as_view(),
+         name="pos-response-complete"),
+    path("responses/<str:response_id>/cancel", response_apis.PosResponseCancelApi.as_view(),
+         name="pos-response-cancel"),
 ]
 
 staff_urls = [
@@ -65,6 +75,11 @@ staff_urls = [
          name="staff-card-template-detail"),
     path("cards/", coupon_apis.StaffCardIssueApi.as_view(), name="staff-card-issue"),
     path("cards/<str:serial>", coupon_apis.StaffCardDetailApi.as_view(), name="staff-card-detail"),
+    path("responses/", response_apis.StaffResponseListApi.as_view(), name="staff-response-list"),
+    path("responses/<str:response_id>/transition", response_apis.StaffResponseTransitionApi.as_view(),
+         name="staff-response-transition"),
+    path("offers/<str:offer_id>/responses", response_apis.StaffOfferResponseListApi.as_view(),
+         name="staff-offer-responses"),
 ]
 
 urlpatterns = [

@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "PromoKindEnum": "promos.choices.PromoKind",
         "PromoStatusEnum": "promos.choices.PromoStatus",
         "CardKindEnum": "coupons.choices.CardKind",
+        "ResponseStatusEnum": "redemptions.choices.ResponseStatus",
     },
 }
 SIMPLE_JWT = {

@@ -19,6 +19,12 @@ def _active_automated_offers():
     return AutomatedOffer.objects.filter(active=True)
 
 
+def _claimable_offer_terms(*, promotion_id, today):
+    from offers.services.redemption import claimable_offer_terms
+
+    return claimable_offer_terms(promotion_id=promotion_id, today=today)
+
+
 class OffersConfig(AppConfig):
     name = "offers"
 
@@ -29,6 +35,7 @@ class OffersConfig(AppConfig):
 
         if ensure_automated_offers not in clinic_created_hooks:
             clinic_created_hooks.append(ensure_automated_offers)
-        register_promotion_kind(PromotionKind(key="offer", label="One-time offer", list_active=_active_offers))
+        register_promotion_kind(PromotionKind(key="offer", label="One-time offer", list_active=_active_offers,
+                                              response_terms=_claimable_offer_terms))
         register_promotion_kind(PromotionKind(key="automated_offer", label="Automated offer",
                                               list_active=_active_automated_offers))

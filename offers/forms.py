@@ -52,11 +52,13 @@ class OfferForm(FieldValidatorsOnly, forms.ModelForm):
     class Meta:
         model = Offer
         fields = ["name", "title", "description", "image_url", "discount_type", "discount_value", "valid_from",
-                  "valid_until", "max_uses", "active"]
+                  "valid_until", "max_uses", "active", "clip_required", "ships_item", "allow_multiple_responses",
+                  "certificate_codes"]
         labels = {
             "name": "Name", "title": "App title", "image_url": "Image URL", "discount_type": "Discount",
             "discount_value": "Value", "valid_from": "From", "valid_until": "Until", "max_uses": "Usage cap",
-            "active": "Active",
+            "active": "Active", "clip_required": "Patients clip it first", "ships_item": "Ships a physical item",
+            "allow_multiple_responses": "Several responses per patient", "certificate_codes": "Certificate codes",
         }
         help_texts = {
             "name": "Only staff see this.",
@@ -66,6 +68,10 @@ class OfferForm(FieldValidatorsOnly, forms.ModelForm):
             "valid_until": "The last day patients can redeem it.",
             "max_uses": "How many redemptions in total. Leave empty for no limit.",
             "active": "Off removes it from the app and stops new redemptions; ones already made stand.",
+            "clip_required": "A claimed offer reaches the till only once the patient clips it in the app.",
+            "ships_item": "Responses go Processing, then Shipping, before they are completed.",
+            "allow_multiple_responses": "Each claim makes a new response; otherwise one per patient.",
+            "certificate_codes": "Each response gets its own code to show at the desk.",
         }
         widgets = {
             **DiscountWidgets.widgets, "valid_from": DATE, "valid_until": DATE,

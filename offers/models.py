@@ -22,6 +22,11 @@ class Offer(TenantModel, DiscountTerms, TimeStampedModel):
     published = models.BooleanField(default=False, help_text="Visible in the patient app.")
     max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     current_uses = models.PositiveIntegerField(default=0)
+    # How responses to it behave (RED-1, RED-2): the clip opt-in, the shipping flow, several per patient.
+    clip_required = models.BooleanField(default=False, help_text="Patients clip it in the app before it can be used.")
+    ships_item = models.BooleanField(default=False, help_text="A physical item is shipped: Processing, then Shipping.")
+    allow_multiple_responses = models.BooleanField(default=False, help_text="A patient may claim it more than once.")
+    certificate_codes = models.BooleanField(default=True, help_text="Each response gets its own certificate code.")
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]

@@ -43,6 +43,10 @@ class OfferOutput(_DiscountFields):
     valid_until = fields.DateField(allow_null=True)
     max_uses = fields.IntegerField(allow_null=True)
     current_uses = fields.IntegerField()
+    clip_required = fields.BooleanField(help_text="A claimed response reaches the till only once clipped.")
+    ships_item = fields.BooleanField(help_text="Responses go Processing, then Shipping, before Completed.")
+    allow_multiple_responses = fields.BooleanField(help_text="Each claim makes a new response.")
+    certificate_codes = fields.BooleanField(help_text="Each response gets its own certificate code.")
 
     class Meta:
         ref_name = "OneTimeOffer"
@@ -76,6 +80,10 @@ class OfferInput(serializers.Serializer):
     active = fields.BooleanField(required=False)
     published = fields.BooleanField(required=False)
     max_uses = fields.IntegerField(min_value=1, max_value=2**31 - 1, allow_null=True, required=False)
+    clip_required = fields.BooleanField(required=False)
+    ships_item = fields.BooleanField(required=False)
+    allow_multiple_responses = fields.BooleanField(required=False)
+    certificate_codes = fields.BooleanField(required=False)
 
     class Meta:
         ref_name = "OneTimeOfferInput"

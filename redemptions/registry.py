@@ -22,6 +22,9 @@ class PromotionKind:
     # what it lists for the clinic in scope on the clinic's date, as JSON-ready dicts.
     app_section: str = ""
     list_for_app: Callable[..., list[dict]] | None = None
+    # A kind whose promotions a patient can claim as an offer response (RED-1): given a promotion
+    # id and the clinic's date, its ResponseTerms when it is claimable now, else None.
+    response_terms: Callable[..., object | None] | None = None
 
 
 _kinds: dict[str, PromotionKind] = {}
@@ -44,3 +47,18 @@ def app_config_sections(*, clinic, today: date) -> dict[str, list[dict]]:
     """The patient app config's lists contributed through the registry (the clinic in scope)."""
     return {kind.app_section: kind.list_for_app(clinic=clinic, today=today)
             for kind in promotion_kinds() if kind.app_section and kind.list_for_app is not None}
+
+
+def claimable_terms(*, promotion_key: str, today: date):
+    """The ResponseTerms of a promotion id such as "offer_12" when a patient can claim it now, else None."""
+    kind_key, _, raw_id = promotion_key.rpartition("_")
+    kind = _kinds.get(kind_key)
+    if kind is None or kind.response_terms is None or not raw_id.isdigit() or len(raw_id) > 18:
+        return None
+    return kind.response_terms(promotion_id=int(raw_id), today=today)
+
+
+def kind_label(promotion_kind: str) -> str:
+    """The label of a registered kind ("One-time offer"), or the key itself."""
+    kind = _kinds.get(promotion_kind)
+    return kind.label if kind else promotion_kind

@@ -12,9 +12,13 @@ from clinic_crm.common.app_changes import app_config_changed_on_commit
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from notifications.dispatch import queue_push
+from notifications.selectors import list_push_recipients
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, OccasionFiring
 from offers.occasions import FIRE_HOUR, occurrence_in
+from offers.services.redemption import response_terms_of
+from redemptions.choices import ResponseSource
+from redemptions.services import assign_responses
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +68,13 @@ def fire_automated_offer(*, clinic: Clinic, automated_offer: AutomatedOffer, occ
     offer.save(update_fields=["redeemable_until", "updated_at"])
 
     external_ids = None  # everyone with push turned on
+    targeted = list_push_recipients()
     if offer.occasion == Occasion.BIRTHDAY:
         external_ids = list(list_birthday_patients(day=occurrence).values_list("external_id", flat=True))
+        targeted = list_birthday_patients(day=occurrence)
+    # Each targeted patient holds a response for this occurrence, usable for its validity (RED-1).
+    assign_responses(clinic=clinic, patients=targeted, source=ResponseSource.OCCASION,
+                     terms=response_terms_of(offer=offer, currency=clinic.currency, occurrence=occurrence))
     if external_ids != []:
         firing.push = queue_push(clinic=clinic, title=offer.push_title or offer.get_occasion_display(),
                                  message=offer.push_message, external_ids=external_ids,

@@ -19,7 +19,8 @@ from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
 
 OFFER_FIELDS = ("name", "title", "description", "image_url", "discount_type", "discount_value", "valid_from",
-                "valid_until", "active", "published", "max_uses")
+                "valid_until", "active", "published", "max_uses", "clip_required", "ships_item",
+                "allow_multiple_responses", "certificate_codes")
 AUTOMATED_FIELDS = ("discount_type", "discount_value", "push_title", "push_message", "validity_days", "active",
                     "published")
 

@@ -22,6 +22,7 @@ from offers.models import AutomatedOffer, Offer, OccasionFiring
 from redemptions.models import Redemption
 from redemptions.services import (
     PromotionSnapshot,
+    ResponseTerms,
     apply_redemption,
     lock_pending_redemption,
     record_pending_redemption,
@@ -61,6 +62,35 @@ def snapshot_of(*, offer: AnyOffer, currency: str) -> PromotionSnapshot:
         name=offer_name(offer), discount_type=offer.discount_type, discount_value=offer.discount_value,
         discount_label=offer.discount_label_in(currency),
     )
+
+
+def response_terms_of(*, offer: AnyOffer, currency: str, occurrence: date | None = None) -> ResponseTerms:
+    """How a response to the offer behaves (RED-1): a one-time offer's settings and dates, or an
+    occasion offer's window from its occurrence."""
+    promotion = snapshot_of(offer=offer, currency=currency)
+    if isinstance(offer, Offer):
+        return ResponseTerms(
+            promotion=promotion, title=offer.title, description=offer.description,
+            clip_required=offer.clip_required, ships=offer.ships_item,
+            allow_multiple=offer.allow_multiple_responses, uses_certificate_code=offer.certificate_codes,
+            usage_from=offer.valid_from, usage_until=offer.valid_until,
+            details={"image_url": offer.image_url} if offer.image_url else {},
+        )
+    start = occurrence or offer.redeemable_until
+    return ResponseTerms(
+        promotion=promotion, title=offer.push_title or offer.get_occasion_display(), description=offer.push_message,
+        allow_multiple=True, usage_from=start,
+        usage_until=start + timedelta(days=offer.validity_days - 1) if occurrence else offer.redeemable_until,
+        details={"occasion": offer.occasion, "occurrence": start.isoformat() if start else None},
+    )
+
+
+def claimable_offer_terms(*, promotion_id: int, today: date) -> ResponseTerms | None:
+    """A one-time offer a patient can claim today, as the promotion registry asks for it (RED-1)."""
+    offer = Offer.objects.select_related("clinic").filter(pk=promotion_id).first()
+    if offer is None or not is_offer_redeemable(offer=offer, today=today):
+        return None
+    return response_terms_of(offer=offer, currency=offer.clinic.currency)
 
 
 def is_offer_redeemable(*, offer: AnyOffer, today: date) -> bool:

@@ -11,6 +11,7 @@ from redemptions.services.responses import (  # noqa: F401
     Actor,
     ResponseTerms,
     assign_response,
+    assign_responses,
     complete_response,
     ensure_usable_at_pos,
     expire_due_responses,

@@ -10,13 +10,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic_crm.common.choices import DiscountSource
 from clinic_crm.common.errors import ApplicationError, Conflict
 from clinic_crm.orders.models import Order
+from clinic_crm.orders.services import AppliedDiscount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
@@ -108,6 +111,33 @@ def assign_response(*, clinic: Clinic, patient: Patient, terms: ResponseTerms, s
     return response
 
 
+@transaction.atomic
+def assign_responses(*, clinic: Clinic, patients, terms: ResponseTerms, source: str) -> int:
+    """Give each of `patients` (a queryset of the clinic in scope) a response at once, e.g. when an
+    occasion offer fires (RED-1): two statements per thousand patients, not two per patient."""
+    ResponseSource(source)
+    promotion, now = terms.promotion, timezone.now()
+    created = 0
+    batch_size = 1000
+    patient_ids = list(patients.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(patient_ids), batch_size):
+        rows = [OfferResponse(
+            clinic=clinic, patient_id=patient_id, promotion_key=promotion.key, promotion_kind=promotion.kind,
+            promotion_id=promotion.id, promotion_name=promotion.name[:200], title=terms.title[:200],
+            description=terms.description, discount_type=promotion.discount_type,
+            discount_value=promotion.discount_value, discount_label=promotion.discount_label[:80],
+            details=terms.details, clip_required=terms.clip_required, ships=terms.ships,
+            usage_from=terms.usage_from, usage_until=terms.usage_until, expires_at=terms.expires_at, source=source,
+            status_changed_at=now, certificate_code=new_certificate_code() if terms.uses_certificate_code else "",
+        ) for patient_id in patient_ids[start:start + batch_size]]
+        OfferResponse.objects.bulk_create(rows)
+        ResponseTransition.objects.bulk_create([
+            ResponseTransition(clinic_id=clinic.pk, response=row, from_status="", to_status=row.status,
+                               actor_kind=SYSTEM.kind, actor_name=SYSTEM.name) for row in rows])
+        created += len(rows)
+    return created
+
+
 def lock_response(response: OfferResponse) -> OfferResponse:
     return OfferResponse.objects.select_for_update().select_related("patient").get(pk=response.pk)
 
@@ -172,11 +202,31 @@ def ensure_usable_at_pos(response: OfferResponse, today: date) -> None:
         raise _refuse(response, ResponseStatus.COMPLETED)
 
 
+# Where an order's discount came from, by the kind of promotion the response is to.
+DISCOUNT_SOURCES = {"offer": DiscountSource.OFFER, "automated_offer": DiscountSource.AUTOMATED_OFFER,
+                    "promo": DiscountSource.PROMO, "card": DiscountSource.REWARD}
+
+
 @transaction.atomic
-def complete_response(*, response: OfferResponse, actor: Actor, order: Order | None = None) -> OfferResponse:
-    """Use a response in a purchase at the point of sale: it becomes Completed, once (RED-4)."""
+def complete_response(*, response: OfferResponse, actor: Actor, order_reference: str = "",
+                      order_total: Decimal | None = None) -> OfferResponse:
+    """Use a response in a purchase at the point of sale: it becomes Completed, once (RED-4).
+
+    With the order's amount, the purchase is recorded as an order of the patient with the
+    response's discount, so LTV, visits and Revenue by source count it.
+    """
     locked = lock_response(response)
     ensure_usable_at_pos(locked, locked.clinic.today())
+    order = None
+    if order_total is not None:
+        order = create_order(
+            clinic=locked.clinic, patient=locked.patient, total=order_total,
+            reference=order_reference.strip() or f"RESP-{locked.pk}",
+            discount=AppliedDiscount(source=DISCOUNT_SOURCES.get(locked.promotion_kind, DiscountSource.OFFER),
+                                     discount_type=locked.discount_type, value=locked.discount_value,
+                                     source_key=locked.promotion_key, source_id=locked.promotion_id,
+                                     source_name=locked.promotion_name),
+        )
     return transition_response(response=locked, to=ResponseStatus.COMPLETED, actor=actor, order=order)
 
 

@@ -20,7 +20,7 @@ from redemptions.services import (
     expire_due_responses,
     transition_response,
 )
-from tests.factories import OrderFactory, PatientFactory
+from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -101,11 +101,13 @@ def test_completing_records_a_ledger_redemption_with_the_snapshot_and_the_order(
     with in_clinic(clinic_a):
         patient = PatientFactory()
         response = make_response(clinic_a, patient)
-        order = OrderFactory(patient=patient, subtotal=Decimal("300"), discount_amount=Decimal("25"))
-        done = complete_response(response=response, actor=POS, order=order)
-        redemption = Redemption.objects.get(pk=done.redemption_id)
-    assert (redemption.promotion_key, redemption.status, redemption.order_id, redemption.discount_amount,
-            redemption.discount_label) == ("offer_7", RedemptionStatus.APPLIED, order.pk, Decimal("25.00"), "£25.00 Off")
+        done = complete_response(response=response, actor=POS, order_reference="TILL-1", order_total=Decimal("300"))
+        redemption = Redemption.objects.select_related("order").get(pk=done.redemption_id)
+    order = redemption.order
+    assert (redemption.promotion_key, redemption.status, redemption.discount_amount, redemption.discount_label) == (
+        "offer_7", RedemptionStatus.APPLIED, Decimal("25.00"), "£25.00 Off")
+    assert (order.reference, order.subtotal, order.total, order.discount_source, order.source_key) == (
+        "TILL-1", Decimal("300.00"), Decimal("275.00"), "offer", "offer_7")
 
 
 @pytest.mark.parametrize(("actor", "clip_required", "allowed"), [

@@ -218,6 +218,10 @@ API_CASES = {
     "staff:staff-card-template-list", "staff:staff-card-template-detail", "staff:staff-card-issue",
     "staff:staff-card-detail", "pos:pos-coupon-detail", "pos:pos-coupon-redeem", "pos:pos-coupon-stamp",
     "app:app-feedback",  # test_feedback_about_clinic_bs_card_is_404_and_never_shown_to_b below
+    # test_clinic_bs_offer_responses_are_404_and_uncounted_over_every_api below
+    "app:app-offer-claim", "app:app-response-list", "app:app-response-clip", "pos:pos-patient-responses",
+    "pos:pos-response-complete", "pos:pos-response-cancel", "staff:staff-response-list",
+    "staff:staff-offer-responses", "staff:staff-response-transition",
 }
 
 
@@ -536,3 +540,32 @@ def test_feedback_about_clinic_bs_card_is_404_and_never_shown_to_b(world, card_b
     page = client_for(world.owner_b).get(reverse("dashboard:card_feedback", kwargs={
         "clinic_slug": world.b.slug, "serial": card_b.serial})).content.decode()
     assert "A&#x27;s words" not in page and "A's words" not in page
+
+
+def test_clinic_bs_offer_responses_are_404_and_uncounted_over_every_api(world, app_client_for):
+    from redemptions.choices import ResponseSource
+    from redemptions.models import OfferResponse
+    from redemptions.registry import claimable_terms
+    from redemptions.services import assign_response
+    from tests.conftest import staff_api_client
+
+    with clinic_scope(world.b.pk):
+        terms = claimable_terms(promotion_key=world.offer_b.promotion_key, today=world.b.today())
+        response_b = assign_response(clinic=world.b, patient=world.patient_b, terms=terms, source=ResponseSource.CLAIM)
+    app_a = app_client_for(world.a, world.patient_a)
+    staff_a = staff_api_client(world.a, world.owner_a)
+    for response in (
+        app_a.post(f"/api/v1/app/offers/{world.offer_b.promotion_key}/claim", format="json"),
+        app_a.post(f"/api/v1/app/responses/{response_b.pk}/clip", format="json"),
+        world.pos_a.get(f"/api/v1/pos/patients/{world.patient_b.external_id}/responses"),
+        world.pos_a.post(f"/api/v1/pos/responses/{response_b.pk}/complete", {}, format="json"),
+        world.pos_a.post(f"/api/v1/pos/responses/{response_b.pk}/cancel", {}, format="json"),
+        staff_a.post(f"/api/v1/staff/responses/{response_b.pk}/transition", {"to": "canceled"}, format="json"),
+    ):
+        assert response.status_code == 404, (response.request["PATH_INFO"], response.content)
+    # A's lists neither show nor count B's
+    assert app_a.get("/api/v1/app/responses").json()["count"] == 0
+    assert staff_a.get("/api/v1/staff/responses/").json()["count"] == 0
+    assert staff_a.get(f"/api/v1/staff/offers/{world.offer_b.pk}/responses").json()["count"] == 0
+    with clinic_scope(world.b.pk):
+        assert OfferResponse.objects.get(pk=response_b.pk).status == "pending"
