@@ -133,7 +133,6 @@ def test_two_tills_completing_one_response_at_once_give_one_completion(clinic_a,
     with clinic_scope(clinic_a.pk):
         offer = offer_services.create_offer(clinic=clinic_a, data={
             "name": "W", "title": "W", "discount_type": "amount", "discount_value": Decimal("5"), "published": True})
-    from tests.conftest import app_client_for as _unused  # noqa: F401 (fixture module import for clients)
     from rest_framework.test import APIClient
 
     from clinic_crm.tenancy.auth import mint_patient_token
