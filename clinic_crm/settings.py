@@ -313,6 +313,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.scheduled.send_scheduled_pushes",
         "schedule": crontab(),  # https://crontab.guru/#*_*_*_*_* — every minute
     },
+    # Hourly, so a response expires within the hour its validity ends in any clinic's time zone.
+    "expire-offer-responses": {
+        "task": "redemptions.tasks.expire_responses_for_all_clinics",
+        "schedule": crontab(minute=5),  # https://crontab.guru/#5_*_*_*_* — hourly at :05
+    },
     "recompute-rfm": {
         "task": "clinic_crm.patients.tasks.recompute_rfm_for_all_clinics",
         "schedule": crontab(hour=2, minute=40),  # https://crontab.guru/#40_2_*_*_* — nightly at 02:40 UTC

@@ -205,3 +205,19 @@ def test_the_transition_log_is_append_only_in_postgresql(clinic_a, in_clinic, on
                           f"DELETE FROM {ResponseTransition._meta.db_table} WHERE id = %s"):
             with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement, [row.pk])
+
+
+def test_the_hourly_beat_entry_expires_each_clinics_overdue_responses(clinic_a, clinic_b, in_clinic, settings):
+    from redemptions.tasks import expire_responses_for_all_clinics
+
+    assert settings.CELERY_BEAT_SCHEDULE["expire-offer-responses"]["task"] == expire_responses_for_all_clinics.name
+    made = []
+    for clinic in (clinic_a, clinic_b):
+        with in_clinic(clinic):
+            response = make_response(clinic, PatientFactory())
+            OfferResponse.objects.filter(pk=response.pk).update(usage_until=date(2020, 1, 1))
+            made.append((clinic, response))
+    assert expire_responses_for_all_clinics.delay().get() == 2
+    for clinic, response in made:
+        with in_clinic(clinic):
+            assert OfferResponse.objects.get(pk=response.pk).status == "expired"
