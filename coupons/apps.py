@@ -13,6 +13,12 @@ def _cards_for_app(*, clinic, today):
     return list_app_card_templates(clinic=clinic, today=today)
 
 
+def _settle_completed_reward(*, response):
+    from coupons.services.cards import settle_completed_reward
+
+    settle_completed_reward(response=response)
+
+
 class CouponsConfig(AppConfig):
     name = "coupons"
 
@@ -23,4 +29,5 @@ class CouponsConfig(AppConfig):
         # Promotions page and a patient's history read them through the registry and the ledger.
         # The patient app's config lists them under "cards" without patient_app importing coupons.
         register_promotion_kind(PromotionKind(key="card", label="Card", list_active=_active_card_templates,
-                                              app_section="cards", list_for_app=_cards_for_app))
+                                              app_section="cards", list_for_app=_cards_for_app,
+                                              on_response_completed=_settle_completed_reward))

@@ -25,6 +25,9 @@ class PromotionKind:
     # A kind whose promotions a patient can claim as an offer response (RED-1): given a promotion
     # id and the clinic's date, its ResponseTerms when it is claimable now, else None.
     response_terms: Callable[..., object | None] | None = None
+    # Told when a response to one of its promotions is completed (RED-4), to settle what it owns
+    # (a reward card becomes redeemed), without a second ledger row.
+    on_response_completed: Callable[..., None] | None = None
 
 
 _kinds: dict[str, PromotionKind] = {}
@@ -52,7 +55,7 @@ def app_config_sections(*, clinic, today: date) -> dict[str, list[dict]]:
 def claimable_terms(*, promotion_key: str, today: date):
     """The ResponseTerms of a promotion id such as "offer_12" when a patient can claim it now, else None."""
     kind_key, _, raw_id = promotion_key.rpartition("_")
-    kind = _kinds.get(kind_key)
+    kind = _kinds.get(kind_key)  # as kind_key_of
     if kind is None or kind.response_terms is None or not raw_id.isdigit() or len(raw_id) > 18:
         return None
     return kind.response_terms(promotion_id=int(raw_id), today=today)
@@ -62,3 +65,15 @@ def kind_label(promotion_kind: str) -> str:
     """The label of a registered kind ("One-time offer"), or the key itself."""
     kind = _kinds.get(promotion_kind)
     return kind.label if kind else promotion_kind
+
+
+def kind_key_of(promotion_key: str) -> str:
+    """The registered kind of a promotion id: "card" for "card_7", "automated_offer" for "automated_offer_3"."""
+    return promotion_key.rpartition("_")[0]
+
+
+def response_completed(response) -> None:
+    """Tell the kind that owns a response's promotion that the response was just completed."""
+    kind = _kinds.get(kind_key_of(response.promotion_key))
+    if kind is not None and kind.on_response_completed is not None:
+        kind.on_response_completed(response=response)

@@ -26,8 +26,16 @@ from clinic_crm.tenancy.events import StaffActor
 from coupons.choices import CardAction, CardKind, CardStatus, CouponStatus, InstalledOn
 from coupons.events import SYSTEM, record_card_event
 from coupons.models import Card, CardTemplate
-from redemptions.models import Redemption
-from redemptions.services import PromotionSnapshot, apply_redemption
+from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
+from redemptions.models import OfferResponse, Redemption
+from redemptions.services import Actor as ResponseActor
+from redemptions.services import (
+    PromotionSnapshot,
+    ResponseTerms,
+    apply_redemption,
+    assign_response,
+    transition_response,
+)
 
 
 # --- cards (COU-2) ---------------------------------------------------------------------------------
@@ -131,6 +139,7 @@ def redeem_card(*, card: Card, actor: StaffActor, purchase_amount: Decimal | Non
     card.coupon_status = CouponStatus.REDEEMED
     card.redeemed_at = timezone.now()
     card.save(update_fields=["coupon_status", "redeemed_at", "updated_at"])
+    _complete_reward_response(card, actor=actor, redemption=redemption)
     record_card_event(card=card, actor=actor, action=CardAction.REDEEMED, details={
         "purchase_amount": None if purchase_amount is None else f"{purchase_amount:.2f}",
         "order": order.reference if order else None})
@@ -140,6 +149,41 @@ def redeem_card(*, card: Card, actor: StaffActor, purchase_amount: Decimal | Non
         record_card_event(card=card, actor=actor, action=CardAction.CONVERTED,
                           details={"to": linked.serial, "template": template.linked_template.name})
     return CardRedemption(card=card, redemption=redemption, order=order, linked_card=linked)
+
+
+def reward_response_terms(card: Card) -> ResponseTerms:
+    """A reward card as an offer response: its serial is the code the till scans, usable until it expires."""
+    template = card.template
+    return ResponseTerms(
+        promotion=_snapshot(template, card.clinic.currency), title=template.name, description=template.description,
+        allow_multiple=True, uses_certificate_code=False, usage_until=card.expires_on,
+        details={"card_serial": card.serial},
+    )
+
+
+def _reward_response(card: Card) -> OfferResponse | None:
+    return (OfferResponse.objects.select_for_update()
+            .filter(promotion_key=card.template.promotion_key, details__card_serial=card.serial).first())
+
+
+def _complete_reward_response(card: Card, *, actor: StaffActor, redemption: Redemption) -> None:
+    """A reward card redeemed at the desk completes its offer response too, with the same ledger row."""
+    response = _reward_response(card) if card.template.kind == CardKind.REWARD else None
+    if response is not None and response.status in (ResponseStatus.PENDING, ResponseStatus.CLIPPED):
+        transition_response(response=response, to=ResponseStatus.COMPLETED, redemption=redemption,
+                            actor=ResponseActor(kind=ActorKind.STAFF, name=actor.name, id=actor.id))
+
+
+def settle_completed_reward(*, response: OfferResponse) -> None:
+    """The till completed a reward's offer response: its card is redeemed as well, once (registry hook)."""
+    serial = (response.details or {}).get("card_serial")
+    card = Card.objects.select_for_update().filter(serial=serial).first() if serial else None
+    if card is None or card.coupon_status == CouponStatus.REDEEMED:
+        return
+    card.coupon_status, card.redeemed_at = CouponStatus.REDEEMED, timezone.now()
+    card.save(update_fields=["coupon_status", "redeemed_at", "updated_at"])
+    record_card_event(card=card, actor=SYSTEM, action=CardAction.REDEEMED,
+                      details={"response": response.pk, "order": None, "purchase_amount": None})
 
 
 @dataclass(frozen=True)
@@ -164,6 +208,9 @@ def add_stamp(*, card: Card, actor: StaffActor) -> Stamping:
     if card.stamps >= template.stamps_required:
         reward = issue_card(template=template.reward_template, patient=card.patient, actor=actor,
                             converted_from=card)
+        # The reward is also an offer response of the patient, so the till sees it (RED-1).
+        assign_response(clinic=card.clinic, patient=card.patient, source=ResponseSource.REWARD,
+                        terms=reward_response_terms(reward))
         Card.objects.filter(pk=card.pk).update(stamps=0)
         card.stamps = 0
         record_card_event(card=card, actor=actor, action=CardAction.REWARDED, details={"reward": reward.serial})

@@ -24,7 +24,8 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
 from redemptions.lifecycle import ACTOR_MAY, TERMINAL, is_ready, next_statuses
-from redemptions.models import OfferResponse, ResponseTransition
+from redemptions.models import OfferResponse, Redemption, ResponseTransition
+from redemptions.registry import kind_key_of, response_completed
 from redemptions.services.ledger import PromotionSnapshot, apply_redemption
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -159,10 +160,12 @@ def _refuse(response: OfferResponse, to: str) -> Conflict:
 
 @transaction.atomic
 def transition_response(*, response: OfferResponse, to: str, actor: Actor, reason: str = "",
-                        order: Order | None = None) -> OfferResponse:
+                        order: Order | None = None, redemption: Redemption | None = None) -> OfferResponse:
     """Move a response to `to` when its lifecycle and the actor allow it; record who, when and why (RED-2).
 
-    Anything else is refused with a Conflict naming the status, and changes nothing.
+    Anything else is refused with a Conflict naming the status, and changes nothing. Completing it
+    records a ledger redemption, or takes `redemption` when the promotion's own app recorded it
+    (a reward card redeemed at the till), and tells that app through the registry.
     """
     if to not in ResponseStatus.values:
         raise ApplicationError(f"Unknown status {to!r}.", code="validation_error",
@@ -176,11 +179,13 @@ def transition_response(*, response: OfferResponse, to: str, actor: Actor, reaso
     response.status_changed_at = timezone.now()
     fields = ["status", "status_changed_at"]
     if to == ResponseStatus.COMPLETED:
-        response.redemption = apply_redemption(clinic=response.clinic, patient=response.patient,
-                                               promotion=snapshot_of(response), order=order)
+        response.redemption = redemption or apply_redemption(clinic=response.clinic, patient=response.patient,
+                                                             promotion=snapshot_of(response), order=order)
         fields.append("redemption")
     response.save(update_fields=fields)
     _record(response, before=before, actor=actor, reason=reason)
+    if to == ResponseStatus.COMPLETED and redemption is None:
+        response_completed(response)
     return response
 
 
@@ -222,7 +227,8 @@ def complete_response(*, response: OfferResponse, actor: Actor, order_reference:
         order = create_order(
             clinic=locked.clinic, patient=locked.patient, total=order_total,
             reference=order_reference.strip() or f"RESP-{locked.pk}",
-            discount=AppliedDiscount(source=DISCOUNT_SOURCES.get(locked.promotion_kind, DiscountSource.OFFER),
+            discount=AppliedDiscount(source=DISCOUNT_SOURCES.get(kind_key_of(locked.promotion_key),
+                                                                 DiscountSource.OFFER),
                                      discount_type=locked.discount_type, value=locked.discount_value,
                                      source_key=locked.promotion_key, source_id=locked.promotion_id,
                                      source_name=locked.promotion_name),

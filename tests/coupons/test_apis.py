@@ -276,3 +276,34 @@ def test_a_redeemed_card_counts_in_rewards_unlocked_and_revenue_by_source(clinic
     assert overview.rewards_unlocked == 1
     assert overview.by_source == [("Coupon card", 1, Decimal("10.00"))]
     assert overview.revenue == Decimal("70.00")
+
+
+def test_a_reward_is_an_offer_response_and_either_way_of_using_it_settles_both(clinic_a, in_clinic, ann,
+                                                                              stamp_card, pos_client_for):
+    from redemptions.models import OfferResponse
+
+    pos = pos_client_for(clinic_a)
+    stamp(pos, stamp_card)
+    first_reward = stamp(pos, stamp_card).json()["reward_card"]["serial"]
+    stamp(pos, stamp_card)
+    second_reward = stamp(pos, stamp_card).json()["reward_card"]["serial"]
+    usable = pos.get("/api/v1/pos/patients/ann-1/responses?usable=true").json()["results"]
+    assert sorted(r["title"] for r in usable) == ["Free polish", "Free polish"]
+    assert {r["certificate_code"] for r in usable} == {None}  # the card's serial is what the till scans
+    by_serial = {}
+    with in_clinic(clinic_a):
+        for response in OfferResponse.objects.all():
+            by_serial[response.details["card_serial"]] = response
+    # the till completes the first reward's response: its card is redeemed too, with one ledger row
+    done = pos.post(f"/api/v1/pos/responses/{by_serial[first_reward].pk}/complete", {}, format="json")
+    assert done.status_code == 200, done.content
+    assert_error(redeem(pos, type("C", (), {"serial": first_reward})), 409, "already_redeemed")
+    # the second reward card is redeemed as a card: its response is completed with the same ledger row
+    assert redeem(pos, type("C", (), {"serial": second_reward})).status_code == 201
+    with in_clinic(clinic_a):
+        responses = {r.details["card_serial"]: r for r in OfferResponse.objects.all()}
+        rows = Redemption.objects.filter(promotion_key=responses[first_reward].promotion_key)
+        assert rows.count() == 2
+        assert {responses[first_reward].redemption_id, responses[second_reward].redemption_id} == set(
+            rows.values_list("id", flat=True))
+    assert {r.status for r in responses.values()} == {"completed"}
