@@ -21,6 +21,7 @@ clinic_urls = [
     path("offers/", include("offers.urls")),
     path("promos/", include("promos.urls")),
     path("cards/", include("coupons.urls")),
+    path("responses/", include("redemptions.urls")),
     path("revenue/", include("clinic_crm.orders.urls")),
     path("settings/", include("clinic_crm.tenancy.urls")),
 ]

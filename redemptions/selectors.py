@@ -107,3 +107,19 @@ def list_response_history(*, responses) -> dict[int, list[ResponseTransition]]:
     for row in ResponseTransition.objects.filter(response_id__in=list(history)).order_by("created_at", "id"):
         history[row.response_id].append(row)
     return history
+
+
+@dataclass(frozen=True)
+class PromotionHeading:
+    key: str
+    name: str
+    kind: str
+
+
+def describe_promotion(*, promotion_key: str) -> PromotionHeading | None:
+    """The name a promotion had on its latest response, for a heading of its responses."""
+    row = (OfferResponse.objects.filter(promotion_key=promotion_key).order_by("-created_at", "-id")
+           .values_list("promotion_name", flat=True).first())
+    if row is None:
+        return None
+    return PromotionHeading(key=promotion_key, name=row, kind=promotion_key.rpartition("_")[0])

@@ -27,6 +27,7 @@ from coupons.forms import FEEDBACK_RANGES, CardPushForm, FeedbackFilterForm
 from coupons.services import cancel_card_push, schedule_card_push, send_card_push
 from notifications.selectors import get_push_setup_problem
 from offers.selectors import list_offer_attention
+from redemptions.selectors import list_responses
 
 
 def _attention(clinic) -> list[dict]:
@@ -63,6 +64,7 @@ def patient_profile(request, patient_id):
     context = {
         "patient": patient, "stats": get_patient_stats(patient=patient), "orders": orders[:50],
         "rfm": get_rfm(patient=patient), "feedback": coupon_selectors.summarise_feedback(patient=patient),
+        "responses": list(list_responses(today=request.clinic.today(), patient_id=patient.pk)[:20]),
         "order_count": orders.count(), "nav": "patients", "today": timezone.localdate(),
     }
     return render(request, "dashboard/patient_profile.html", context)

@@ -141,6 +141,20 @@ def world(clinic_a, clinic_b, pos_client_for):
 
 # --- dashboard -----------------------------------------------------------------------------------
 
+
+def _response_of_b(w: World):
+    """B's patient's response to B's offer, made once per world."""
+    from redemptions.models import OfferResponse
+    from redemptions.registry import claimable_terms
+    from redemptions.services import assign_response
+
+    with clinic_scope(w.b.pk):
+        existing = OfferResponse.objects.filter(patient=w.patient_b).first()
+        if existing is not None:
+            return existing
+        terms = claimable_terms(promotion_key=w.offer_b.promotion_key, today=w.b.today())
+        return assign_response(clinic=w.b, patient=w.patient_b, terms=terms, source="claim")
+
 # route -> (method, kwargs builder using B's objects under A's slug)
 DASHBOARD_OBJECT_ROUTES = {
     "dashboard:patient": ("get", lambda w: {"patient_id": w.patient_b.pk}),
@@ -180,6 +194,7 @@ DASHBOARD_OBJECT_ROUTES = {
     "dashboard:card_information": ("post", lambda w: {"serial": w.card_b.serial}),
     "dashboard:card_push": ("post", lambda w: {"serial": w.card_b.serial}),
     "dashboard:card_feedback": ("get", lambda w: {"serial": w.card_b.serial}),
+    "responses:detail": ("post", lambda w: {"response_id": _response_of_b(w).pk}),
     # test_clinic_bs_scheduled_push_cannot_be_cancelled_through_a_card_of_a below
     "dashboard:card_push_cancel": ("post", lambda w: {"serial": w.card_b.serial, "scheduled_id": 1}),
 }
@@ -191,7 +206,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "offers:list": "get", "offers:automated": "get", "offers:create": "get",
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
     "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
-    "cards:wallet": "get", "cards:wallet_remove": "post",
+    "cards:wallet": "get", "cards:wallet_remove": "post", "responses:list": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -272,7 +287,7 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
 
 @pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
                                   "offers:automated", "promos:list", "promos:compare", "promos:portfolio",
-                                  "cards:list"])
+                                  "cards:list", "responses:list"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
     page = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug})).content.decode()

@@ -19,14 +19,20 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.choices import ApiScope, Role
 from clinic_crm.tenancy.context import clinic_scope
-from clinic_crm.tenancy.models import ApiKey, Clinic
-from clinic_crm.tenancy.services import create_api_key, create_clinic, create_staff, revoke_api_key
 from clinic_crm.tenancy.events import StaffActor
+from clinic_crm.tenancy.models import ApiKey, Clinic
+from clinic_crm.tenancy.services import (
+    create_api_key,
+    create_clinic,
+    create_staff,
+    revoke_api_key,
+)
 from coupons import services as card_services
 from coupons.models import CardTemplate, Feedback
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.services import configure_automated_offer, create_offer
+from offers.services.redemption import claimable_offer_terms
 from promos.events import Actor
 from promos.models import Promo
 from promos.services import (
@@ -36,6 +42,10 @@ from promos.services import (
     redeem_promo_code,
     update_promo,
 )
+from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
+from redemptions.models import OfferResponse
+from redemptions.services import Actor as ResponseActor
+from redemptions.services import assign_response, complete_response, transition_response
 
 PASSWORD = "demo-password"
 DEMO_KEY_NAME = "Demo POS"
@@ -99,6 +109,8 @@ class Command(BaseCommand):
                         self._seed_promos(clinic)
                     if not CardTemplate.objects.exists():
                         self._seed_cards(clinic)
+                    if not OfferResponse.objects.exists():
+                        self._seed_responses(clinic)
                     recompute_rfm(clinic=clinic)
                     patients, orders = Patient.objects.count(), Order.objects.count()
                 for old in ApiKey.objects.filter(clinic=clinic, name=DEMO_KEY_NAME, revoked_at__isnull=True):
@@ -183,6 +195,29 @@ class Command(BaseCommand):
                 pass  # a demo patient the code does not suit
         update_promo(promo=smile, actor=Actor(id=None, name="Alex Morgan", email="alex@demo.clinic"),
                      data={"max_uses": 600})
+
+    def _seed_responses(self, clinic):
+        """Offer responses in every status: claims of the exam offer (clip first), some completed at the till."""
+        rng = random.Random(f"responses:{clinic.slug}")
+        exam = Offer.objects.get(name="New patient exam")
+        exam.clip_required, exam.allow_multiple_responses = True, True
+        exam.save(update_fields=["clip_required", "allow_multiple_responses"])
+        terms = claimable_offer_terms(promotion_id=exam.pk, today=clinic.today())
+        till = ResponseActor(kind=ActorKind.POS, name="API key “Demo POS”")
+        for n, patient in enumerate(Patient.objects.order_by("id")[60:100]):
+            response = assign_response(clinic=clinic, patient=patient, terms=terms, source=ResponseSource.CLAIM,
+                                       actor=ResponseActor(kind=ActorKind.PATIENT, name=patient.full_name,
+                                                           id=patient.pk))
+            step = rng.random()
+            if step < 0.7:
+                response = transition_response(response=response, to=ResponseStatus.CLIPPED,
+                                               actor=ResponseActor(kind=ActorKind.PATIENT, name=patient.full_name))
+            if step < 0.35:
+                complete_response(response=response, actor=till, order_reference=f"{clinic.slug[:3].upper()}-R{n:03d}",
+                                  order_total=Decimal("95.00"))
+            elif step > 0.9:
+                transition_response(response=response, to=ResponseStatus.CANCELED, reason="Moved away",
+                                    actor=ResponseActor(kind=ActorKind.STAFF, name="Demo setup"))
 
     def _seed_cards(self, clinic):
         """Coupon, stamp and reward cards held by some patients: installed, redeemed, stamped, rated."""

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from redemptions import views
+
+app_name = "responses"
+
+urlpatterns = [
+    path("", views.response_list, name="list"),
+    path("<int:response_id>/", views.response_detail, name="detail"),
+]
