@@ -16,4 +16,6 @@ class TransitionForm(forms.Form):
     def __init__(self, *args, response, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = next_statuses(response.status, clip_required=response.clip_required, ships=response.ships)
-        self.fields["to"].choices = [(value, label) for value, label in ResponseStatus.choices if value in allowed]
+        self.fields["to"].choices = [("", "Choose a status…")] + [
+            (value, label) for value, label in ResponseStatus.choices if value in allowed]
+        self.allowed = allowed

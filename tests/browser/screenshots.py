@@ -90,6 +90,11 @@ def pages_to_visit(page: Page, base: str, clinic: str) -> list[tuple[str, str]]:
     if promo:
         pages += [("promo-detail", base + promo), ("promo-edit", f"{base}{promo}edit/"),
                   ("promo-archive", f"{base}{promo}archive/")]
+    pages += [("responses", f"{c}/responses/"), ("responses-clipped", f"{c}/responses/?status=clipped&usage=current")]
+    page.goto(f"{c}/responses/")
+    response = first_href(page, "[data-testid=response-row] a.row-link")
+    if response:
+        pages.append(("response-detail", base + response))
     pages += [("patients-segment", f"{c}/patients/?segment=lost"), ("cards", f"{c}/cards/"),
               ("card-new", f"{c}/cards/new/"), ("cards-apple-wallet", f"{c}/cards/apple-wallet/")]
     page.goto(f"{c}/cards/")

@@ -94,7 +94,7 @@ def test_staff_change_a_status_with_a_reason_and_a_viewer_cannot(clinic_a, in_cl
     assert viewer.post(detail, {"to": "canceled"}).status_code == 403
     staff = client_for(staff_a)
     page = staff.get(detail)
-    assert [value for value, _ in page.context["form"].fields["to"].choices] == ["clipped", "expired", "canceled"]
+    assert [value for value, _ in page.context["form"].fields["to"].choices] == ["", "clipped", "expired", "canceled"]
     # a move the lifecycle does not allow is a form error and changes nothing
     refused = staff.post(detail, {"to": "completed"})
     assert refused.status_code == 200 and refused.context["form"].errors["to"]
