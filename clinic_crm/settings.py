@@ -156,6 +156,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Export files (RED-5), one folder per clinic; served only through the dashboard's download view.
+EXPORTS_DIR = Path(env.str("EXPORTS_DIR", default=str(VAR_DIR / "exports")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -317,6 +319,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-offer-responses": {
         "task": "redemptions.tasks.expire_responses_for_all_clinics",
         "schedule": crontab(minute=5),  # https://crontab.guru/#5_*_*_*_* — hourly at :05
+    },
+    "scheduled-exports": {
+        "task": "redemptions.scheduled.run_scheduled_exports_for_all_clinics",
+        "schedule": crontab(hour=3, minute=20),  # https://crontab.guru/#20_3_*_*_* — daily at 03:20 UTC
     },
     "recompute-rfm": {
         "task": "clinic_crm.patients.tasks.recompute_rfm_for_all_clinics",

@@ -22,6 +22,7 @@ clinic_urls = [
     path("promos/", include("promos.urls")),
     path("cards/", include("coupons.urls")),
     path("responses/", include("redemptions.urls")),
+    path("exports/", include("redemptions.export_urls")),
     path("revenue/", include("clinic_crm.orders.urls")),
     path("settings/", include("clinic_crm.tenancy.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from redemptions.models import OfferResponse, Redemption, ResponseTransition
+from redemptions.models import ExportDefinition, ExportRun, OfferResponse, Redemption, ResponseTransition
 
 
 @admin.register(Redemption)
@@ -52,4 +52,25 @@ class ResponseTransitionAdmin(admin.ModelAdmin):
         return False  # append-only, also in the database
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExportDefinition)
+class ExportDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["name", "clinic", "format", "schedule", "keep_files", "created_by", "created_at"]
+    list_filter = ["clinic", "format", "schedule"]
+    search_fields = ["name", "created_by"]
+
+
+@admin.register(ExportRun)
+class ExportRunAdmin(admin.ModelAdmin):
+    """Files are downloaded from the clinic's dashboard, by its staff."""
+
+    list_display = ["definition", "clinic", "status", "rows_done", "rows_total", "size", "created_at", "finished_at"]
+    list_filter = ["clinic", "status", "scheduled"]
+    search_fields = ["definition__name", "created_by"]
+    list_select_related = ["definition", "clinic"]
+    readonly_fields = [f.name for f in ExportRun._meta.fields if f.name != "id"]
+
+    def has_add_permission(self, request):
         return False

@@ -35,3 +35,21 @@ class ActorKind(models.TextChoices):
     PATIENT = "patient", "Patient"
     POS = "pos", "Point of sale"
     SYSTEM = "system", "System"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSONL = "jsonl", "JSON lines"
+
+
+class ExportSchedule(models.TextChoices):
+    NONE = "none", "Only when run"
+    DAILY = "daily", "Every day"
+    WEEKLY = "weekly", "Every Monday"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"

@@ -17,7 +17,7 @@ SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "status": "St
                "patient": "Patient"}
 
 
-def _offer_choices():
+def offer_choices():
     rows = (OfferResponse.objects.order_by().values_list("promotion_key", "promotion_name").distinct())
     return sorted({(key, name) for key, name in rows}, key=lambda row: row[1].lower())
 
@@ -41,7 +41,7 @@ class ResponseFilter(django_filters.FilterSet):
     def __init__(self, *args, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.filters["offer"].extra["choices"] = _offer_choices
+        self.filters["offer"].extra["choices"] = offer_choices
         self.filters["kind"].extra["choices"] = [(k.key, k.label) for k in promotion_kinds()]
 
     def filter_kind(self, queryset, name, value):

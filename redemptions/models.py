@@ -5,7 +5,15 @@ from django.db import models
 
 from clinic_crm.common.choices import DiscountType
 from clinic_crm.tenancy.models import TenantModel
-from redemptions.choices import ActorKind, RedemptionStatus, ResponseSource, ResponseStatus
+from redemptions.choices import (
+    ActorKind,
+    ExportFormat,
+    ExportSchedule,
+    ExportStatus,
+    RedemptionStatus,
+    ResponseSource,
+    ResponseStatus,
+)
 
 
 class Redemption(TenantModel):
@@ -114,3 +122,53 @@ class ResponseTransition(TenantModel):
 
     def __str__(self):
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class ExportDefinition(TenantModel):
+    """Which fields of the offer responses, filtered how, in which format, and when to run (RED-5)."""
+
+    name = models.CharField(max_length=120)
+    fields = models.JSONField(help_text="Field keys, in column order (redemptions.exports.FIELDS).")
+    filters = models.JSONField(default=dict, blank=True, help_text="status, offer, kind, usage, created_from/to.")
+    format = models.CharField(max_length=5, choices=ExportFormat.choices, default=ExportFormat.CSV)
+    schedule = models.CharField(max_length=6, choices=ExportSchedule.choices, default=ExportSchedule.NONE)
+    keep_files = models.PositiveSmallIntegerField(default=5, help_text="How many recent files are kept.")
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["clinic", "schedule"], name="exportdefinition_clinic_sched")]
+
+    def __str__(self):
+        return self.name
+
+
+class ExportRun(TenantModel):
+    """One run of an export definition: its progress while it runs, then its file (RED-5)."""
+
+    definition = models.ForeignKey(ExportDefinition, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    scheduled = models.BooleanField(default=False)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "definition", "-created_at"], name="exportrun_clinic_definition")]
+
+    def __str__(self):
+        return f"{self.definition} · {self.get_status_display()}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0

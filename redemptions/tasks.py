@@ -1,4 +1,4 @@
-"""Expiring offer responses at the end of their validity, per clinic (RED-2)."""
+"""Expiring offer responses at the end of their validity (RED-2), and running exports (RED-5), per clinic."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from clinic_crm.tenancy.context import with_clinic_scope
 from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.models import Clinic
 from redemptions.services import expire_due_responses
+from redemptions.services.exports import execute_export
 
 
 @shared_task
@@ -22,3 +23,9 @@ def expire_responses_for_all_clinics() -> int:
 def expire_responses_for_clinic(clinic_id: int) -> int:
     """Expire the clinic's pending and clipped responses whose time is up; a second run finds none."""
     return expire_due_responses(clinic=Clinic.objects.get(pk=clinic_id), now=timezone.now())
+
+
+@shared_task(acks_late=True)
+def run_export_task(clinic_id: int, run_id: int) -> str:
+    """Write one export run's file; it enters the clinic's scope chunk by chunk (RED-5)."""
+    return execute_export(clinic_id=clinic_id, run_id=run_id).status

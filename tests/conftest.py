@@ -83,6 +83,12 @@ def _plain_static(settings):
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
 
+@pytest.fixture(autouse=True)
+def _exports_in_tmp(settings, tmp_path_factory):
+    """Export files of a test go to a folder of its own, never into the project's var/."""
+    settings.EXPORTS_DIR = str(tmp_path_factory.mktemp("exports"))
+
+
 @pytest.fixture
 def redis_cache(settings):
     """Django's default cache on the real Redis of REDIS_TEST_URL (a database of its own, emptied first)."""

@@ -142,6 +142,22 @@ def world(clinic_a, clinic_b, pos_client_for):
 # --- dashboard -----------------------------------------------------------------------------------
 
 
+def _export_of_b(w: World):
+    """A finished export run of B's, with its file, made once per world."""
+    from redemptions.models import ExportRun
+    from redemptions.services.exports import execute_export, save_export_definition
+
+    _response_of_b(w)
+    with clinic_scope(w.b.pk):
+        existing = ExportRun.objects.first()
+        if existing is not None:
+            return existing
+        definition = save_export_definition(clinic=w.b, data={"name": "B secret export", "fields": ["patient_name"],
+                                                              "format": "csv", "filters": {}})
+        run = ExportRun.objects.create(clinic=w.b, definition=definition)
+    return execute_export(clinic_id=w.b.pk, run_id=run.pk)
+
+
 def _response_of_b(w: World):
     """B's patient's response to B's offer, made once per world."""
     from redemptions.models import OfferResponse
@@ -195,6 +211,10 @@ DASHBOARD_OBJECT_ROUTES = {
     "dashboard:card_push": ("post", lambda w: {"serial": w.card_b.serial}),
     "dashboard:card_feedback": ("get", lambda w: {"serial": w.card_b.serial}),
     "responses:detail": ("post", lambda w: {"response_id": _response_of_b(w).pk}),
+    "exports:detail": ("get", lambda w: {"definition_id": _export_of_b(w).definition_id}),
+    "exports:edit": ("post", lambda w: {"definition_id": _export_of_b(w).definition_id}),
+    "exports:run": ("post", lambda w: {"definition_id": _export_of_b(w).definition_id}),
+    "exports:download": ("get", lambda w: {"run_id": _export_of_b(w).pk}),
     # test_clinic_bs_scheduled_push_cannot_be_cancelled_through_a_card_of_a below
     "dashboard:card_push_cancel": ("post", lambda w: {"serial": w.card_b.serial, "scheduled_id": 1}),
 }
@@ -207,6 +227,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
     "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
     "cards:wallet": "get", "cards:wallet_remove": "post", "responses:list": "get",
+    "exports:list": "get", "exports:create": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {

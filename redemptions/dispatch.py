@@ -1,0 +1,28 @@
+"""Starting export runs, as views and the schedule do it: the run row now, the file by Celery after
+commit (RED-5). Above both `services` and `tasks`, so neither imports the other."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from clinic_crm.tenancy.models import Clinic
+from redemptions.choices import ExportSchedule
+from redemptions.models import ExportDefinition, ExportRun
+from redemptions.tasks import run_export_task
+
+
+@transaction.atomic
+def start_export(*, definition: ExportDefinition, created_by: str = "", scheduled: bool = False) -> ExportRun:
+    """Queue a run of the definition; a Celery worker writes its file once this commits."""
+    run = ExportRun.objects.create(clinic_id=definition.clinic_id, definition=definition, scheduled=scheduled,
+                                   created_by=created_by[:150])
+    clinic_id, run_id = definition.clinic_id, run.pk
+    transaction.on_commit(lambda: run_export_task.delay(clinic_id, run_id))
+    return run
+
+
+def start_scheduled_exports(*, clinic: Clinic) -> list[ExportRun]:
+    """Queue today's scheduled runs of the clinic (in scope): daily ones, and weekly ones on its Mondays."""
+    due = [ExportSchedule.DAILY] + ([ExportSchedule.WEEKLY] if clinic.today().weekday() == 0 else [])
+    return [start_export(definition=definition, created_by="Schedule", scheduled=True)
+            for definition in ExportDefinition.objects.filter(schedule__in=due).order_by("id")]
