@@ -12,12 +12,10 @@ import time_machine
 from django.urls import reverse
 
 from clinic_crm.common.errors import ApplicationError
-from clinic_crm.tenancy.choices import Role
 from redemptions.dispatch import start_export
 from redemptions.models import ExportRun, OfferResponse
 from redemptions.services import PromotionSnapshot, ResponseTerms, assign_responses
 from redemptions.services.exports import execute_export, save_export_definition
-from tests.conftest import make_staff
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db

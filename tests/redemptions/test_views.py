@@ -1,16 +1,14 @@
 """Marketing → Offer Responses: the list with its filters, sorting and columns, one response's history
 and status change, an offer's Responses tab and a patient's Offers (RED-3)."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from clinic_crm.tenancy.choices import Role
 from redemptions.models import OfferResponse, ResponseTransition
 from redemptions.services import Actor, PromotionSnapshot, ResponseTerms, assign_response
-from tests.conftest import make_staff
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
