@@ -24,7 +24,7 @@ COPY . .
 # DEBUG off and no SECRET_KEY, so this build step gets a throwaway one; it is not in the image.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --no-create-home --home-dir /app app \
-    && mkdir -p var/cache && chown app var/cache
+    && mkdir -p var/cache var/exports && chown app var/cache var/exports
 
 USER app
 EXPOSE 8000
