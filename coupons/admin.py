@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clinic_crm.common.admin import AppendOnlyAdmin
 from clinic_crm.common.app_changes import InvalidatesAppConfigAdmin
 
 from coupons.models import Card, CardActivity, CardTemplate, Feedback, WalletPassConfig
@@ -27,20 +28,10 @@ class CardAdmin(admin.ModelAdmin):
 
 
 @admin.register(CardActivity)
-class CardActivityAdmin(admin.ModelAdmin):
+class CardActivityAdmin(AppendOnlyAdmin):
     list_display = ["card", "clinic", "action", "actor_name", "created_at"]
     list_filter = ["clinic", "action"]
     search_fields = ["card__serial", "actor_name", "actor_email"]
-    readonly_fields = [f.name for f in CardActivity._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # append-only, also in the database
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Feedback)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clinic_crm.common.admin import AppendOnlyAdmin
 from clinic_crm.common.app_changes import InvalidatesAppConfigAdmin
 from promos.models import Promo, PromoActivity, PromoAudienceMember, PromoCode, PromoCustomerUsage, PromoTier
 
@@ -56,17 +57,7 @@ class PromoCustomerUsageAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromoActivity)
-class PromoActivityAdmin(admin.ModelAdmin):
+class PromoActivityAdmin(AppendOnlyAdmin):
     list_display = ["promo", "clinic", "action", "actor_name", "actor_email", "created_at"]
     list_filter = ["clinic", "action"]
     search_fields = ["promo__name", "actor_email", "actor_name"]
-    readonly_fields = [f.name for f in PromoActivity._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # append-only, also in the database
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from clinic_crm.common.admin import AppendOnlyAdmin
+
 from redemptions.models import ExportDefinition, ExportRun, OfferResponse, Redemption, ResponseTransition
 
 
@@ -39,20 +41,10 @@ class OfferResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResponseTransition)
-class ResponseTransitionAdmin(admin.ModelAdmin):
+class ResponseTransitionAdmin(AppendOnlyAdmin):
     list_display = ["response", "clinic", "from_status", "to_status", "actor_kind", "actor_name", "created_at"]
     list_filter = ["clinic", "to_status", "actor_kind"]
     search_fields = ["response__certificate_code", "actor_name", "reason"]
-    readonly_fields = [f.name for f in ResponseTransition._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # append-only, also in the database
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ExportDefinition)

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 
+from clinic_crm.common.admin import AppendOnlyAdmin
 from clinic_crm.common.fields import mask_secret
 from clinic_crm.tenancy.auth import forget_app_key, forget_clinic_access
 from clinic_crm.tenancy.models import ApiKey, Clinic, IdempotencyKey, Membership, StaffActivity, StaffInvitation
@@ -136,19 +137,9 @@ class StaffInvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffActivity)
-class StaffActivityAdmin(admin.ModelAdmin):
+class StaffActivityAdmin(AppendOnlyAdmin):
     """The staff log, read only: the table refuses UPDATE and DELETE."""
 
     list_display = ["created_at", "clinic", "action", "subject_email", "actor_name", "actor_email"]
     list_filter = ["clinic", "action"]
     search_fields = ["subject_email", "actor_email", "actor_name"]
-    readonly_fields = [f.name for f in StaffActivity._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

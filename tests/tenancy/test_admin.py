@@ -88,3 +88,14 @@ def test_admin_edits_of_offers_and_promo_codes_show_on_the_apps_next_config_fetc
     after = app.get("/api/v1/app/config", HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200
     assert after.json()["offers"] == [] and [p["code"] for p in after.json()["promos"]] == ["SPRING25"]
+
+
+def test_activity_logs_and_transitions_are_read_only_in_admin(superuser, client):
+    """The four append-only tables offer no add, change or delete; their lists still open."""
+    client.force_login(superuser)
+    for label in ("tenancy_staffactivity", "promos_promoactivity", "coupons_cardactivity",
+                  "redemptions_responsetransition"):
+        assert client.get(reverse(f"admin:{label}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:{label}_add")).status_code == 403
+        model_admin = admin.site._registry[apps.get_model(*label.split("_", 1))]
+        assert not model_admin.has_change_permission(None) and not model_admin.has_delete_permission(None)
