@@ -19,6 +19,7 @@ from clinic_crm.tenancy.events import StaffActor
 from coupons import selectors, services
 from coupons.forms import CardTemplateForm, ExpirationForm, IssueCardForm, RedeemForm, WalletPassForm
 from coupons.models import Card, CardTemplate
+from redemptions.choices import RedemptionChannel
 
 
 def _template(template_id: int) -> CardTemplate:
@@ -138,7 +139,8 @@ def card_redeem(request, serial):
         return _profile(request, card)
     try:
         result = services.redeem_card(card=card, actor=StaffActor.of(request.user),
-                                      purchase_amount=form.cleaned_data["purchase_amount"])
+                                      purchase_amount=form.cleaned_data["purchase_amount"],
+                                      channel=RedemptionChannel.STAFF)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return _profile(request, card)

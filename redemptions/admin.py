@@ -1,8 +1,15 @@
 from django.contrib import admin
 
 from clinic_crm.common.admin import AppendOnlyAdmin
-
-from redemptions.models import ExportDefinition, ExportRun, OfferResponse, Redemption, ResponseTransition
+from redemptions.models import (
+    Assignment,
+    ExportDefinition,
+    ExportRun,
+    OfferResponse,
+    PromotionTally,
+    Redemption,
+    ResponseTransition,
+)
 
 
 @admin.register(Redemption)
@@ -66,3 +73,30 @@ class ExportRunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    """Who holds which promotion (RED-7): kept by the services, read here."""
+
+    list_display = ["promotion_key", "clinic", "patient", "source", "assigned_at", "redeemed_at", "redemptions"]
+    list_filter = ["clinic", "source"]
+    search_fields = ["promotion_key", "patient__last_name", "patient__email"]
+    list_select_related = ["clinic", "patient"]
+    raw_id_fields = ["patient"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Assignment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PromotionTally)
+class PromotionTallyAdmin(AppendOnlyAdmin):
+    """The counts behind the Promotions page; folded by compaction, never edited by hand."""
+
+    list_display = ["promotion_key", "clinic", "day", "channel", "segment", "tier", "assigned", "redeemed",
+                    "redemptions", "revenue"]
+    list_filter = ["clinic", "channel", "segment"]
+    search_fields = ["promotion_key"]

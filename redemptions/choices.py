@@ -19,6 +19,29 @@ class ResponseStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
+class RedemptionChannel(models.TextChoices):
+    """Where a redemption was made or reported from (RED-7's breakdown by channel)."""
+
+    APP = "app", "Patient app"
+    POS = "pos", "Point of sale"
+    STAFF = "staff", "Dashboard"
+    EVENT = "event", "Reported event"
+
+
+class AssignmentSource(models.TextChoices):
+    """How a patient came to hold a promotion: the "assigned" of a redemption rate (RED-7)."""
+
+    CLAIM = "claim", "Claimed in the app"
+    OCCASION = "occasion", "Occasion offer"
+    REWARD = "reward", "Reward earned"
+    STAFF = "staff", "Given by staff"
+    AUDIENCE = "audience", "Promo audience"
+    CARD = "card", "Card issued"
+    # Redeemed without having been given it first (a shared code, an offer seen in the app): the
+    # redemption is the assignment, so a rate never passes 100%.
+    REDEMPTION = "redemption", "Redeemed unprompted"
+
+
 class ResponseSource(models.TextChoices):
     """How an offer response came to be (RED-1)."""
 

@@ -7,9 +7,11 @@ from clinic_crm.common.choices import DiscountType
 from clinic_crm.tenancy.models import TenantModel
 from redemptions.choices import (
     ActorKind,
+    AssignmentSource,
     ExportFormat,
     ExportSchedule,
     ExportStatus,
+    RedemptionChannel,
     RedemptionStatus,
     ResponseSource,
     ResponseStatus,
@@ -34,9 +36,17 @@ class Redemption(TenantModel):
     order_total = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=8, choices=RedemptionChannel.choices, default=RedemptionChannel.POS)
+    tier = models.CharField(max_length=40, blank=True)  # the tier applied, for tiered promotions
+    # A reported redemption's own id (RED-6): a replay of the same id is a duplicate, not a second row.
+    event_id = models.CharField(max_length=100, blank=True)
 
     class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "event_id"], condition=~models.Q(event_id=""),
+                                    name="redemption_unique_event"),
+        ]
         indexes = [
             models.Index(fields=["clinic", "promotion_key", "-created_at"], name="redemption_clinic_promotion"),
             # Covers the metrics aggregate of one promotion (PRO-4) without touching the table.
@@ -48,6 +58,63 @@ class Redemption(TenantModel):
 
     def __str__(self):
         return f"{self.promotion_name} · {self.get_status_display()}"
+
+
+class Assignment(TenantModel):
+    """That a patient holds a promotion: given (claimed, an occasion, an audience, a card) or, for one
+    redeemed unprompted, by that redemption. One row per patient and promotion (RED-7).
+
+    A redemption rate is redeemed ÷ assigned over these rows: patients, not redemptions, so a patient
+    who uses a code three times counts once on each side.
+    """
+
+    promotion_key = models.CharField(max_length=40)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=10, choices=AssignmentSource.choices)
+    assigned_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)  # the first redemption
+    redemptions = models.PositiveIntegerField(default=0)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-assigned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "promotion_key", "patient"], name="assignment_once_per_patient"),
+        ]
+        indexes = [models.Index(fields=["clinic", "patient"], name="assignment_clinic_patient")]
+
+    def __str__(self):
+        return f"{self.promotion_key} → patient {self.patient_id}"
+
+
+class PromotionTally(TenantModel):
+    """Counts of one promotion on one day (the clinic's date), by channel, RFM segment and tier (RED-7).
+
+    Written as one row per change, never updated, so no redemption waits on another's counter; a
+    periodic task folds each clinic's rows into one per day and dimension (`compact_tallies`). The
+    Promotions page, a breakdown and Rewards Unlocked sum these rows, a few hundred per promotion
+    however long the ledger grows.
+    """
+
+    promotion_key = models.CharField(max_length=40)
+    day = models.DateField()
+    channel = models.CharField(max_length=8, blank=True)  # blank on rows that only count assignments
+    segment = models.CharField(max_length=24, blank=True)  # the patient's RFM segment at the time
+    tier = models.CharField(max_length=40, blank=True)
+    assigned = models.IntegerField(default=0)  # patients newly holding the promotion
+    redeemed = models.IntegerField(default=0)  # patients redeeming it for the first time
+    redemptions = models.IntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["day", "id"]
+        indexes = [
+            models.Index(fields=["clinic", "promotion_key", "day"], name="tally_clinic_promotion_day"),
+            models.Index(fields=["clinic", "day"], name="tally_clinic_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.promotion_key} {self.day}"
 
 
 class OfferResponse(TenantModel):

@@ -220,6 +220,19 @@ def insert_scoped_row(instance: models.Model, *, unless_conflict: tuple[str, ...
     that constraint is not inserted and False comes back, with no error to roll back, so the caller
     needs no savepoint around it.
     """
+    sql, values = scoped_insert(instance, unless_conflict=unless_conflict)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        execute_prepared(cursor, sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    inserted(instance, row[0])
+    return True
+
+
+def scoped_insert(instance: models.Model, *, unless_conflict: tuple[str, ...] = ()) -> tuple[str, list]:
+    """The `INSERT … RETURNING id` of a new tenant row and its parameters, for a caller that sends it
+    inside a larger statement (a `WITH`); `inserted()` then marks the instance saved."""
     clinic_id = scoped_clinic_id()
     if instance.clinic_id is None:
         instance.clinic_id = clinic_id
@@ -228,13 +241,45 @@ def insert_scoped_row(instance: models.Model, *, unless_conflict: tuple[str, ...
                                f"of clinic {clinic_id}")
     sql, fields = _insert_sql(type(instance), tuple(unless_conflict))
     db = connections[DEFAULT_DB_ALIAS]
-    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
-    with db.cursor() as cursor:
-        execute_prepared(cursor, sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk = row[0]
+    return sql, [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+
+
+def inserted(instance: models.Model, pk) -> None:
+    instance.pk = pk
     instance._state.adding = False
-    instance._state.db = db.alias
-    return True
+    instance._state.db = DEFAULT_DB_ALIAS
+
+
+def insert_scoped_rows(instances: list[models.Model], *, unless_conflict: tuple[str, ...],
+                       conflict_where: str = "", returning: tuple[str, ...] = ("id",)) -> list[tuple]:
+    """INSERT many new tenant rows of one model in one statement, skipping those that would break the
+    unique constraint on `unless_conflict` (with `conflict_where`, its partial index's condition).
+
+    Returns the `returning` columns of the rows that went in, and only those, so a caller counts
+    exactly what it added however many concurrent writers race it. Keep a call to a few hundred
+    rows: each column of each row is one parameter.
+    """
+    if not instances:
+        return []
+    clinic_id = scoped_clinic_id()
+    model = type(instances[0])
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    db = connections[DEFAULT_DB_ALIAS]
+    values = []
+    for instance in instances:
+        if instance.clinic_id is None:
+            instance.clinic_id = clinic_id
+        if instance.clinic_id != clinic_id:
+            raise TenantScopeError(f"{model.__name__} of clinic {instance.clinic_id} inserted in the scope "
+                                   f"of clinic {clinic_id}")
+        values.extend(field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    conflict = ", ".join(quote(model._meta.get_field(name).column) for name in unless_conflict)
+    sql = (f"INSERT INTO {_table(model)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES {', '.join([row] * len(instances))} ON CONFLICT ({conflict})"
+           f"{f' WHERE {conflict_where}' if conflict_where else ''} DO NOTHING "
+           f"RETURNING {', '.join(quote(model._meta.get_field(name).column) for name in returning)}")
+    with db.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.fetchall()

@@ -26,7 +26,7 @@ from clinic_crm.tenancy.events import StaffActor
 from coupons.choices import CardAction, CardKind, CardStatus, CouponStatus, InstalledOn
 from coupons.events import SYSTEM, record_card_event
 from coupons.models import Card, CardTemplate
-from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
+from redemptions.choices import ActorKind, AssignmentSource, RedemptionChannel, ResponseSource, ResponseStatus
 from redemptions.models import OfferResponse, Redemption
 from redemptions.services import Actor as ResponseActor
 from redemptions.services import (
@@ -34,9 +34,9 @@ from redemptions.services import (
     ResponseTerms,
     apply_redemption,
     assign_response,
+    record_assignments,
     transition_response,
 )
-
 
 # --- cards (COU-2) ---------------------------------------------------------------------------------
 
@@ -74,6 +74,8 @@ def issue_card(*, template: CardTemplate, patient: Patient, actor: StaffActor = 
     if converted_from is not None:
         details["converted_from"] = converted_from.serial
     record_card_event(card=card, actor=actor, action=CardAction.ISSUED, details=details)
+    record_assignments(clinic=template.clinic, promotion_key=template.promotion_key, patient_ids=[patient.pk],
+                       source=AssignmentSource.CARD, at=card.created_at)
     return card
 
 
@@ -106,7 +108,7 @@ def _snapshot(template: CardTemplate, currency: str) -> PromotionSnapshot:
 
 @transaction.atomic
 def redeem_card(*, card: Card, actor: StaffActor, purchase_amount: Decimal | None = None,
-                order_reference: str = "") -> CardRedemption:
+                order_reference: str = "", channel: str = RedemptionChannel.POS) -> CardRedemption:
     """Redeem a coupon or reward card once, with the purchase it was used on (COU-3, COU-4).
 
     The purchase becomes an order of the patient with the card's discount; the redemption goes
@@ -135,7 +137,8 @@ def redeem_card(*, card: Card, actor: StaffActor, purchase_amount: Decimal | Non
                                      value=template.discount_value, source_key=template.promotion_key,
                                      source_id=template.pk, source_name=template.name),
         )
-    redemption = apply_redemption(clinic=card.clinic, patient=card.patient, promotion=promotion, order=order)
+    redemption = apply_redemption(clinic=card.clinic, patient=card.patient, promotion=promotion, order=order,
+                                  channel=channel)
     card.coupon_status = CouponStatus.REDEEMED
     card.redeemed_at = timezone.now()
     card.save(update_fields=["coupon_status", "redeemed_at", "updated_at"])

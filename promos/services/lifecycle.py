@@ -22,6 +22,8 @@ from promos.choices import Audience, PromoAction, PromoKind, PromoStatus
 from promos.events import Actor, jsonable, record_promo_event
 from promos.locks import lock_promo
 from promos.models import Promo, PromoAudienceMember, PromoCode, PromoTier
+from redemptions.choices import AssignmentSource
+from redemptions.services import record_assignments
 
 PROMO_FIELDS = ("name", "kind", "discount_type", "discount_value", "applies_to", "applies_to_items", "audience",
                 "audience_segment", "min_order", "max_uses", "max_uses_per_customer", "starts_at", "ends_at",
@@ -97,6 +99,7 @@ def _save_audience(promo: Promo, patient_ids: list[int]) -> None:
     PromoAudienceMember.objects.filter(promo=promo).delete()
     PromoAudienceMember.objects.bulk_create(
         [PromoAudienceMember(clinic_id=promo.clinic_id, promo=promo, patient_id=pk) for pk in patient_ids])
+    _assign_holders(promo)
 
 
 def _audience_snapshot(promo: Promo) -> list[int]:
@@ -276,6 +279,18 @@ def _changed(promo: Promo) -> None:
     app_config_changed_on_commit(clinic_id)
 
 
+def _assign_holders(promo: Promo) -> None:
+    """A live promo's audience and personal-code holders hold it (RED-7's "assigned"); a draft or
+    paused one's are assigned when it goes live. Patients already counted stay counted once."""
+    if promo.status != PromoStatus.ACTIVE:
+        return
+    holders = set(PromoAudienceMember.objects.filter(promo=promo).values_list("patient_id", flat=True))
+    holders.update(PromoCode.objects.filter(promo=promo, patient__isnull=False).values_list("patient_id", flat=True))
+    if holders:
+        record_assignments(clinic=promo.clinic, promotion_key=promo.promotion_key, patient_ids=holders,
+                           source=AssignmentSource.AUDIENCE)
+
+
 def _transition(*, promo: Promo, actor: Actor | None, action: str) -> Promo:
     promo = lock_promo(promo_id=promo.pk)
     allowed_from, target = TRANSITIONS[action]
@@ -289,6 +304,7 @@ def _transition(*, promo: Promo, actor: Actor | None, action: str) -> Promo:
     promo.save(update_fields=["status", "updated_at"])
     record_promo_event(promo=promo, actor=actor, action=action,
                        diff={"status": {"before": before, "after": target}})
+    _assign_holders(promo)
     _changed(promo)
     return promo
 
@@ -363,6 +379,7 @@ def generate_personal_codes(*, promo: Promo, patients, actor: Actor | None, pref
     if created:
         record_promo_event(promo=promo, actor=actor, action=PromoAction.UPDATED,
                            diff={"personal_codes": {"before": len(have), "after": len(have) + created}})
+        _assign_holders(promo)
     return list(PromoCode.objects.filter(promo=promo, patient_id__in=patient_ids).order_by("patient_id"))
 
 

@@ -77,6 +77,7 @@ class _Quote:
     discount_value: Decimal | None
     amount: Decimal
     label: str
+    tier: str = ""  # the tier reached, by its minimum order ("100.00"), for tiered promos
 
 
 def _refuse(code: str, message_key: str | None = None, *, message: str | None = None):
@@ -155,6 +156,7 @@ def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now
         _refuse("minimum_order_not_met",
                 message=f"This code needs a minimum order of {format_money(promo.min_order, clinic.currency)}.")
     discount_type, discount_value = promo.discount_type, promo.discount_value
+    tier = ""
     if promo.kind == PromoKind.TIERED:
         reached = (PromoTier.objects.filter(promo=promo, min_order__lte=total).order_by("-min_order").first())
         if reached is None:
@@ -163,12 +165,13 @@ def _quote(*, promo_code: PromoCode, patient: Patient, order_total: Decimal, now
             _refuse("minimum_order_not_met",
                     message=f"This code needs a minimum order of {format_money(floor, clinic.currency)}.")
         discount_type, discount_value = reached.discount_type, reached.discount_value
+        tier = f"{reached.min_order:.2f}"
     # Minimum order and tiers look at the whole order; the discount only at what the promo applies to.
     amount = compute_discount_amount(
         discount=AppliedDiscount(source=DiscountSource.PROMO, discount_type=discount_type, value=discount_value),
         subtotal=_eligible_amount(promo, lines, total))
     return _Quote(promo=promo, promo_code=promo_code, discount_type=discount_type, discount_value=discount_value,
-                  amount=amount, label=discount_label(discount_type, discount_value, clinic.currency))
+                  amount=amount, label=discount_label(discount_type, discount_value, clinic.currency), tier=tier)
 
 
 def _ensure_promo_caps_left(quote: _Quote) -> None:
@@ -332,7 +335,7 @@ def _redeem(*, code: str, patient: Patient, order_reference: str, order_total: D
     snapshot = PromotionSnapshot(key=promo.promotion_key, kind="promo", id=promo.pk, name=promo.name,
                                  discount_type=quote.discount_type, discount_value=quote.discount_value,
                                  discount_label=quote.label)
-    redemption = apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order)
+    redemption = apply_redemption(clinic=clinic, patient=patient, promotion=snapshot, order=order, tier=quote.tier)
     # The promo row is taken last: its row lock (which serialises every redeem of a hot code) is
     # then held only until commit, which can come with it. A refusal here still rolls the whole
     # redeem back, so the caps stay exact.

@@ -1,5 +1,6 @@
 """Writes on the redemption ledger and on offer responses. The public names, by module."""
 
+from redemptions.services.counts import compact_tallies, record_assignments  # noqa: F401
 from redemptions.services.ledger import (  # noqa: F401
     PromotionSnapshot,
     apply_redemption,

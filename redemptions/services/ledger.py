@@ -11,9 +11,9 @@ from django.utils import timezone
 from clinic_crm.orders.models import Order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from clinic_crm.tenancy.rows import insert_scoped_row
-from redemptions.choices import RedemptionStatus
+from redemptions.choices import RedemptionChannel, RedemptionStatus
 from redemptions.models import Redemption
+from redemptions.services.counts import count_redemption, insert_counted_redemption
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,13 @@ def lock_pending_redemption(*, patient: Patient, promotion_key: str) -> Redempti
 # trips fewer on the hot path); a failure here rolls back that caller's savepoint.
 @transaction.atomic(savepoint=False)
 def apply_redemption(*, clinic: Clinic, patient: Patient, promotion: PromotionSnapshot,
-                     pending: Redemption | None = None, order: Order | None = None) -> Redemption:
+                     pending: Redemption | None = None, order: Order | None = None,
+                     channel: str = RedemptionChannel.POS, tier: str = "") -> Redemption:
     """Mark a pending redemption applied at checkout, or record an applied one when there is none (OFF-8).
 
     A pending redemption keeps the snapshot it was made with: the promotion may have been edited
-    or deactivated since, and a redemption already made stands.
+    or deactivated since, and a redemption already made stands. Either way it is counted for the
+    promotion's redemption rate (RED-7) in the same transaction.
     """
     redemption = pending or _new_redemption(clinic=clinic, patient=patient, promotion=promotion,
                                             status=RedemptionStatus.APPLIED)
@@ -85,8 +87,11 @@ def apply_redemption(*, clinic: Clinic, patient: Patient, promotion: PromotionSn
     redemption.order = order
     redemption.discount_amount = order.discount_amount if order is not None else None
     redemption.order_total = order.total if order is not None else None
+    redemption.channel = channel
+    redemption.tier = tier[:40]
     if redemption._state.adding:
-        insert_scoped_row(redemption)  # one statement: this runs on every POS redeem
+        insert_counted_redemption(clinic=clinic, redemption=redemption)  # one statement: every POS redeem
     else:
         redemption.save()
+        count_redemption(clinic=clinic, redemption=redemption)
     return redemption

@@ -22,10 +22,11 @@ from clinic_crm.orders.models import Order
 from clinic_crm.orders.services import AppliedDiscount, create_order
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
-from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
+from redemptions.choices import ActorKind, RedemptionChannel, ResponseSource, ResponseStatus
 from redemptions.lifecycle import ACTOR_MAY, TERMINAL, is_ready, next_statuses
 from redemptions.models import OfferResponse, Redemption, ResponseTransition
 from redemptions.registry import kind_key_of, response_completed
+from redemptions.services.counts import record_assignments
 from redemptions.services.ledger import PromotionSnapshot, apply_redemption
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -109,6 +110,8 @@ def assign_response(*, clinic: Clinic, patient: Patient, terms: ResponseTerms, s
     else:
         raise Conflict("Could not make a unique certificate code; try again.", code="conflict")
     _record(response, before="", actor=actor)
+    record_assignments(clinic=clinic, promotion_key=promotion.key, patient_ids=[patient.pk], source=source,
+                       at=response.created_at)
     return response
 
 
@@ -135,6 +138,8 @@ def assign_responses(*, clinic: Clinic, patients, terms: ResponseTerms, source: 
         ResponseTransition.objects.bulk_create([
             ResponseTransition(clinic_id=clinic.pk, response=row, from_status="", to_status=row.status,
                                actor_kind=SYSTEM.kind, actor_name=SYSTEM.name) for row in rows])
+        record_assignments(clinic=clinic, promotion_key=promotion.key, patient_ids=[row.patient_id for row in rows],
+                           source=source, at=now)
         created += len(rows)
     return created
 
@@ -179,8 +184,9 @@ def transition_response(*, response: OfferResponse, to: str, actor: Actor, reaso
     response.status_changed_at = timezone.now()
     fields = ["status", "status_changed_at"]
     if to == ResponseStatus.COMPLETED:
-        response.redemption = redemption or apply_redemption(clinic=response.clinic, patient=response.patient,
-                                                             promotion=snapshot_of(response), order=order)
+        response.redemption = redemption or apply_redemption(
+            clinic=response.clinic, patient=response.patient, promotion=snapshot_of(response), order=order,
+            channel=CHANNEL_OF_ACTOR[actor.kind])
         fields.append("redemption")
     response.save(update_fields=fields)
     _record(response, before=before, actor=actor, reason=reason)
@@ -206,6 +212,10 @@ def ensure_usable_at_pos(response: OfferResponse, today: date) -> None:
     if response.ships or not is_ready(response.status, clip_required=response.clip_required):
         raise _refuse(response, ResponseStatus.COMPLETED)
 
+
+# Where a completion was made, by who made it.
+CHANNEL_OF_ACTOR = {ActorKind.POS: RedemptionChannel.POS, ActorKind.STAFF: RedemptionChannel.STAFF,
+                    ActorKind.PATIENT: RedemptionChannel.APP, ActorKind.SYSTEM: RedemptionChannel.POS}
 
 # Where an order's discount came from, by the kind of promotion the response is to.
 DISCOUNT_SOURCES = {"offer": DiscountSource.OFFER, "automated_offer": DiscountSource.AUTOMATED_OFFER,
