@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from clinic_crm.dashboard import apis as dashboard_apis
 from clinic_crm.orders import apis as order_apis
 from clinic_crm.patient_app import apis as patient_app_apis
 from clinic_crm.patients import apis as patient_apis
@@ -10,6 +11,7 @@ from coupons import apis as coupon_apis
 from offers import apis as offer_apis
 from promos import apis as promo_apis
 from redemptions import apis as response_apis
+from redemptions import event_apis
 
 app_urls = [
     # First: the app fetches its config on every open, by far the API's most frequent request.
@@ -80,10 +82,17 @@ staff_urls = [
          name="staff-response-transition"),
     path("offers/<str:offer_id>/responses", response_apis.StaffOfferResponseListApi.as_view(),
          name="staff-offer-responses"),
+    path("promotions/", dashboard_apis.StaffPromotionListApi.as_view(), name="staff-promotion-list"),
+]
+
+events_urls = [
+    path("redemptions", event_apis.EventRedemptionApi.as_view(), name="event-redemption"),
+    path("redemptions/batch", event_apis.EventRedemptionBatchApi.as_view(), name="event-redemption-batch"),
 ]
 
 urlpatterns = [
     path("app/", include((app_urls, "app"))),
     path("pos/", include((pos_urls, "pos"))),
     path("staff/", include((staff_urls, "staff"))),
+    path("events/", include((events_urls, "events"))),
 ]

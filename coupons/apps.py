@@ -19,6 +19,18 @@ def _settle_completed_reward(*, response):
     settle_completed_reward(response=response)
 
 
+def _template_promotions(*, clinic):
+    from coupons.selectors import list_card_template_promotions
+
+    return list_card_template_promotions(clinic=clinic)
+
+
+def _template_promotion(*, clinic, promotion_id):
+    from coupons.selectors import get_card_template_promotion
+
+    return get_card_template_promotion(clinic=clinic, promotion_id=promotion_id)
+
+
 class CouponsConfig(AppConfig):
     name = "coupons"
 
@@ -30,4 +42,6 @@ class CouponsConfig(AppConfig):
         # The patient app's config lists them under "cards" without patient_app importing coupons.
         register_promotion_kind(PromotionKind(key="card", label="Card", list_active=_active_card_templates,
                                               app_section="cards", list_for_app=_cards_for_app,
-                                              on_response_completed=_settle_completed_reward))
+                                              on_response_completed=_settle_completed_reward,
+                                              list_promotions=_template_promotions,
+                                              get_promotion=_template_promotion))

@@ -7,12 +7,14 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, Q, QuerySet
+from django.urls import reverse
 
 from clinic_crm.patients.models import Patient
 from coupons.choices import CardStatus
 from coupons.models import Card, CardActivity, CardTemplate, Feedback, WalletPassConfig
 from notifications.choices import ScheduledPushStatus
 from notifications.models import PushNotification, ScheduledPush
+from redemptions.registry import PromotionInfo
 
 
 def installed_users_filter() -> Q:
@@ -143,3 +145,23 @@ def list_app_card_templates(*, clinic, today) -> list[dict]:
             "stamps_required": template.stamps_required, "valid_until": template.valid_until,
         })
     return cards
+
+
+# --- as promotions (RED-6, RED-7) -----------------------------------------------------------------------
+
+def _template_promotion(template: CardTemplate, clinic) -> PromotionInfo:
+    # Each card is its own patient's, so a card template is a personalised promotion.
+    return PromotionInfo(
+        key=template.promotion_key, kind="card", id=template.pk, name=template.name, type="personalised",
+        status=f"{template.get_kind_display()} card", reporting_start=template.created_at,
+        url=reverse("cards:detail", args=[clinic.slug, template.pk]), discount_type=template.discount_type,
+        discount_value=template.discount_value, discount_label=template.discount_label_in(clinic.currency))
+
+
+def list_card_template_promotions(*, clinic) -> list[PromotionInfo]:
+    return [_template_promotion(template, clinic) for template in CardTemplate.objects.order_by("-created_at", "-id")]
+
+
+def get_card_template_promotion(*, clinic, promotion_id: int) -> PromotionInfo | None:
+    template = CardTemplate.objects.filter(pk=promotion_id).first()
+    return _template_promotion(template, clinic) if template else None

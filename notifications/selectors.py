@@ -1,11 +1,19 @@
 """Reads for push notifications (OFF-5, OFF-6)."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from notifications.backends import get_backend
+from notifications.choices import PushStatus
 from notifications.models import PushNotification
+
+
+def count_pushes_about(*, source_key: str) -> tuple[int, int]:
+    """How many pushes were sent about one promotion ("offer_12") and the devices they reached, in one query."""
+    row = (PushNotification.objects.filter(source_key=source_key, status=PushStatus.SENT).order_by()
+           .aggregate(pushes=Count("id"), reached=Sum("sent_count")))
+    return row["pushes"], row["reached"] or 0
 
 
 def list_recent_pushes(*, limit: int = 10) -> QuerySet[PushNotification]:

@@ -25,6 +25,30 @@ def _claimable_offer_terms(*, promotion_id, today):
     return claimable_offer_terms(promotion_id=promotion_id, today=today)
 
 
+def _offer_promotions(*, clinic):
+    from offers.selectors import list_offer_promotions
+
+    return list_offer_promotions(clinic=clinic)
+
+
+def _offer_promotion(*, clinic, promotion_id):
+    from offers.selectors import get_offer_promotion
+
+    return get_offer_promotion(clinic=clinic, promotion_id=promotion_id)
+
+
+def _automated_offer_promotions(*, clinic):
+    from offers.selectors import list_automated_offer_promotions
+
+    return list_automated_offer_promotions(clinic=clinic)
+
+
+def _automated_offer_promotion(*, clinic, promotion_id):
+    from offers.selectors import get_automated_offer_promotion
+
+    return get_automated_offer_promotion(clinic=clinic, promotion_id=promotion_id)
+
+
 class OffersConfig(AppConfig):
     name = "offers"
 
@@ -36,6 +60,9 @@ class OffersConfig(AppConfig):
         if ensure_automated_offers not in clinic_created_hooks:
             clinic_created_hooks.append(ensure_automated_offers)
         register_promotion_kind(PromotionKind(key="offer", label="One-time offer", list_active=_active_offers,
-                                              response_terms=_claimable_offer_terms))
+                                              response_terms=_claimable_offer_terms,
+                                              list_promotions=_offer_promotions, get_promotion=_offer_promotion))
         register_promotion_kind(PromotionKind(key="automated_offer", label="Automated offer",
-                                              list_active=_active_automated_offers))
+                                              list_active=_active_automated_offers,
+                                              list_promotions=_automated_offer_promotions,
+                                              get_promotion=_automated_offer_promotion))

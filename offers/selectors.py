@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils.formats import date_format
 
 from clinic_crm.tenancy.models import Clinic
@@ -18,6 +19,7 @@ from offers.occasions import next_occurrence
 from offers.services.redemption import PROMOTION_KEY, is_offer_redeemable
 from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
+from redemptions.registry import PromotionInfo
 
 # How far ahead an occasion counts as "due" for the attention list (OFF-12).
 DUE_WITHIN_DAYS = 14
@@ -339,3 +341,51 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 url_name="offers:list",
             ))
     return items
+
+
+# --- as promotions (RED-6, RED-7) -----------------------------------------------------------------------
+
+STATE_WORDS = {"ended": "Ended", "inactive": "Inactive", "cap_reached": "Cap reached", "scheduled": "Scheduled",
+               "draft": "Draft", "live": "Live"}
+
+
+def _offer_promotion(offer: Offer, clinic: Clinic, today: date) -> PromotionInfo:
+    card = get_offer_card(offer=offer, currency=clinic.currency, today=today)
+    return PromotionInfo(
+        key=offer.promotion_key, kind="offer", id=offer.pk, name=offer.name, type="global",
+        status=STATE_WORDS[card.state], reporting_start=offer.created_at,
+        url=reverse("offers:redemptions", args=[clinic.slug, offer.pk]), discount_type=offer.discount_type,
+        discount_value=offer.discount_value, discount_label=card.discount_label,
+        cap_used=offer.current_uses if offer.max_uses else None, cap_total=offer.max_uses)
+
+
+def _automated_promotion(offer: AutomatedOffer, clinic: Clinic) -> PromotionInfo:
+    # A birthday offer is each patient's own; the other occasions go to everyone at once.
+    return PromotionInfo(
+        key=offer.promotion_key, kind="automated_offer", id=offer.pk, name=offer.get_occasion_display(),
+        type="personalised" if offer.occasion == Occasion.BIRTHDAY else "global",
+        status="Active" if offer.active else "Inactive", reporting_start=offer.created_at,
+        url=reverse("offers:automated_edit", args=[clinic.slug, offer.pk]), discount_type=offer.discount_type,
+        discount_value=offer.discount_value, discount_label=offer.discount_label_in(clinic.currency))
+
+
+def list_offer_promotions(*, clinic: Clinic) -> list[PromotionInfo]:
+    """The clinic's one-time offers, newest first, as promotions."""
+    today = clinic.today()
+    return [_offer_promotion(offer, clinic, today) for offer in Offer.objects.order_by("-created_at", "-id")]
+
+
+def list_automated_offer_promotions(*, clinic: Clinic) -> list[PromotionInfo]:
+    """The clinic's automated offers, in the catalogue's order, as promotions."""
+    offers = sorted(AutomatedOffer.objects.all(), key=lambda o: CATALOGUE_ORDER.get(o.occasion, 99))
+    return [_automated_promotion(offer, clinic) for offer in offers]
+
+
+def get_offer_promotion(*, clinic: Clinic, promotion_id: int) -> PromotionInfo | None:
+    offer = Offer.objects.filter(pk=promotion_id).first()
+    return _offer_promotion(offer, clinic, clinic.today()) if offer else None
+
+
+def get_automated_offer_promotion(*, clinic: Clinic, promotion_id: int) -> PromotionInfo | None:
+    offer = AutomatedOffer.objects.filter(pk=promotion_id).first()
+    return _automated_promotion(offer, clinic) if offer else None

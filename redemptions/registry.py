@@ -7,10 +7,45 @@ importing offers, promos or coupons, the way Django admin learns about models.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Callable
 
 from django.db.models import QuerySet
+
+
+PROMOTION_TYPES = ("global", "tiered", "personalised")
+
+
+@dataclass(frozen=True)
+class PromotionInfo:
+    """One promotion as the Promotions page, the staff API and the events API see it (RED-6, RED-7)."""
+
+    key: str  # "promo_12": the id the staff API lists and the events API takes
+    kind: str  # the registered kind, "promo"
+    id: int
+    name: str
+    type: str  # one of PROMOTION_TYPES
+    status: str  # in words, as its own page says it
+    reporting_start: datetime  # events redeemed before it are refused (no backdating)
+    url: str  # its page in the dashboard
+    discount_type: str
+    discount_value: Decimal | None
+    discount_label: str
+    cap_used: int | None = None
+    cap_total: int | None = None
+    budget_used: Decimal | None = None
+    budget_total: Decimal | None = None
+    tiers: tuple[str, ...] = ()  # a tiered promotion's tiers, as events name them ("100.00")
+
+    @property
+    def cap_usage(self) -> Decimal | None:
+        """Uses taken of the cap, as a fraction; None without a cap."""
+        return Decimal(self.cap_used or 0) / self.cap_total if self.cap_total else None
+
+    @property
+    def budget_usage(self) -> Decimal | None:
+        return (self.budget_used or Decimal("0")) / self.budget_total if self.budget_total else None
 
 
 @dataclass(frozen=True)
@@ -28,6 +63,10 @@ class PromotionKind:
     # Told when a response to one of its promotions is completed (RED-4), to settle what it owns
     # (a reward card becomes redeemed), without a second ledger row.
     on_response_completed: Callable[..., None] | None = None
+    # Every promotion of the kind in the clinic in scope, for the Promotions page (RED-7): given the
+    # clinic, a list of PromotionInfo; and one of them by id, or None.
+    list_promotions: Callable[..., list[PromotionInfo]] | None = None
+    get_promotion: Callable[..., PromotionInfo | None] | None = None
 
 
 _kinds: dict[str, PromotionKind] = {}
@@ -59,6 +98,25 @@ def claimable_terms(*, promotion_key: str, today: date):
     if kind is None or kind.response_terms is None or not raw_id.isdigit() or len(raw_id) > 18:
         return None
     return kind.response_terms(promotion_id=int(raw_id), today=today)
+
+
+def list_promotions(*, clinic) -> list[PromotionInfo]:
+    """Every promotion of every kind in the clinic in scope, newest first within each kind."""
+    found: list[PromotionInfo] = []
+    for kind in promotion_kinds():
+        if kind.list_promotions is not None:
+            found.extend(kind.list_promotions(clinic=clinic))
+    return found
+
+
+def get_promotion(*, clinic, promotion_key: str) -> PromotionInfo | None:
+    """A promotion by its id ("promo_12") in the clinic in scope; None for anything else."""
+    kind_key, _, raw_id = (promotion_key or "").rpartition("_")
+    kind = _kinds.get(kind_key)
+    if kind is None or kind.get_promotion is None or not raw_id.isdigit() or raw_id.startswith("0") \
+            or len(raw_id) > 18:
+        return None
+    return kind.get_promotion(clinic=clinic, promotion_id=int(raw_id))
 
 
 def kind_label(promotion_kind: str) -> str:

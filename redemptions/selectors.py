@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from redemptions.choices import RedemptionStatus, ResponseStatus
-from redemptions.models import OfferResponse, Redemption, ResponseTransition
+from redemptions.choices import RedemptionStatus, ResponseSource, ResponseStatus
+from redemptions.models import OfferResponse, PromotionTally, Redemption, ResponseTransition
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,99 @@ def describe_promotion(*, promotion_key: str) -> PromotionHeading | None:
     if row is None:
         return None
     return PromotionHeading(key=promotion_key, name=row, kind=promotion_key.rpartition("_")[0])
+
+
+# --- redemption rates (RED-7) ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PromotionCounts:
+    """A promotion's assigned and redeemed patients, its redemptions and what they brought in."""
+
+    assigned: int = 0
+    redeemed: int = 0
+    redemptions: int = 0
+    revenue: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")
+
+    @property
+    def rate(self) -> Decimal | None:
+        """Redeemed ÷ assigned as a percentage; None ("–") while no redemption has been reported."""
+        if not self.redemptions or not self.assigned:
+            return None
+        return Decimal(self.redeemed) * 100 / self.assigned
+
+    def __add__(self, other: PromotionCounts) -> PromotionCounts:
+        return PromotionCounts(*(a + b for a, b in zip(self._values(), other._values())))
+
+    def _values(self) -> tuple:
+        return self.assigned, self.redeemed, self.redemptions, self.revenue, self.discount
+
+
+_SUMS = {"assigned": Sum("assigned"), "redeemed": Sum("redeemed"), "redemptions": Sum("redemptions"),
+         "revenue": Sum("revenue"), "discount": Sum("discount")}
+
+
+def _counts(row: dict) -> PromotionCounts:
+    return PromotionCounts(assigned=row["assigned"] or 0, redeemed=row["redeemed"] or 0,
+                           redemptions=row["redemptions"] or 0, revenue=row["revenue"] or Decimal("0"),
+                           discount=row["discount"] or Decimal("0"))
+
+
+def count_promotions() -> dict[str, PromotionCounts]:
+    """Every promotion's counts in the clinic in scope, by promotion id, in one query."""
+    rows = PromotionTally.objects.order_by().values("promotion_key").annotate(**_SUMS)
+    return {row["promotion_key"]: _counts(row) for row in rows}
+
+
+def count_promotion(*, promotion_key: str) -> PromotionCounts:
+    return _counts(PromotionTally.objects.filter(promotion_key=promotion_key).order_by().aggregate(**_SUMS))
+
+
+@dataclass(frozen=True)
+class PromotionBreakdown:
+    """One promotion's counts, and the same split four ways; each split sums to `total` (RED-7)."""
+
+    total: PromotionCounts
+    by_day: list[tuple[date, PromotionCounts]]
+    by_segment: list[tuple[str, PromotionCounts]]
+    by_channel: list[tuple[str, PromotionCounts]]  # where redemptions were made; "" for assignments
+    by_tier: list[tuple[str, PromotionCounts]]
+
+
+def get_promotion_breakdown(*, promotion_key: str) -> PromotionBreakdown:
+    """The breakdown behind a redemption rate, by day, RFM segment, channel and tier, in one query."""
+    rows = (PromotionTally.objects.filter(promotion_key=promotion_key).order_by()
+            .values("day", "channel", "segment", "tier").annotate(**_SUMS))
+    splits: dict[str, dict] = {"day": {}, "segment": {}, "channel": {}, "tier": {}}
+    total = PromotionCounts()
+    for row in rows:
+        counts = _counts(row)
+        total += counts
+        for name, split in splits.items():
+            split[row[name]] = split.get(row[name], PromotionCounts()) + counts
+
+    def ordered(split: dict) -> list:
+        return sorted(split.items(), key=lambda pair: (-pair[1].redemptions, -pair[1].assigned, str(pair[0])))
+
+    return PromotionBreakdown(total=total, by_day=sorted(splits["day"].items()),
+                              by_segment=ordered(splits["segment"]), by_channel=ordered(splits["channel"]),
+                              by_tier=sorted(splits["tier"].items()))
+
+
+def count_rewards_unlocked(*, start: date, end: date) -> int:
+    """Rewards Unlocked: redemptions applied across the clinic's promotions, by the clinic's dates (CORE-5)."""
+    row = PromotionTally.objects.filter(day__gte=start, day__lte=end).order_by().aggregate(n=Sum("redemptions"))
+    return row["n"] or 0
+
+
+def get_clinic_redemption_rate() -> Decimal | None:
+    """Redeemed ÷ assigned across all the clinic's promotions to date, as a percentage; None before any."""
+    return _counts(PromotionTally.objects.order_by().aggregate(**_SUMS)).rate
+
+
+def count_claimed(*, promotion_key: str) -> int:
+    """Patients who took a promotion up in the app: claimed a response to it, or clipped one given to them."""
+    taken_up = Q(source=ResponseSource.CLAIM) | Q(status__in=[
+        ResponseStatus.CLIPPED, ResponseStatus.PROCESSING, ResponseStatus.SHIPPING, ResponseStatus.COMPLETED])
+    return (OfferResponse.objects.filter(taken_up, promotion_key=promotion_key).order_by()
+            .aggregate(n=Count("patient_id", distinct=True))["n"])

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic_crm.common import json_fields as fields
+from clinic_crm.common.serializers import PATIENT_EITHER_WAY, IdInput
 from redemptions.choices import ResponseStatus
 
 
@@ -110,3 +111,67 @@ class TransitionInput(serializers.Serializer):
 
     class Meta:
         ref_name = "ResponseTransitionInput"
+
+
+# --- redemption events (RED-6) -------------------------------------------------------------------------
+
+
+class RedemptionEventInput(serializers.Serializer):
+    """One redemption made in the clinic's own system (the schema; `services.events` reads it)."""
+
+    event_id = fields.CharField(max_length=100, help_text="Your id for this event: sent again, it is a duplicate.")
+    promotion_id = fields.CharField(max_length=40, help_text='As `GET /api/v1/staff/promotions` lists it, e.g. "promo_12".')
+    patient_id = IdInput(required=False)
+    external_id = fields.CharField(max_length=64, required=False, help_text="The patient's id in your system.")
+    redeemed_at = fields.DateTimeField(help_text="When it was redeemed, with its offset; not before the "
+                                                 "promotion's reporting start.")
+    amount = fields.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False,
+                                 allow_null=True, help_text="The purchase it was redeemed on.")
+    tier = fields.CharField(max_length=40, required=False, help_text='For a tiered promo, the tier reached by its '
+                                                                      'minimum order, e.g. "100.00".')
+
+    schema_rules = PATIENT_EITHER_WAY
+
+    class Meta:
+        ref_name = "RedemptionEvent"
+
+
+@extend_schema_field({"type": "object", "description": "A RedemptionEvent. Each is checked on its own: a wrong "
+                      "one is rejected in `results` while the rest are stored."})
+class _EventItem(serializers.JSONField):
+    pass
+
+
+class RedemptionEventBatchInput(serializers.Serializer):
+    events = serializers.ListField(child=_EventItem(), min_length=1, max_length=10_000)
+
+    class Meta:
+        ref_name = "RedemptionEventBatch"
+
+
+class RedemptionEventOutput(serializers.Serializer):
+    status = fields.ChoiceField(choices=["accepted", "duplicate"])
+
+    class Meta:
+        ref_name = "RedemptionEventOutcome"
+
+
+class RedemptionEventResultOutput(serializers.Serializer):
+    event_id = fields.CharField(allow_null=True)
+    status = fields.ChoiceField(choices=["accepted", "duplicate", "rejected"])
+    code = fields.ChoiceField(required=False, choices=["validation_error", "unknown_promotion", "unknown_patient",
+                                                       "before_reporting_start"])
+    message = fields.CharField(required=False)
+
+    class Meta:
+        ref_name = "RedemptionEventResult"
+
+
+class RedemptionEventBatchOutput(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = RedemptionEventResultOutput(many=True)
+
+    class Meta:
+        ref_name = "RedemptionEventBatchOutcome"

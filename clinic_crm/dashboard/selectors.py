@@ -14,6 +14,7 @@ from clinic_crm.common.choices import DiscountSource
 from clinic_crm.orders.models import Order
 from clinic_crm.patients.models import Patient
 from redemptions.registry import count_active_promotions
+from redemptions.selectors import count_rewards_unlocked, get_clinic_redemption_rate
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,9 @@ class Overview:
     previous_revenue: Decimal
     orders: int
     discount_given: Decimal
-    rewards_unlocked: int
-    redemption_rate: Decimal | None
+    rewards_unlocked: int  # ledger redemptions applied in the period, of every kind and channel
+    redemption_rate: Decimal | None  # redeemed ÷ assigned across the clinic's promotions, to date
+    rewarded_orders: int  # orders in the period with an offer, promo or card discount
     new_patients: int
     patients: int
     active_promotions: int
@@ -39,7 +41,11 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def get_overview(*, start: date, end: date) -> Overview:
-    """Revenue, discounts, Rewards Unlocked and activity for [start, end] in the clinic's timezone (CORE-5)."""
+    """Revenue, discounts, Rewards Unlocked and activity for [start, end] in the clinic's timezone (CORE-5).
+
+    Rewards Unlocked and the redemption rate come from the redemption ledger's tallies (RED-7), so
+    they count redemptions reported by the clinic's systems as well as those made here.
+    """
     lower, upper = _bounds(start, end)
     orders = Order.objects.filter(placed_at__gte=lower, placed_at__lt=upper).order_by()
     totals = orders.aggregate(
@@ -70,8 +76,9 @@ def get_overview(*, start: date, end: date) -> Overview:
         start=start, end=end,
         revenue=totals["revenue"] or Decimal("0"), previous_revenue=previous["revenue"] or Decimal("0"),
         orders=order_count, discount_given=totals["discount"] or Decimal("0"),
-        rewards_unlocked=totals["rewarded"],
-        redemption_rate=(Decimal(totals["rewarded"]) * 100 / order_count) if order_count else None,
+        rewards_unlocked=count_rewards_unlocked(start=start, end=end),
+        redemption_rate=get_clinic_redemption_rate(),
+        rewarded_orders=totals["rewarded"],
         new_patients=Patient.objects.filter(created_at__gte=lower, created_at__lt=upper).count(),
         patients=Patient.objects.count(),
         active_promotions=count_active_promotions(),

@@ -12,4 +12,6 @@ urlpatterns = [
     path("cards/c/<str:serial>/push/", views.card_push, name="card_push"),
     path("cards/c/<str:serial>/push/<int:scheduled_id>/cancel/", views.card_push_cancel, name="card_push_cancel"),
     path("cards/c/<str:serial>/feedback/", views.card_feedback, name="card_feedback"),
+    path("promotions/", views.promotion_list, name="promotions"),
+    path("promotions/<str:promotion_key>/", views.promotion_detail, name="promotion"),
 ]

@@ -1,5 +1,6 @@
-"""Composition pages that read every app: the main dashboard (CORE-5), the client profile (CORE-6) and a
-card's customer profile with its Card, Information, Send Push and Feedback tabs (COU-5 … COU-8)."""
+"""Composition pages that read every app: the main dashboard (CORE-5), the client profile (CORE-6), a
+card's customer profile with its Card, Information, Send Push and Feedback tabs (COU-5 … COU-8), and
+Marketing → Promotions with each promotion's breakdown (RED-7)."""
 
 from dataclasses import asdict
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.common.periods import PERIODS, resolve_period
-from clinic_crm.dashboard import selectors
+from clinic_crm.dashboard import promotions, selectors
 from clinic_crm.orders.selectors import list_patient_orders, list_recent_orders
 from clinic_crm.patients.forms import PersonalDetailsForm
 from clinic_crm.patients.models import Patient
@@ -185,3 +186,37 @@ def card_feedback(request, serial):
                          range=form.cleaned_data["range"] if form.is_bound and form.is_valid() else "all",
                          ranges=FEEDBACK_RANGES, only_comments=only_comments)
     return render(request, "dashboard/card_feedback.html", context)
+
+
+# --- Marketing → Promotions (RED-7) -------------------------------------------------------------------
+
+@clinic_view(required_role=Role.VIEWER)
+def promotion_list(request):
+    kind = request.GET.get("kind", "")
+    type_ = request.GET.get("type", "")
+    sort = request.GET.get("sort", "newest")
+    search = request.GET.get("q", "")[:120]
+    kinds = promotions.kind_choices()
+    if kind not in dict(kinds):
+        kind = ""
+    if type_ not in promotions.TYPE_LABELS:
+        type_ = ""
+    if sort not in promotions.SORTS:
+        sort = "newest"
+    rows = promotions.list_promotion_rows(clinic=request.clinic, kind=kind, type=type_, search=search, sort=sort)
+    return render(request, "dashboard/promotions.html", {
+        "nav": "promotions", "rows": rows, "kinds": kinds, "types": promotions.TYPE_LABELS.items(),
+        "kind": kind, "type": type_, "sort": sort, "q": search, "filtered": bool(kind or type_ or search),
+        "sorts": [("newest", "Newest"), ("rate", "Redemption rate"), ("redeemed", "Redeemed"),
+                  ("assigned", "Assigned"), ("name", "Name")],
+    })
+
+
+@clinic_view(required_role=Role.VIEWER)
+def promotion_detail(request, promotion_key):
+    page = promotions.get_promotion_page(clinic=request.clinic, promotion_key=promotion_key,
+                                         today=timezone.localdate())
+    if page is None:
+        raise Http404("No such promotion.")
+    return render(request, "dashboard/promotion_detail.html", {"nav": "promotions", "page": page,
+                                                               "info": page.row.info, "counts": page.row.counts})

@@ -1,7 +1,11 @@
 """The Revenue section: orders with their discounts, filterable (CORE-4)."""
 
+import csv
+
 from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from clinic_crm.orders import selectors
 from clinic_crm.orders.models import Order
@@ -22,9 +26,27 @@ def order_list(request):
         "filter": filterset, "page": page, "summary": summary, "nav": "revenue",
         "querystring": query.urlencode(), "filtered": any(v for k, v in request.GET.items() if k != "page"),
         "filter_patient": filterset.form.cleaned_data.get("patient") if filterset.is_bound and filterset.is_valid() else None,
+        "promotions": selectors.list_order_promotions(),
     }
     template = "orders/order_list.html#results" if request.htmx else "orders/order_list.html"
     return render(request, template, context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@clinic_view(required_role=Role.VIEWER)
+def order_export(request):
+    """The filtered orders as a CSV file, whatever their number (streamed, in chunks)."""
+    orders, filterset = selectors.list_orders(filters=request.GET, request=request)
+    writer = csv.writer(_Echo())
+    rows = selectors.iter_order_rows(queryset=orders)
+    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="orders-{request.clinic.slug}-{stamp}.csv"'
+    return response
 
 
 @clinic_view(required_role=Role.VIEWER)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountType
@@ -18,6 +19,7 @@ from clinic_crm.common.money import format_money
 from promos.choices import PromoKind, PromoStatus
 from promos.filters import SEGMENTS, PromoFilter, segment_q
 from promos.models import Promo, PromoCode, PromoTier
+from redemptions.registry import PromotionInfo
 
 
 # ---- List (PRO-6) ----------------------------------------------------------------------------------------
@@ -166,3 +168,32 @@ def tier_range_label(tiers, currency: str) -> str:
         span = (f"{discount_amount_text(first_kind, first_value, currency)} to "
                 f"{discount_amount_text(last_kind, last_value, currency)}")
     return f"{span} Off from {floor}"
+
+
+# ---- As promotions (RED-6, RED-7) ---------------------------------------------------------------------
+
+def _promo_promotion(promo: Promo, clinic, now: datetime) -> PromotionInfo:
+    row = PromoRow(promo=promo, code="", code_count=0, discount_label=_discount_label(promo, clinic.currency),
+                   expired=promo.is_expired(now))
+    return PromotionInfo(
+        key=promo.promotion_key, kind="promo", id=promo.pk, name=promo.name, type=promo.kind,
+        status=row.badge_label, reporting_start=promo.created_at,
+        url=reverse("promos:detail", args=[clinic.slug, promo.pk]), discount_type=promo.discount_type,
+        discount_value=promo.discount_value, discount_label=row.discount_label,
+        cap_used=promo.uses if promo.max_uses else None, cap_total=promo.max_uses,
+        budget_used=promo.discounted if promo.budget else None, budget_total=promo.budget,
+        tiers=tuple(f"{tier.min_order:.2f}" for tier in promo.tiers.all()))
+
+
+def list_promo_promotions(*, clinic) -> list[PromotionInfo]:
+    """The clinic's promos, newest first, as promotions (with their tiers in one more query)."""
+    now = timezone.now()
+    promos = Promo.objects.order_by("-created_at", "-id").prefetch_related(
+        Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")))
+    return [_promo_promotion(promo, clinic, now) for promo in promos]
+
+
+def get_promo_promotion(*, clinic, promotion_id: int) -> PromotionInfo | None:
+    promo = Promo.objects.filter(pk=promotion_id).prefetch_related(
+        Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order"))).first()
+    return _promo_promotion(promo, clinic, timezone.now()) if promo else None

@@ -1,0 +1,69 @@
+"""Redemption events from a clinic's own systems, one at a time or in batches (API.md, RED-6)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from clinic_crm.common.api import ClinicApi
+from clinic_crm.common.errors import ApplicationError, Conflict, NotFound
+from clinic_crm.common.schema import ErrorSerializer
+from clinic_crm.tenancy.auth import ApiKeyAuthentication
+from clinic_crm.tenancy.permissions import HasApiScope
+from redemptions.serializers import (
+    RedemptionEventBatchInput,
+    RedemptionEventBatchOutput,
+    RedemptionEventInput,
+    RedemptionEventOutput,
+)
+from redemptions.services.events import MAX_BATCH, REJECTED, ingest_redemption_events
+
+REFUSALS = {"validation_error": ApplicationError, "unknown_promotion": NotFound, "unknown_patient": NotFound,
+            "before_reporting_start": Conflict}
+
+
+class _EventsApi(ClinicApi):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiScope("events")]
+
+
+class EventRedemptionApi(_EventsApi):
+    @extend_schema(
+        request=RedemptionEventInput, tags=["events"], summary="Report one redemption",
+        responses={202: RedemptionEventOutput,
+                   409: OpenApiResponse(ErrorSerializer, description="before_reporting_start: redeemed before the "
+                                                                     "promotion's reporting start.")},
+    )
+    def post(self, request):
+        """Stored and counted at once: the Promotions page shows it on its next load. An `event_id`
+        already stored is `duplicate` and changes nothing. An unknown promotion or patient is 404
+        (`unknown_promotion`, `unknown_patient`)."""
+        result = ingest_redemption_events(clinic=self.clinic, events=[request.data]).results[0]
+        if result.status == REJECTED:
+            extra = None
+            if result.code == "validation_error":  # the message starts with the field it is about
+                field, _, _ = result.message.partition(":")
+                extra = {"fields": {field if field in request.data else "non_field_errors": [result.message]}} \
+                    if isinstance(request.data, dict) else {"fields": {"non_field_errors": [result.message]}}
+            raise REFUSALS[result.code](result.message, code=result.code, extra=extra)
+        return Response({"status": result.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class EventRedemptionBatchApi(_EventsApi):
+    @extend_schema(request=RedemptionEventBatchInput, responses={200: RedemptionEventBatchOutput}, tags=["events"],
+                   summary="Report up to 10,000 redemptions")
+    def post(self, request):
+        """Each event is checked on its own: the valid, new ones are stored (all together, or none if
+        the batch fails), the rest come back in `results` as `duplicate`, or `rejected` with a `code`
+        (`validation_error`, `unknown_promotion`, `unknown_patient`, `before_reporting_start`) and a
+        message. Sending the same batch again stores nothing twice."""
+        events = request.data.get("events") if isinstance(request.data, dict) else None
+        if type(events) is not list or not events or len(events) > MAX_BATCH:
+            raise ValidationError({"events": [f"Give a list of 1 to {MAX_BATCH:,} events."]})
+        if any(type(event) is not dict for event in events):
+            raise ValidationError({"events": ["Each event is a JSON object."]})
+        outcome = ingest_redemption_events(clinic=self.clinic, events=events)
+        return Response({"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected,
+                         "results": [result.as_dict() for result in outcome.results]})

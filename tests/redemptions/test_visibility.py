@@ -1,0 +1,236 @@
+"""Redemption visibility (RED-6, RED-7): redemption events in, rates, breakdowns and the Promotions page out."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic_crm.dashboard import promotions
+from promos import services as promo_services
+from promos.events import Actor
+from promos.models import Promo
+from redemptions.models import Assignment, PromotionTally, Redemption
+from redemptions.selectors import count_promotion, count_rewards_unlocked, get_promotion_breakdown
+from redemptions.services import compact_tallies
+from tests.conftest import assert_error, staff_api_client
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+ACTOR = Actor(id=None, name="Ann Owner", email="ann@example.com")
+
+
+def make_promo(clinic, in_clinic, **data):
+    """An active promo, created three days ago: events of the last three days are inside its reporting."""
+    values = {"name": "Spring", "code": "SPRING20", "discount_type": "percent", "discount_value": Decimal("20"),
+              "status": "active", **data}
+    with in_clinic(clinic):
+        promo = promo_services.create_promo(clinic=clinic, data=values, actor=ACTOR)
+        Promo.objects.filter(pk=promo.pk).update(created_at=timezone.now() - timedelta(days=3))
+        promo.refresh_from_db()
+        return promo
+
+
+def make_patients(clinic, in_clinic, n, prefix="p"):
+    with in_clinic(clinic):
+        return [PatientFactory(first_name=f"P{i}", external_id=f"{prefix}-{i}") for i in range(n)]
+
+
+def event(event_id, promotion_id, external_id, when=None, **extra):
+    when = when or timezone.now() - timedelta(minutes=5)
+    return {"event_id": event_id, "promotion_id": promotion_id, "external_id": external_id,
+            "redeemed_at": when.isoformat(), **extra}
+
+
+def batch(api, events):
+    return api.post("/api/v1/events/redemptions/batch", {"events": events}, format="json")
+
+
+def test_a_mixed_batch_stores_the_valid_events_once_and_says_why_it_refused_each_other(
+        clinic_a, in_clinic, pos_client_for):
+    # given a promo created an hour ago and two patients
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 2)
+    key = promo.promotion_key
+    api = pos_client_for(clinic_a)
+    events = [
+        event("e-1", key, "p-0", amount="120.00"),
+        event("e-2", key, "p-1"),
+        event("e-1", key, "p-0"),  # the same id again in the batch
+        event("e-3", "promo_999999", "p-0"),
+        event("e-4", key, "nobody"),
+        {"event_id": "e-5", "promotion_id": key, "external_id": "p-0", "redeemed_at": "yesterday"},
+        event("e-6", key, "p-1", when=promo.created_at - timedelta(days=1)),
+        {"promotion_id": key, "external_id": "p-0", "redeemed_at": timezone.now().isoformat()},
+        event("e-7", key, "p-0", amount=120),
+    ]
+    # when the batch is sent
+    response = batch(api, events)
+    # then the counts and every event's outcome are exact
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 1, 6)
+    outcomes = [(r["event_id"], r["status"], r.get("code")) for r in body["results"]]
+    assert outcomes == [
+        ("e-1", "accepted", None), ("e-2", "accepted", None), ("e-1", "duplicate", None),
+        ("e-3", "rejected", "unknown_promotion"), ("e-4", "rejected", "unknown_patient"),
+        ("e-5", "rejected", "validation_error"), ("e-6", "rejected", "before_reporting_start"),
+        (None, "rejected", "validation_error"), ("e-7", "rejected", "validation_error"),
+    ]
+    assert "redeemed_at" in body["results"][5]["message"] and "amount" in body["results"][8]["message"]
+    # and the two valid events count once each, with the amount as revenue
+    with in_clinic(clinic_a):
+        counts = count_promotion(promotion_key=key)
+        stored = Redemption.objects.filter(promotion_key=key, channel="event").count()
+    assert (counts.assigned, counts.redeemed, counts.redemptions, counts.revenue) == (2, 2, 2, Decimal("120.00"))
+    assert stored == 2
+    # when the same batch is sent again, nothing changes
+    again = batch(api, events).json()
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 3, 6)
+    with in_clinic(clinic_a):
+        assert count_promotion(promotion_key=key) == counts
+        assert Redemption.objects.filter(promotion_key=key).count() == 2
+
+
+def test_one_event_at_a_time(clinic_a, clinic_b, in_clinic, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 1)
+    api = pos_client_for(clinic_a)
+    url = "/api/v1/events/redemptions"
+    first = api.post(url, event("one", promo.promotion_key, "p-0"), format="json")
+    assert first.status_code == 202 and first.json() == {"status": "accepted"}
+    assert api.post(url, event("one", promo.promotion_key, "p-0"), format="json").json() == {"status": "duplicate"}
+    assert_error(api.post(url, event("two", "promo_0", "p-0"), format="json"), 404, "unknown_promotion")
+    assert_error(api.post(url, event("two", promo.promotion_key, "nobody"), format="json"), 404, "unknown_patient")
+    early = api.post(url, event("two", promo.promotion_key, "p-0", when=promo.created_at - timedelta(hours=2)),
+                     format="json")
+    assert_error(early, 409, "before_reporting_start")
+    wrong = assert_error(api.post(url, {**event("two", promo.promotion_key, "p-0"), "tier": 3}, format="json"),
+                         400, "validation_error")
+    assert "tier" in wrong["extra"]["fields"]
+    # another clinic's key cannot report on this clinic's promotion, nor learn that it exists
+    make_patients(clinic_b, in_clinic, 1)
+    other = pos_client_for(clinic_b).post(url, event("b-1", promo.promotion_key, "p-0"), format="json")
+    assert_error(other, 404, "unknown_promotion")
+    # a POS-only key may not report events at all
+    assert pos_client_for(clinic_a, scopes=("pos",)).post(
+        url, event("three", promo.promotion_key, "p-0"), format="json").status_code == 403
+    with in_clinic(clinic_a):
+        assert count_promotion(promotion_key=promo.promotion_key).redemptions == 1
+
+
+def test_the_rate_is_redeemed_patients_over_assigned_and_the_breakdown_sums_to_it(
+        clinic_a, in_clinic, pos_client_for):
+    # given a personalised promo whose audience is four patients, and a promo nobody reported on
+    patients = make_patients(clinic_a, in_clinic, 5)
+    promo = make_promo(clinic_a, in_clinic, kind="personalised", code="", audience="patients",
+                       audience_patient_ids=[p.pk for p in patients[:4]])
+    quiet = make_promo(clinic_a, in_clinic, name="Quiet", code="QUIET5")
+    with in_clinic(clinic_a):
+        promo_services.generate_personal_codes(promo=promo, patients=patients[:4], actor=ACTOR)
+    key = promo.promotion_key
+    # when two of the four redeem (one of them twice) and a fifth patient, never given it, redeems too
+    now = timezone.now()
+    events = [event("r-1", key, "p-0", when=now - timedelta(days=1), amount="50.00"),
+              event("r-2", key, "p-0", when=now - timedelta(minutes=1), amount="70.00"),
+              event("r-3", key, "p-1", when=now - timedelta(minutes=2)),
+              event("r-4", key, "p-4", when=now - timedelta(minutes=3))]
+    assert batch(pos_client_for(clinic_a), events).json()["accepted"] == 4
+    # then by hand: five patients hold it (four given, one who used it unprompted), three redeemed
+    with in_clinic(clinic_a):
+        counts = count_promotion(promotion_key=key)
+        breakdown = get_promotion_breakdown(promotion_key=key)
+        rows = {row.info.key: row for row in promotions.list_promotion_rows(clinic=clinic_a)}
+    assert (counts.assigned, counts.redeemed, counts.redemptions) == (5, 3, 4)
+    assert counts.rate == Decimal(3) * 100 / 5
+    assert rows[key].counts == counts and rows[quiet.promotion_key].counts.rate is None
+    # and each split of the breakdown sums to the total
+    for split in (breakdown.by_day, breakdown.by_segment, breakdown.by_channel, breakdown.by_tier):
+        total = sum((c for _, c in split), start=type(counts)())
+        assert total == counts
+    assert sum(c.redemptions for day, c in breakdown.by_day) == 4 and len(breakdown.by_day) >= 1
+
+
+def test_a_redeem_at_the_till_counts_a_walk_in_once_however_often_they_come_back(
+        clinic_a, in_clinic, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 1, prefix="ann")
+    api = pos_client_for(clinic_a)
+    for n in range(3):
+        body = {"code": "SPRING20", "external_id": "ann-0", "order": {"reference": f"W-{n}", "total": "100.00"}}
+        assert api.post("/api/v1/pos/promos/redeem", body, format="json").status_code == 201
+    with in_clinic(clinic_a):
+        counts = count_promotion(promotion_key=promo.promotion_key)
+        assignment = Assignment.objects.get(promotion_key=promo.promotion_key)
+        rewards = count_rewards_unlocked(start=timezone.localdate() - timedelta(days=1), end=timezone.localdate())
+    assert (counts.assigned, counts.redeemed, counts.redemptions, counts.revenue) == (1, 1, 3, Decimal("240.00"))
+    assert (assignment.source, assignment.redemptions) == ("redemption", 3)
+    assert rewards == 3
+
+
+def test_compaction_folds_rows_and_keeps_every_sum(clinic_a, in_clinic, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 30)
+    api = pos_client_for(clinic_a)
+    for n in range(30):
+        api.post("/api/v1/events/redemptions", event(f"c-{n}", promo.promotion_key, f"p-{n}", amount="10.00"),
+                 format="json")
+    with in_clinic(clinic_a):
+        before = count_promotion(promotion_key=promo.promotion_key)
+        rows_before = PromotionTally.objects.count()
+        removed = compact_tallies(clinic=clinic_a, chunk=7)
+        compact_tallies(clinic=clinic_a)
+        after = count_promotion(promotion_key=promo.promotion_key)
+        rows_after = PromotionTally.objects.count()
+    assert before == after and before.redemptions == 30 and before.revenue == Decimal("300.00")
+    assert removed > 0 and rows_after < rows_before and rows_after <= 2
+
+
+def test_the_staff_api_lists_what_the_page_shows_and_its_ids_are_what_events_take(
+        clinic_a, in_clinic, owner_a, client_for, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 2)
+    batch(pos_client_for(clinic_a), [event("s-1", promo.promotion_key, "p-0")])
+    listed = staff_api_client(clinic_a, owner_a).get("/api/v1/staff/promotions/")
+    assert listed.status_code == 200, listed.content
+    body = {row["id"]: row for row in listed.json()}
+    assert body[promo.promotion_key] | {"reporting_start": None} == {
+        "id": promo.promotion_key, "kind": "promo", "type": "global", "name": "Spring", "status": "Active",
+        "reporting_start": None, "assigned": 1, "redeemed": 1, "redemptions": 1, "redemption_rate": "1.0000",
+        "budget_usage": None, "cap_usage": None}
+    assert {k.rpartition("_")[0] for k in body} >= {"promo", "automated_offer"}
+    page = client_for(owner_a).get(reverse("dashboard:promotions", args=[clinic_a.slug])).content.decode()
+    for key in body:
+        assert f'data-promotion="{key}"' in page
+    # every id listed is one the events API takes
+    for n, key in enumerate(body):
+        answer = pos_client_for(clinic_a).post("/api/v1/events/redemptions", event(f"id-{n}", key, "p-1"),
+                                               format="json")
+        assert answer.status_code in (202, 409), (key, answer.content)  # 409: created after the event time
+
+
+def test_the_promotions_page_and_a_breakdown(clinic_a, in_clinic, owner_a, viewer_a, client_for, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic, max_uses=10)
+    make_patients(clinic_a, in_clinic, 2)
+    batch(pos_client_for(clinic_a), [event("b-1", promo.promotion_key, "p-0", amount="80.00")])
+    page = client_for(viewer_a).get(reverse("dashboard:promotions", args=[clinic_a.slug]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    row = html.split(f'data-promotion="{promo.promotion_key}"')[1].split("</tr>")[0]
+    assert "100.0%" in row and "0 / 10 uses" in row
+    detail = client_for(owner_a).get(reverse("dashboard:promotion", args=[clinic_a.slug, promo.promotion_key]))
+    text = detail.content.decode()
+    assert detail.status_code == 200
+    assert 'data-testid="breakdown-chart"' in text and "<svg" in text.split('data-testid="breakdown-chart"')[1]
+    assert "Reported event" in text and "£80.00" in text
+    assert f"?promotion={promo.promotion_key}" in text
+    missing = client_for(owner_a).get(reverse("dashboard:promotion", args=[clinic_a.slug, "promo_999999"]))
+    assert missing.status_code == 404
+
+
+def test_another_clinics_promotion_page_is_a_404(clinic_a, clinic_b, in_clinic, owner_b, client_for):
+    promo = make_promo(clinic_a, in_clinic)
+    response = client_for(owner_b).get(reverse("dashboard:promotion", args=[clinic_b.slug, promo.promotion_key]))
+    assert response.status_code == 404
