@@ -10,6 +10,7 @@ from django.utils import timezone
 from clinic_crm.orders import selectors
 from clinic_crm.orders.models import Order
 from clinic_crm.tenancy.choices import Role
+from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.decorators import clinic_view
 
 PAGE_SIZE = 30
@@ -40,10 +41,18 @@ class _Echo:
 @clinic_view(required_role=Role.VIEWER)
 def order_export(request):
     """The filtered orders as a CSV file, whatever their number (streamed, in chunks)."""
-    orders, filterset = selectors.list_orders(filters=request.GET, request=request)
-    writer = csv.writer(_Echo())
-    rows = selectors.iter_order_rows(queryset=orders)
-    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
+    clinic = request.clinic
+    filters = request.GET.copy()
+
+    def lines():
+        # The response streams after this view returns: the rows are read in the clinic's scope again.
+        writer = csv.writer(_Echo())
+        with clinic_scope(clinic.pk), timezone.override(clinic.tzinfo):
+            orders, _ = selectors.list_orders(filters=filters)
+            for row in selectors.iter_order_rows(queryset=orders):
+                yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="orders-{request.clinic.slug}-{stamp}.csv"'
     return response

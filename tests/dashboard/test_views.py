@@ -31,8 +31,9 @@ def test_overview_cards_are_computed_from_orders_in_the_period(clinic_a, owner_a
     assert overview.revenue == Decimal("130.00")
     assert overview.orders == 2
     assert overview.discount_given == Decimal("20.00")
-    assert overview.rewards_unlocked == 1
-    assert overview.redemption_rate == Decimal("50")
+    assert overview.rewarded_orders == 1
+    # Rewards Unlocked and the rate read the redemption ledger: an order alone is not a redemption
+    assert overview.rewards_unlocked == 0 and overview.redemption_rate is None
     assert overview.previous_revenue == Decimal("999.00")
     assert overview.active_promotions == 0
     assert len(overview.daily) == 30 and sum(amount for _, amount, _ in overview.daily) == Decimal("130.00")

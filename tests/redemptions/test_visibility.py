@@ -234,3 +234,42 @@ def test_another_clinics_promotion_page_is_a_404(clinic_a, clinic_b, in_clinic, 
     promo = make_promo(clinic_a, in_clinic)
     response = client_for(owner_b).get(reverse("dashboard:promotion", args=[clinic_b.slug, promo.promotion_key]))
     assert response.status_code == 404
+
+
+def test_the_dashboard_counts_ledger_redemptions_of_the_period_and_the_rate_across_promotions(
+        clinic_a, in_clinic, owner_a, client_for, pos_client_for):
+    # given two patients given a card-less promo by redeeming it, and one reported event 40 days ago
+    promo = make_promo(clinic_a, in_clinic)
+    with in_clinic(clinic_a):
+        Promo.objects.filter(pk=promo.pk).update(created_at=timezone.now() - timedelta(days=60))
+    make_patients(clinic_a, in_clinic, 3)
+    api = pos_client_for(clinic_a)
+    batch(api, [event("d-1", promo.promotion_key, "p-0"), event("d-2", promo.promotion_key, "p-1"),
+                event("d-3", promo.promotion_key, "p-2", when=timezone.now() - timedelta(days=40))])
+    response = client_for(owner_a).get(reverse("dashboard:overview", args=[clinic_a.slug]), {"period": "30"})
+    overview = response.context["overview"]
+    # then Rewards Unlocked counts the two of the last 30 days, and the rate is 3 of 3 patients to date
+    assert overview.rewards_unlocked == 2 and overview.redemption_rate == Decimal("100")
+    assert 'data-testid="stat-rewards">2<' in response.content.decode()
+
+
+def test_revenue_filters_everyone_who_redeemed_a_promotion_and_exports_that_list(
+        clinic_a, in_clinic, owner_a, client_for, pos_client_for):
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 2)
+    api = pos_client_for(clinic_a)
+    for n in range(2):
+        body = {"code": "SPRING20", "external_id": f"p-{n}", "order": {"reference": f"R-{n}", "total": "50.00"}}
+        assert api.post("/api/v1/pos/promos/redeem", body, format="json").status_code == 201
+    api.post("/api/v1/pos/orders", {"reference": "PLAIN-1", "external_id": "p-0", "total": "30.00"}, format="json")
+    client = client_for(owner_a)
+    page = client.get(reverse("revenue:list", args=[clinic_a.slug]))
+    assert f'<option value="{promo.promotion_key}">Spring</option>' in page.content.decode()
+    filtered = client.get(reverse("revenue:list", args=[clinic_a.slug]), {"promotion": promo.promotion_key})
+    summary = filtered.context["summary"]
+    assert (summary.orders, summary.revenue, summary.discount_given) == (2, Decimal("80.00"), Decimal("20.00"))
+    export = client.get(reverse("revenue:export", args=[clinic_a.slug]), {"promotion": promo.promotion_key})
+    lines = b"".join(export.streaming_content).decode().strip().splitlines()
+    assert export["Content-Type"].startswith("text/csv") and lines[0].startswith("placed_at,reference,patient")
+    assert sorted(line.split(",")[1] for line in lines[1:]) == ["R-0", "R-1"]
+    assert all(promo.promotion_key in line for line in lines[1:])

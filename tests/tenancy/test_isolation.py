@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from django.core import mail
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clinic_crm.orders.models import Order
@@ -215,6 +216,7 @@ DASHBOARD_OBJECT_ROUTES = {
     "exports:edit": ("post", lambda w: {"definition_id": _export_of_b(w).definition_id}),
     "exports:run": ("post", lambda w: {"definition_id": _export_of_b(w).definition_id}),
     "exports:download": ("get", lambda w: {"run_id": _export_of_b(w).pk}),
+    "dashboard:promotion": ("get", lambda w: {"promotion_key": w.promo_b.promotion_key}),
     # test_clinic_bs_scheduled_push_cannot_be_cancelled_through_a_card_of_a below
     "dashboard:card_push_cancel": ("post", lambda w: {"serial": w.card_b.serial, "scheduled_id": 1}),
 }
@@ -227,7 +229,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "promos:list": "get", "promos:compare": "get", "promos:portfolio": "get", "promos:create": "get",
     "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
     "cards:wallet": "get", "cards:wallet_remove": "post", "responses:list": "get",
-    "exports:list": "get", "exports:create": "get",
+    "exports:list": "get", "exports:create": "get", "dashboard:promotions": "get", "revenue:export": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -258,6 +260,8 @@ API_CASES = {
     "app:app-offer-claim", "app:app-response-list", "app:app-response-clip", "pos:pos-patient-responses",
     "pos:pos-response-complete", "pos:pos-response-cancel", "staff:staff-response-list",
     "staff:staff-offer-responses", "staff:staff-response-transition",
+    # test_clinic_bs_promotions_are_unknown_to_clinic_as_events_and_lists below
+    "events:event-redemption", "events:event-redemption-batch", "staff:staff-promotion-list",
 }
 
 
@@ -308,10 +312,11 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
 
 @pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
                                   "offers:automated", "promos:list", "promos:compare", "promos:portfolio",
-                                  "cards:list", "responses:list"])
+                                  "cards:list", "responses:list", "dashboard:promotions", "revenue:export"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
-    page = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug})).content.decode()
+    response = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug}))
+    page = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
     assert any(mine in page for mine in ("Alice", "A-ORDER-1", "Dashboard", "A offer", "Christmas", "Promo", "card"))
     for foreign in ("Bravo", "B-ORDER-1", "b-only-1", "B secret"):
         assert foreign not in page, f"{name} shows {foreign}"
@@ -605,3 +610,36 @@ def test_clinic_bs_offer_responses_are_404_and_uncounted_over_every_api(world, a
     assert staff_a.get(f"/api/v1/staff/offers/{world.offer_b.pk}/responses").json()["count"] == 0
     with clinic_scope(world.b.pk):
         assert OfferResponse.objects.get(pk=response_b.pk).status == "pending"
+
+
+def test_clinic_bs_promotions_are_unknown_to_clinic_as_events_and_lists(world, in_clinic):
+    from redemptions.models import Redemption
+    from redemptions.selectors import count_promotion
+    from tests.conftest import staff_api_client
+
+    with clinic_scope(world.b.pk):
+        before = count_promotion(promotion_key=world.promo_b.promotion_key)
+    when = timezone.now().isoformat()
+    # A's key reports on B's promo (with A's patient), and on A's own offer with B's patient
+    offer_a = world.pos_a.get("/api/v1/pos/patients/shared-1").json()
+    assert offer_a["external_id"] == "shared-1"
+    one = world.pos_a.post("/api/v1/events/redemptions", {
+        "event_id": "x-1", "promotion_id": world.promo_b.promotion_key, "external_id": "shared-1",
+        "redeemed_at": when}, format="json")
+    assert one.status_code == 404 and one.json()["code"] == "unknown_promotion"
+    with clinic_scope(world.a.pk):
+        a_offer_key = Offer.objects.get().promotion_key
+    many = world.pos_a.post("/api/v1/events/redemptions/batch", {"events": [
+        {"event_id": "x-2", "promotion_id": world.promo_b.promotion_key, "external_id": "shared-1", "redeemed_at": when},
+        {"event_id": "x-3", "promotion_id": a_offer_key, "external_id": "b-only-1", "redeemed_at": when},
+        {"event_id": "x-4", "promotion_id": a_offer_key, "patient_id": str(world.patient_b.pk), "redeemed_at": when},
+    ]}, format="json").json()
+    assert [r["code"] for r in many["results"]] == ["unknown_promotion", "unknown_patient", "unknown_patient"]
+    # and B's counts and ledger did not move
+    with clinic_scope(world.b.pk):
+        assert count_promotion(promotion_key=world.promo_b.promotion_key) == before
+        assert not Redemption.objects.filter(channel="event").exists()
+    # A's staff list holds A's promotions only
+    listed = staff_api_client(world.a, world.owner_a).get("/api/v1/staff/promotions/").json()
+    assert listed and all("B secret" not in row["name"] for row in listed)
+    assert world.promo_b.promotion_key not in {row["id"] for row in listed}
