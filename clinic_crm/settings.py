@@ -80,6 +80,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "clinic_crm.urls"
+# A full batch of 10,000 redemption events (RED-6) is up to about 4 MB; a larger body is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WSGI_APPLICATION = "clinic_crm.wsgi.application"
 
 TEMPLATES = [

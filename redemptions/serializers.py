@@ -168,9 +168,9 @@ class RedemptionEventResultOutput(serializers.Serializer):
 
 
 class RedemptionEventBatchOutput(serializers.Serializer):
-    accepted = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
-    rejected = serializers.IntegerField()
+    accepted = fields.IntegerField()
+    duplicates = fields.IntegerField()
+    rejected = fields.IntegerField()
     results = RedemptionEventResultOutput(many=True)
 
     class Meta:

@@ -77,6 +77,8 @@ class ClinicAutoSchema(AutoSchema):
         for code, description in codes.items():
             if code not in responses:
                 responses[code] = {**error, "description": description}
+        if self.method in ("POST", "PUT", "PATCH") and "413" not in responses:
+            responses["413"] = {**error, "description": "The body is over the size limit (payload_too_large)"}
         if self.view.get_throttles() and "429" not in responses:  # only where a rate limit applies
             responses["429"] = {**error, "description": "Rate limited (rate_limited)", "headers": _RETRY_AFTER}
         return responses

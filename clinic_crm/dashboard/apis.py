@@ -26,9 +26,9 @@ class PromotionOutput(serializers.Serializer):
     name = fields.CharField()
     status = fields.CharField()
     reporting_start = fields.DateTimeField(help_text="Redemption events before it are refused.")
-    assigned = serializers.IntegerField(help_text="Patients who hold it.")
-    redeemed = serializers.IntegerField(help_text="Of them, those who used it.")
-    redemptions = serializers.IntegerField()
+    assigned = fields.IntegerField(help_text="Patients who hold it.")
+    redeemed = fields.IntegerField(help_text="Of them, those who used it.")
+    redemptions = fields.IntegerField()
     redemption_rate = fields.DecimalField(max_digits=7, decimal_places=4, allow_null=True,
                                           help_text="redeemed ÷ assigned, 0 to 1; null when nothing was reported.")
     budget_usage = fields.DecimalField(max_digits=9, decimal_places=4, allow_null=True,

@@ -100,8 +100,8 @@ def test_a_wrong_method_on_a_known_path_is_a_json_405_naming_the_allowed_ones(cr
 @pytest.mark.parametrize("family,path", [("pos", "/api/v1/pos/orders"), ("staff", "/api/v1/staff/offers/"),
                                          ("pos", "/api/v1/pos/promos/redeem")])
 def test_a_body_over_the_size_limit_is_a_json_413(family, path, credentials, settings):
-    # given a JSON body of 5 MB
-    body = json.dumps({"reference": "R", "note": "x" * 5_000_000}).encode()
+    # given a JSON body of 6 MB
+    body = json.dumps({"reference": "R", "note": "x" * 6_000_000}).encode()
     assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     # when it is posted with valid credentials
     response = send("POST", path, headers=credentials[family], body=body)
@@ -110,8 +110,8 @@ def test_a_body_over_the_size_limit_is_a_json_413(family, path, credentials, set
 
 
 def test_a_body_over_the_size_limit_without_credentials_is_a_401(credentials):
-    # when 5 MB are posted with no credential
-    response = send("POST", "/api/v1/pos/orders", body=b"{" + b" " * 5_000_000 + b"}")
+    # when 6 MB are posted with no credential
+    response = send("POST", "/api/v1/pos/orders", body=b"{" + b" " * 6_000_000 + b"}")
     # then the missing credential is the answer: the body was never read
     assert_json_error(response, 401, "not_authenticated")
 
