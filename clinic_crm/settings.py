@@ -322,6 +322,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "redemptions.tasks.expire_responses_for_all_clinics",
         "schedule": crontab(minute=5),  # https://crontab.guru/#5_*_*_*_* — hourly at :05
     },
+    "compact-promotion-tallies": {
+        "task": "redemptions.tasks.compact_tallies_for_all_clinics",
+        "schedule": crontab(minute="*/10"),  # https://crontab.guru/#*/10_*_*_*_* — every 10 minutes
+    },
     "scheduled-exports": {
         "task": "redemptions.scheduled.run_scheduled_exports_for_all_clinics",
         "schedule": crontab(hour=3, minute=20),  # https://crontab.guru/#20_3_*_*_* — daily at 03:20 UTC

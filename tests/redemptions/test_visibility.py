@@ -273,3 +273,25 @@ def test_revenue_filters_everyone_who_redeemed_a_promotion_and_exports_that_list
     assert export["Content-Type"].startswith("text/csv") and lines[0].startswith("placed_at,reference,patient")
     assert sorted(line.split(",")[1] for line in lines[1:]) == ["R-0", "R-1"]
     assert all(promo.promotion_key in line for line in lines[1:])
+
+
+def test_the_beat_entry_folds_each_clinics_tallies_and_the_rates_stay(clinic_a, clinic_b, in_clinic, settings,
+                                                                      pos_client_for):
+    from redemptions.tasks import compact_tallies_for_all_clinics
+
+    assert settings.CELERY_BEAT_SCHEDULE["compact-promotion-tallies"]["task"] == compact_tallies_for_all_clinics.name
+    made = []
+    for clinic in (clinic_a, clinic_b):
+        promo = make_promo(clinic, in_clinic, code=f"FOLD{clinic.pk}")
+        make_patients(clinic, in_clinic, 5)
+        api = pos_client_for(clinic)
+        for n in range(5):
+            api.post("/api/v1/events/redemptions", event(f"f-{n}", promo.promotion_key, f"p-{n}"), format="json")
+        with in_clinic(clinic):
+            made.append((clinic, promo, count_promotion(promotion_key=promo.promotion_key),
+                         PromotionTally.objects.count()))
+    assert compact_tallies_for_all_clinics.delay().get() == 2
+    for clinic, promo, counts, rows in made:
+        with in_clinic(clinic):
+            assert count_promotion(promotion_key=promo.promotion_key) == counts
+            assert PromotionTally.objects.count() < rows
