@@ -18,6 +18,7 @@ from offers import selectors, services
 from offers.forms import AutomatedOfferForm, OfferForm, PushForm
 from offers.models import AutomatedOffer, Offer
 from redemptions.choices import RedemptionStatus
+from redemptions.selectors import count_promotions
 
 HISTORY_ROWS = 10
 REDEMPTIONS_PAGE_SIZE = 50
@@ -49,6 +50,7 @@ def offer_list(request):
     context = _page_context(request, "one_time")
     context["cards"] = selectors.list_offer_cards(currency=request.clinic.currency, today=context["today"])
     context["pushes"] = selectors.list_push_history(limit=HISTORY_ROWS)
+    context["rates"] = count_promotions()
     return render(request, "offers/offer_list.html", context)
 
 
@@ -57,6 +59,7 @@ def automated_list(request):
     context = _page_context(request, "automated")
     context["cards"] = selectors.list_automated_offer_cards_soonest_first(
         currency=request.clinic.currency, locale=request.clinic.locale, today=context["today"])
+    context["rates"] = count_promotions()
     return render(request, "offers/automated_list.html", context)
 
 

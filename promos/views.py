@@ -22,6 +22,7 @@ from promos.events import Actor
 from promos.filters import SORTS
 from promos.forms import GenerateCodesForm, PromoForm
 from promos.models import Promo, PromoCode
+from redemptions.selectors import count_promotions
 
 CHART_METRICS = {"uses": "Uses", "discount": "Discount given", "revenue": "Revenue"}
 # Service error keys that name something other than a form field of the same name.
@@ -60,7 +61,7 @@ def _back(request, promo: Promo | None = None):
 def promo_list(request):
     listing = selectors.list_promo_rows(data=request.GET, currency=request.clinic.currency)
     context = {
-        "nav": "promos", "tab": "list", "listing": listing, "sorts": SORTS,
+        "nav": "promos", "tab": "list", "listing": listing, "sorts": SORTS, "rates": count_promotions(),
         "sort": request.GET.get("sort") or "-created", "q": request.GET.get("q", ""),
         "here": request.get_full_path(),
     }

@@ -295,3 +295,23 @@ def test_the_beat_entry_folds_each_clinics_tallies_and_the_rates_stay(clinic_a, 
         with in_clinic(clinic):
             assert count_promotion(promotion_key=promo.promotion_key) == counts
             assert PromotionTally.objects.count() < rows
+
+
+def test_the_offer_and_promo_lists_show_each_rate_linked_to_its_breakdown(
+        clinic_a, in_clinic, owner_a, client_for, pos_client_for):
+    from offers.services import create_offer
+
+    promo = make_promo(clinic_a, in_clinic)
+    with in_clinic(clinic_a):
+        offer = create_offer(clinic=clinic_a, data={"name": "Glow", "title": "Glow", "discount_type": "percent",
+                                                    "discount_value": "10", "published": True})
+    make_patients(clinic_a, in_clinic, 4)
+    batch(pos_client_for(clinic_a), [event("l-1", promo.promotion_key, "p-0")])
+    client = client_for(owner_a)
+    promos_page = client.get(reverse("promos:list", args=[clinic_a.slug])).content.decode()
+    row = promos_page.split(f'data-promo-id="{promo.pk}"')[1].split("</tr>")[0]
+    assert "100.0% redemption rate" in row
+    assert reverse("dashboard:promotion", args=[clinic_a.slug, promo.promotion_key]) in row
+    offers_page = client.get(reverse("offers:list", args=[clinic_a.slug])).content.decode()
+    assert reverse("dashboard:promotion", args=[clinic_a.slug, offer.promotion_key]) in offers_page
+    assert "Redemption rate –" in offers_page

@@ -67,6 +67,12 @@ def share_bar(part, whole):
 
 
 @register.filter
+def lookup(mapping, key):
+    """{{ rates|lookup:promo.promotion_key }}: a dict's value for a key, or None."""
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
 def initials(name: str) -> str:
     """"Ann Lee" → "AL". Plain text: autoescaping applies, since a name is whatever someone typed."""
     parts = [p for p in (name or "").split() if p]
