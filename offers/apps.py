@@ -25,6 +25,12 @@ def _claimable_offer_terms(*, promotion_id, today):
     return claimable_offer_terms(promotion_id=promotion_id, today=today)
 
 
+def _take_use_for_response(*, response):
+    from offers.services.redemption import take_use_for_response
+
+    take_use_for_response(response=response)
+
+
 def _offer_promotions(*, clinic):
     from offers.selectors import list_offer_promotions
 
@@ -61,6 +67,7 @@ class OffersConfig(AppConfig):
             clinic_created_hooks.append(ensure_automated_offers)
         register_promotion_kind(PromotionKind(key="offer", label="One-time offer", list_active=_active_offers,
                                               response_terms=_claimable_offer_terms,
+                                              on_response_completed=_take_use_for_response,
                                               list_promotions=_offer_promotions, get_promotion=_offer_promotion))
         register_promotion_kind(PromotionKind(key="automated_offer", label="Automated offer",
                                               list_active=_active_automated_offers,

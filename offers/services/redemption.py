@@ -93,6 +93,15 @@ def claimable_offer_terms(*, promotion_id: int, today: date) -> ResponseTerms | 
     return response_terms_of(offer=offer, currency=offer.clinic.currency)
 
 
+def take_use_for_response(*, response) -> None:
+    """A response to a one-time offer was completed at the till: like any redemption at the till it
+    takes one use of the offer's cap, so the offer's "used" count and its ledger agree (registry hook).
+    A cap already reached refuses the completion (409 usage_limit_reached) and nothing is kept."""
+    offer = Offer.objects.filter(pk=response.promotion_id).first()
+    if offer is not None and offer.promotion_key == response.promotion_key:
+        _consume_use(offer)
+
+
 def is_offer_redeemable(*, offer: AnyOffer, today: date) -> bool:
     """Whether the app may redeem the offer today, for any patient (OFF-7, OFF-8)."""
     if isinstance(offer, Offer):

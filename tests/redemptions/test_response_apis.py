@@ -245,3 +245,25 @@ def test_an_occasion_offer_firing_assigns_a_response_to_each_targeted_patient(cl
     assert {(r.promotion_key, r.source, r.status, r.usage_from, r.usage_until) for r in rows} == {
         (christmas.promotion_key, "occasion", "pending", date(2026, 12, 25), date(2026, 12, 31))}
     assert len({r.certificate_code for r in rows}) == 3
+
+
+def test_a_completed_response_takes_a_use_of_the_offers_cap_and_a_full_cap_refuses_it(
+        clinic_a, in_clinic, app_client_for, pos_client_for, ann):
+    # given an offer with one use left, claimed by two patients
+    offer = make_offer(clinic_a, in_clinic, max_uses=1, allow_multiple_responses=True)
+    with in_clinic(clinic_a):
+        bob = PatientFactory(first_name="Bob", external_id="bob-1")
+    first = claim(app_client_for(clinic_a, ann), offer).json()["id"]
+    second = claim(app_client_for(clinic_a, bob), offer).json()["id"]
+    pos = pos_client_for(clinic_a)
+    # when the till completes both
+    done = pos.post(f"/api/v1/pos/responses/{first}/complete", {}, format="json")
+    refused = pos.post(f"/api/v1/pos/responses/{second}/complete", {}, format="json")
+    # then the first took the offer's one use and the second is refused, leaving it as it was
+    assert done.status_code == 200, done.content
+    assert_error(refused, 409, "usage_limit_reached")
+    with in_clinic(clinic_a):
+        offer.refresh_from_db()
+        assert offer.current_uses == 1
+        assert OfferResponse.objects.get(pk=second).status == "pending"
+        assert Redemption.objects.filter(promotion_key=offer.promotion_key).count() == 1

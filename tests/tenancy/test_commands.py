@@ -114,3 +114,33 @@ def test_seed_demo_is_idempotent_and_prints_logins_and_keys(in_clinic):
         assert "alex@demo.clinic" in output and "viewer@harley.demo" in output
         assert "demo-password" in output
         assert "App key:" in output and "API key:" in output
+
+
+def test_the_demo_agrees_with_itself_on_every_promotion(in_clinic, client):
+    """Each promotion's own used count, its ledger rows, Revenue by source and the Promotions page agree."""
+    from django.db.models import Count
+
+    from clinic_crm.dashboard.promotions import list_promotion_rows
+    from redemptions.models import Redemption
+
+    run("seed_demo", "--patients", "60", "--orders", "80")
+    for clinic in Clinic.objects.all():
+        with in_clinic(clinic):
+            ledger = dict(Redemption.objects.filter(status="applied").values("promotion_key")
+                          .annotate(n=Count("id")).values_list("promotion_key", "n"))
+            by_source = dict(Order.objects.exclude(source_key="").values("source_key")
+                             .annotate(n=Count("id")).values_list("source_key", "n"))
+            rows = list_promotion_rows(clinic=clinic)
+            used = {**{o.promotion_key: o.current_uses for o in Offer.objects.all()},
+                    **{p.promotion_key: p.uses for p in Promo.objects.all()}}
+            redeemed_orders = Order.objects.exclude(source_key="").count()
+            applied_with_order = Redemption.objects.filter(status="applied", order__isnull=False).count()
+        assert redeemed_orders == applied_with_order > 0  # every discounted order has its ledger row
+        assert sum(ledger.values()) > 40
+        for row in rows:
+            key = row.info.key
+            assert row.counts.redemptions == ledger.get(key, 0), key
+            assert by_source.get(key, 0) == ledger.get(key, 0), key
+            if key in used:  # the offer's or promo's own "used" count, as its list shows it
+                assert used[key] == ledger.get(key, 0), key
+        assert set(by_source) <= {row.info.key for row in rows}  # no order names a promotion that is not there

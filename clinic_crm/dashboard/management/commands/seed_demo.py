@@ -1,6 +1,13 @@
 """Load a realistic demo: two clinics in different timezones and currencies, staff of every role,
-a few hundred patients with birthdays, and orders with discounts. Safe to run again."""
+a few hundred patients with birthdays, and orders with discounts. Safe to run again.
 
+Every discounted order is made through the same flows the till uses (a promo code, an offer, a card,
+an offer response), so each has its ledger row: an offer's "used" count, its redemptions page, the
+Promotions page, the main dashboard and Revenue by source all show the same numbers. The months of
+history are written as if each redemption happened on its day (`_as_of`).
+"""
+
+import contextlib
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -10,11 +17,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from clinic_crm.common.choices import DiscountSource, DiscountType
+from clinic_crm.common.choices import DiscountType
 from clinic_crm.common.errors import ApplicationError
-from clinic_crm.common.models import discount_label
 from clinic_crm.orders.models import Order, OrderLine
-from clinic_crm.orders.services import AppliedDiscount, compute_discount_amount
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.choices import ApiScope, Role
@@ -32,7 +37,7 @@ from coupons.models import CardTemplate, Feedback
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.services import configure_automated_offer, create_offer
-from offers.services.redemption import claimable_offer_terms
+from offers.services.redemption import claimable_offer_terms, redeem_offer_at_till
 from promos.events import Actor
 from promos.models import Promo
 from promos.services import (
@@ -48,6 +53,7 @@ from redemptions.services import Actor as ResponseActor
 from redemptions.services import assign_response, complete_response, transition_response
 
 PASSWORD = "demo-password"
+HISTORY_DAYS = 120
 DEMO_KEY_NAME = "Demo POS"
 
 CLINICS = [
@@ -65,20 +71,23 @@ CLINICS = [
     },
 ]
 
-DISCOUNTS = [
-    (DiscountSource.PROMO, "promo_1", "SMILE10 welcome code", DiscountType.PERCENT, Decimal("10")),
-    (DiscountSource.AUTOMATED_OFFER, "automated_offer_1", "Birthday Special", DiscountType.PERCENT, Decimal("20")),
-    (DiscountSource.OFFER, "offer_1", "Spring whitening offer", DiscountType.AMOUNT, Decimal("25.00")),
-    (DiscountSource.COUPON, "coupon_1", "First visit coupon", DiscountType.FREE_TREATMENT, None),
-    (DiscountSource.REWARD, "reward_1", "Loyalty reward", DiscountType.AMOUNT, Decimal("15.00")),
-]
-
 FIRST = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Sophia", "Grace", "Lily", "Freya", "Emily", "Noah", "Oliver",
          "George", "Arthur", "Leo", "Harry", "Oscar", "Jack", "Theo", "Charlie", "Maya", "Zara", "Aisha", "Priya",
          "Daniel", "Samuel", "Ethan", "Lucas", "Chloe", "Hannah", "Sofia", "Elena", "Mateo", "Omar", "Yusuf", "Ruby"]
 LAST = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright",
         "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Khan", "Clarke", "Garcia", "Martinez",
         "Nguyen", "Kim", "Cohen", "Rossi", "Murphy", "O'Brien", "Singh", "Ali", "Lewis", "Young", "King", "Scott"]
+
+
+@contextlib.contextmanager
+def _as_of(moment: datetime):
+    """Write the demo's history as of `moment`: every "now" the flows read (and auto_now_add) is it."""
+    real = timezone.now
+    timezone.now = lambda: moment
+    try:
+        yield
+    finally:
+        timezone.now = real
 
 
 class Command(BaseCommand):
@@ -107,6 +116,8 @@ class Command(BaseCommand):
                         self._seed_offers(clinic)
                     if not Promo.objects.exists():
                         self._seed_promos(clinic)
+                        recompute_rfm(clinic=clinic)  # so the history's redemptions count by segment
+                        self._seed_history(clinic)
                     if not CardTemplate.objects.exists():
                         self._seed_cards(clinic)
                     if not OfferResponse.objects.exists():
@@ -149,7 +160,7 @@ class Command(BaseCommand):
         ]:
             create_offer(clinic=clinic, data={
                 "name": name, "title": title, "description": "Book online or at reception.", "discount_type": kind,
-                "discount_value": value, "valid_from": today - timedelta(days=10),
+                "discount_value": value, "valid_from": today - timedelta(days=HISTORY_DAYS + 10),
                 "valid_until": today + timedelta(days=60), "published": published, "max_uses": cap,
             })
         for occasion, value, published in [(Occasion.CHRISTMAS, Decimal("20"), True),
@@ -187,14 +198,40 @@ class Command(BaseCommand):
             "discount_value": Decimal("30.00"), "status": "active", "max_uses_per_customer": 1,
         })
         generate_personal_codes(promo=vip, patients=list(Patient.objects.order_by("id")[:20]), actor=actor, prefix="VIP")
-        for n, patient in enumerate(Patient.objects.order_by("id")[:25]):
-            try:
-                redeem_promo_code(code="SMILE10", patient=patient, order_reference=f"{clinic.slug[:3].upper()}-P{n:03d}",
-                                  order_total=Decimal("120.00") + n * 5)
-            except ApplicationError:
-                pass  # a demo patient the code does not suit
         update_promo(promo=smile, actor=Actor(id=None, name="Alex Morgan", email="alex@demo.clinic"),
                      data={"max_uses": 600})
+
+    def _seed_history(self, clinic):
+        """Months of redemptions at the till, each through the real flow on its own day: the welcome
+        code, the tiered code at several order sizes, some personal VIP codes and the whitening offer."""
+        rng = random.Random(f"history:{clinic.slug}")
+        start = timezone.now() - timedelta(days=HISTORY_DAYS + 10)
+        # Everything the history redeems existed before it: its reporting starts before the first day.
+        for model in (Offer, AutomatedOffer, Promo):
+            model.objects.update(created_at=start)
+        prefix = clinic.slug[:3].upper()
+        patients = list(Patient.objects.order_by("id"))
+        whitening = Offer.objects.get(name="Spring whitening offer")
+        vip_codes = list(Promo.objects.get(name="VIP thank-you").codes.order_by("id")[:6])
+        others = patients[25:] or patients
+        plan = ([("SMILE10", patient, Decimal("120.00") + n * 5) for n, patient in enumerate(patients[:25])]
+                + [("TREAT", rng.choice(others), Decimal(rng.choice([90, 120, 180, 260, 320, 410])))
+                   for _ in range(18)]
+                + [(code.code, code.patient, Decimal("150.00")) for code in vip_codes]
+                + [(whitening, rng.choice(others), Decimal("350.00")) for _ in range(14)])
+        rng.shuffle(plan)
+        for n, (what, patient, total) in enumerate(plan):
+            moment = timezone.now() - timedelta(days=rng.randint(1, HISTORY_DAYS), hours=rng.randint(0, 8))
+            with _as_of(moment):
+                try:
+                    if isinstance(what, Offer):
+                        redeem_offer_at_till(clinic=clinic, patient=patient, promotion_key=what.promotion_key,
+                                             purchase_amount=total, order_reference=f"{prefix}-H{n:03d}")
+                    else:
+                        redeem_promo_code(code=what, patient=patient, order_reference=f"{prefix}-H{n:03d}",
+                                          order_total=total, now=moment)
+                except ApplicationError:
+                    pass  # a patient the code does not suit (one use each, a minimum order)
 
     def _seed_responses(self, clinic):
         """Offer responses in every status: claims of the exam offer (clip first), some completed at the till."""
@@ -298,14 +335,6 @@ class Command(BaseCommand):
             subtotal = sum(Decimal(price) for _, price in picked)
             order = Order(clinic=clinic, patient=patient, reference=f"{clinic.slug[:3].upper()}-{10000 + n}",
                           placed_at=placed, currency=clinic.currency, subtotal=subtotal)
-            if rng.random() < 0.35:
-                source, key, name, kind, value = rng.choice(DISCOUNTS)
-                applied = AppliedDiscount(source=source, discount_type=kind, value=value, source_key=key, source_name=name,
-                                          amount=Decimal(picked[0][1]) if kind == DiscountType.FREE_TREATMENT else None)
-                order.discount_amount = compute_discount_amount(discount=applied, subtotal=subtotal)
-                order.discount_source, order.discount_type, order.discount_value = source, kind, value
-                order.source_key, order.source_name = key, name
-                order.source_label = discount_label(kind, value, clinic.currency)
             order.total = order.subtotal - order.discount_amount
             orders.append(order)
             order_lines.append(picked)
