@@ -88,6 +88,8 @@ staff_urls = [
 events_urls = [
     path("redemptions", event_apis.EventRedemptionApi.as_view(), name="event-redemption"),
     path("redemptions/batch", event_apis.EventRedemptionBatchApi.as_view(), name="event-redemption-batch"),
+    path("redemptions/imports", event_apis.EventImportApi.as_view(), name="event-import"),
+    path("redemptions/imports/<str:import_id>", event_apis.EventImportDetailApi.as_view(), name="event-import-detail"),
 ]
 
 urlpatterns = [

@@ -1,5 +1,6 @@
 """Starting export runs, as views and the schedule do it: the run row now, the file by Celery after
-commit (RED-5). Above both `services` and `tasks`, so neither imports the other."""
+commit (RED-5); and event imports, the file now, its events by Celery after commit (RED-6). Above both
+`services` and `tasks`, so neither imports the other."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from django.db import transaction
 
 from clinic_crm.tenancy.models import Clinic
 from redemptions.choices import ExportSchedule
-from redemptions.models import ExportDefinition, ExportRun
-from redemptions.tasks import run_export_task
+from redemptions.models import EventImport, ExportDefinition, ExportRun
+from redemptions.services.imports import receive_event_import
+from redemptions.tasks import run_event_import_task, run_export_task
 
 
 @transaction.atomic
@@ -26,3 +28,12 @@ def start_scheduled_exports(*, clinic: Clinic) -> list[ExportRun]:
     due = [ExportSchedule.DAILY] + ([ExportSchedule.WEEKLY] if clinic.today().weekday() == 0 else [])
     return [start_export(definition=definition, created_by="Schedule", scheduled=True)
             for definition in ExportDefinition.objects.filter(schedule__in=due).order_by("id")]
+
+
+@transaction.atomic
+def start_event_import(*, clinic: Clinic, stream, created_by: str = "") -> EventImport:
+    """Store an uploaded file of events and queue its reading once this commits."""
+    row = receive_event_import(clinic=clinic, stream=stream, created_by=created_by)
+    clinic_id, import_id = clinic.pk, row.pk
+    transaction.on_commit(lambda: run_event_import_task.delay(clinic_id, import_id))
+    return row

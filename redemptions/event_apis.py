@@ -7,12 +7,15 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinic_crm.common.api import ClinicApi
+from clinic_crm.common.api import ROW_ID, ClinicApi, row_id_parameter
 from clinic_crm.common.errors import ApplicationError, Conflict, NotFound
 from clinic_crm.common.schema import ErrorSerializer
 from clinic_crm.tenancy.auth import ApiKeyAuthentication
 from clinic_crm.tenancy.permissions import HasApiScope
+from redemptions import dispatch
+from redemptions.models import EventImport
 from redemptions.serializers import (
+    EventImportOutput,
     RedemptionEventBatchInput,
     RedemptionEventBatchOutput,
     RedemptionEventInput,
@@ -67,3 +70,36 @@ class EventRedemptionBatchApi(_EventsApi):
         outcome = ingest_redemption_events(clinic=self.clinic, events=events)
         return Response({"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected,
                          "results": [result.as_dict() for result in outcome.results]})
+
+
+IMPORT_ID = row_id_parameter("import_id", "event import")
+
+
+def _import_body(row) -> dict:
+    return EventImportOutput(row).data
+
+
+class EventImportApi(_EventsApi):
+    @extend_schema(
+        request={"application/x-ndjson": {"type": "string", "format": "binary",
+                                          "description": "One RedemptionEvent as a JSON object per line."}},
+        responses={202: EventImportOutput}, tags=["events"], summary="Send a file of redemptions (a backfill)",
+    )
+    def post(self, request):
+        """For a backfill larger than a batch: the file is stored as it arrives (up to 512 MB) and read
+        by a worker 10,000 events at a time, each line checked as in a batch. Poll the import for its
+        progress, counts and the first 1,000 rejected lines."""
+        who = f"API key “{request.user.api_key.name}”"
+        row = dispatch.start_event_import(clinic=self.clinic, stream=request._request, created_by=who)
+        row.refresh_from_db()  # read already, where the worker runs in the request (tests, eager Celery)
+        return Response(_import_body(row), status=status.HTTP_202_ACCEPTED)
+
+
+class EventImportDetailApi(_EventsApi):
+    @extend_schema(parameters=[IMPORT_ID], responses={200: EventImportOutput}, tags=["events"],
+                   summary="An import's progress and outcome")
+    def get(self, request, import_id):
+        row = EventImport.objects.filter(pk=int(import_id)).first() if ROW_ID.match(import_id) else None
+        if row is None:
+            raise NotFound("No such import.")
+        return Response(_import_body(row))

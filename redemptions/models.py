@@ -11,6 +11,7 @@ from redemptions.choices import (
     ExportFormat,
     ExportSchedule,
     ExportStatus,
+    ImportStatus,
     RedemptionChannel,
     RedemptionStatus,
     ResponseSource,
@@ -239,3 +240,29 @@ class ExportRun(TenantModel):
         if self.status == ExportStatus.DONE:
             return 100
         return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0
+
+
+class EventImport(TenantModel):
+    """A file of redemption events (one JSON object a line) sent for a backfill, stored, then read
+    by a Celery worker 10,000 events at a time (RED-6)."""
+
+    status = models.CharField(max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    file_name = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField(default=0)
+    lines_done = models.PositiveIntegerField(default=0)  # where a redelivered task picks up
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    rejections = models.JSONField(default=list, blank=True, help_text="The first 1,000 rejected lines and why.")
+    error = models.CharField(max_length=500, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="eventimport_clinic_recent")]
+
+    def __str__(self):
+        return f"Import {self.pk} · {self.get_status_display()}"

@@ -175,3 +175,32 @@ class RedemptionEventBatchOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "RedemptionEventBatchOutcome"
+
+
+class EventImportRejectionOutput(serializers.Serializer):
+    line = fields.IntegerField()
+    event_id = fields.CharField(allow_null=True)
+    status = fields.CharField()
+    code = fields.CharField()
+    message = fields.CharField()
+
+    class Meta:
+        ref_name = "EventImportRejection"
+
+
+class EventImportOutput(serializers.Serializer):
+    id = fields.CharField()
+    status = fields.ChoiceField(choices=["queued", "running", "done", "failed"])
+    size = fields.IntegerField(help_text="Bytes received.")
+    lines_done = fields.IntegerField(help_text="Lines of the file read so far.")
+    accepted = fields.IntegerField()
+    duplicates = fields.IntegerField()
+    rejected = fields.IntegerField()
+    rejections = EventImportRejectionOutput(many=True, help_text="The first 1,000 rejected lines and why.")
+    error = fields.CharField()
+    created_at = fields.DateTimeField()
+    started_at = fields.DateTimeField(allow_null=True)
+    finished_at = fields.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "EventImport"

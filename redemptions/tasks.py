@@ -11,6 +11,7 @@ from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.models import Clinic
 from redemptions.services import compact_tallies, expire_due_responses
 from redemptions.services.exports import execute_export
+from redemptions.services.imports import run_event_import
 
 
 @shared_task
@@ -43,3 +44,9 @@ def compact_tallies_for_all_clinics() -> int:
 def compact_tallies_for_clinic(clinic_id: int) -> int:
     """Fold the clinic's tally rows into one per promotion, day and dimension; safe to run twice at once."""
     return compact_tallies(clinic=Clinic.objects.get(pk=clinic_id))
+
+
+@shared_task(acks_late=True)
+def run_event_import_task(clinic_id: int, import_id: int) -> str:
+    """Read one backfill file of redemption events into the ledger, a batch at a time (RED-6)."""
+    return run_event_import(clinic_id=clinic_id, import_id=import_id).status

@@ -1,5 +1,6 @@
 """Redemption visibility (RED-6, RED-7): redemption events in, rates, breakdowns and the Promotions page out."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -315,3 +316,49 @@ def test_the_offer_and_promo_lists_show_each_rate_linked_to_its_breakdown(
     offers_page = client.get(reverse("offers:list", args=[clinic_a.slug])).content.decode()
     assert reverse("dashboard:promotion", args=[clinic_a.slug, offer.promotion_key]) in offers_page
     assert "Redemption rate –" in offers_page
+
+
+def test_a_backfill_file_is_read_in_batches_with_every_line_accounted_for(
+        clinic_a, clinic_b, in_clinic, pos_client_for, django_capture_on_commit_callbacks):
+    # given a file of 25,004 lines: valid events, a replay, a line that is not JSON, a blank line, an unknown promotion
+    from redemptions.services import imports
+
+    promo = make_promo(clinic_a, in_clinic)
+    make_patients(clinic_a, in_clinic, 50)
+    when = (timezone.now() - timedelta(hours=1)).isoformat()
+    lines = [json.dumps({"event_id": f"b-{n}", "promotion_id": promo.promotion_key, "external_id": f"p-{n % 50}",
+                         "redeemed_at": when, "amount": "10.00"}) for n in range(25_000)]
+    lines += [lines[0], "not json", "", json.dumps({"event_id": "late", "promotion_id": "promo_0",
+                                                     "external_id": "p-1", "redeemed_at": when})]
+    body = ("\n".join(lines) + "\n").encode()
+    api = pos_client_for(clinic_a)
+    # when it is sent
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = api.generic("POST", "/api/v1/events/redemptions/imports", body, content_type="application/x-ndjson")
+    assert sent.status_code == 202, sent.content and sent.json()["status"] == "queued"
+    import_id = sent.json()["id"]
+    # then the worker read it all: 25,000 stored once, one duplicate, two rejected lines with their numbers
+    done = api.get(f"/api/v1/events/redemptions/imports/{import_id}").json()
+    assert (done["status"], done["accepted"], done["duplicates"], done["rejected"]) == ("done", 25_000, 1, 2)
+    assert [(r["line"], r["code"]) for r in done["rejections"]] == [(25_002, "validation_error"),
+                                                                    (25_004, "unknown_promotion")]
+    assert done["lines_done"] == 25_004
+    with in_clinic(clinic_a):
+        counts = count_promotion(promotion_key=promo.promotion_key)
+    assert (counts.redemptions, counts.redeemed, counts.revenue) == (25_000, 50, Decimal("250000.00"))
+    assert not list(imports.imports_dir(clinic_a.pk).glob("*.jsonl"))  # the file is gone once read
+    # and another clinic's key cannot see the import
+    assert pos_client_for(clinic_b).get(f"/api/v1/events/redemptions/imports/{import_id}").status_code == 404
+
+
+def test_an_empty_or_oversized_file_is_refused(clinic_a, in_clinic, pos_client_for, settings):
+    api = pos_client_for(clinic_a)
+    empty = api.generic("POST", "/api/v1/events/redemptions/imports", b"", content_type="application/x-ndjson")
+    assert_error(empty, 400, "validation_error")
+    settings.EVENT_IMPORT_MAX_BYTES = 1000
+    big = api.generic("POST", "/api/v1/events/redemptions/imports", b"{}\n" * 600, content_type="application/x-ndjson")
+    assert_error(big, 413, "payload_too_large")
+    from redemptions.models import EventImport
+
+    with in_clinic(clinic_a):
+        assert not EventImport.objects.exists()

@@ -262,6 +262,7 @@ API_CASES = {
     "staff:staff-offer-responses", "staff:staff-response-transition",
     # test_clinic_bs_promotions_are_unknown_to_clinic_as_events_and_lists below
     "events:event-redemption", "events:event-redemption-batch", "staff:staff-promotion-list",
+    "events:event-import", "events:event-import-detail",  # test_a_backfill_file_is_read_in_batches… (visibility)
 }
 
 
