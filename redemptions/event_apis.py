@@ -81,8 +81,10 @@ def _import_body(row) -> dict:
 
 class EventImportApi(_EventsApi):
     @extend_schema(
-        request={"application/x-ndjson": {"type": "string", "format": "binary",
-                                          "description": "One RedemptionEvent as a JSON object per line."}},
+        request={"application/x-ndjson": {
+            # The file's lines, as a list; a file of one line is one object.
+            "oneOf": [{"type": "array", "items": {"type": "object"}, "minItems": 1}, {"type": "object"}],
+            "description": "One RedemptionEvent as a JSON object per line; each line is checked on its own."}},
         responses={202: EventImportOutput}, tags=["events"], summary="Send a file of redemptions (a backfill)",
     )
     def post(self, request):

@@ -42,7 +42,7 @@ def receive_event_import(*, clinic: Clinic, stream, created_by: str = "") -> Eve
     folder = imports_dir(clinic.pk)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{row.pk}.jsonl"
-    size = 0
+    size, lines, carry = 0, 0, b""
     try:
         with path.open("wb") as out:
             while chunk := stream.read(CHUNK_BYTES):
@@ -50,7 +50,10 @@ def receive_event_import(*, clinic: Clinic, stream, created_by: str = "") -> Eve
                 if size > settings.EVENT_IMPORT_MAX_BYTES:
                     raise ImportTooLarge(f"A file of events may be at most {settings.EVENT_IMPORT_MAX_BYTES // 2**20} "
                                          "MB; split it, or send batches.")
+                complete, _, carry = (carry + chunk).rpartition(b"\n")
+                lines = _check_shape(complete, lines) if complete else lines
                 out.write(chunk)
+            lines = _check_shape(carry, lines)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -61,6 +64,18 @@ def receive_event_import(*, clinic: Clinic, stream, created_by: str = "") -> Eve
     row.file_name, row.size = path.name, size
     row.save(update_fields=["file_name", "size"])
     return row
+
+
+def _check_shape(block: bytes, counted: int) -> int:
+    """Refuse the upload at once when a line is not even shaped like a JSON object (the file is not
+    JSON lines); a line that is, but has a wrong field, is rejected on its own when the file is read."""
+    for number, line in enumerate(block.split(b"\n"), start=counted + 1):
+        text = line.strip()
+        if text and not (text.startswith(b"{") and text.endswith(b"}")):
+            raise ApplicationError(f"Line {number} is not a JSON object: send one event as a JSON object per line.",
+                                   code="validation_error",
+                                   extra={"fields": {"file": [f"Line {number} is not a JSON object."]}})
+    return counted + block.count(b"\n") + 1
 
 
 def _batches(path: Path, skip: int):

@@ -328,7 +328,7 @@ def test_a_backfill_file_is_read_in_batches_with_every_line_accounted_for(
     when = (timezone.now() - timedelta(hours=1)).isoformat()
     lines = [json.dumps({"event_id": f"b-{n}", "promotion_id": promo.promotion_key, "external_id": f"p-{n % 50}",
                          "redeemed_at": when, "amount": "10.00"}) for n in range(25_000)]
-    lines += [lines[0], "not json", "", json.dumps({"event_id": "late", "promotion_id": "promo_0",
+    lines += [lines[0], "{not json}", "", json.dumps({"event_id": "late", "promotion_id": "promo_0",
                                                      "external_id": "p-1", "redeemed_at": when})]
     body = ("\n".join(lines) + "\n").encode()
     api = pos_client_for(clinic_a)
@@ -355,6 +355,9 @@ def test_an_empty_or_oversized_file_is_refused(clinic_a, in_clinic, pos_client_f
     api = pos_client_for(clinic_a)
     empty = api.generic("POST", "/api/v1/events/redemptions/imports", b"", content_type="application/x-ndjson")
     assert_error(empty, 400, "validation_error")
+    not_lines = api.generic("POST", "/api/v1/events/redemptions/imports", b'{"a": 1}\n[1, 2]\n',
+                            content_type="application/x-ndjson")
+    assert "Line 2" in assert_error(not_lines, 400, "validation_error")["message"]
     settings.EVENT_IMPORT_MAX_BYTES = 1000
     big = api.generic("POST", "/api/v1/events/redemptions/imports", b"{}\n" * 600, content_type="application/x-ndjson")
     assert_error(big, 413, "payload_too_large")
