@@ -3,6 +3,7 @@ from django.contrib import admin
 from clinic_crm.common.admin import AppendOnlyAdmin
 from redemptions.models import (
     Assignment,
+    EventImport,
     ExportDefinition,
     ExportRun,
     OfferResponse,
@@ -100,3 +101,18 @@ class PromotionTallyAdmin(AppendOnlyAdmin):
                     "redemptions", "revenue"]
     list_filter = ["clinic", "channel", "segment"]
     search_fields = ["promotion_key"]
+
+
+@admin.register(EventImport)
+class EventImportAdmin(admin.ModelAdmin):
+    """Backfill files of redemption events and how their reading went; written by the worker only."""
+
+    list_display = ["id", "clinic", "status", "size", "accepted", "duplicates", "rejected", "created_by", "created_at"]
+    list_filter = ["clinic", "status"]
+    search_fields = ["created_by", "error"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in EventImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
