@@ -290,3 +290,31 @@ def test_compare_keeps_its_sortable_headings_on_a_desk(clinic_a, in_clinic, logi
     # then the table keeps its clickable headings, and the phone's sort menu stays out of the way
     expect(page.get_by_test_id("compare-table").locator("thead")).to_be_visible()
     expect(page.get_by_test_id("compare-sort")).to_be_hidden()
+
+
+# ---- Money on the overview cards ----
+
+def test_money_on_the_overview_cards_stays_on_one_line_at_1400_px(clinic_a, in_clinic, login, page, live_server):
+    # given a period whose revenue runs to seven figures and pence
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import OrderFactory
+
+    with in_clinic(clinic_a):
+        patient = PatientFactory()
+        for n in range(4):
+            OrderFactory(patient=patient, placed_at=timezone.now() - timedelta(days=n + 1),
+                         subtotal=Decimal("308641.97"), discount_amount=Decimal("0.25"))
+    login(make_staff(clinic_a, Role.OWNER))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{live_server.url}/c/{clinic_a.slug}/")
+    revenue = page.get_by_test_id("stat-revenue")
+    expect(revenue).to_have_text("£1,234,566.88")
+    # then the figure is one line inside its card (no break inside the number, nothing cut off)
+    height = box(revenue)["height"]
+    line = float(revenue.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    assert height < line * 1.5, f"the revenue wraps: {height}px for a {line}px line"
+    card = box(revenue.locator("xpath=.."))
+    assert box(revenue)["x"] + box(revenue)["width"] <= card["x"] + card["width"]
