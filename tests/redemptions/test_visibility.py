@@ -365,3 +365,29 @@ def test_an_empty_or_oversized_file_is_refused(clinic_a, in_clinic, pos_client_f
 
     with in_clinic(clinic_a):
         assert not EventImport.objects.exists()
+
+
+def test_the_funnel_shows_each_stage_that_has_data(clinic_a, in_clinic, owner_a, client_for, app_client_for,
+                                                   pos_client_for):
+    # given an offer pushed to 120 devices, claimed in the app by two patients, one of whom used it
+    from notifications.models import PushNotification
+    from offers.services import create_offer
+
+    with in_clinic(clinic_a):
+        offer = create_offer(clinic=clinic_a, data={"name": "Glow", "title": "Glow", "discount_type": "percent",
+                                                    "discount_value": "10", "published": True})
+        PushNotification.objects.create(clinic=clinic_a, title="Glow", message="10% off", source_key=offer.promotion_key,
+                                        status="sent", sent_count=120, targeted_count=130)
+    ann, bob = make_patients(clinic_a, in_clinic, 2)
+    ids = [app_client_for(clinic_a, p).post(f"/api/v1/app/offers/{offer.promotion_key}/claim").json()["id"]
+           for p in (ann, bob)]
+    done = pos_client_for(clinic_a).post(f"/api/v1/pos/responses/{ids[0]}/complete",
+                                         {"order": {"reference": "G-1", "total": "200.00"}}, format="json")
+    assert done.status_code == 200, done.content
+    # when its page is opened
+    response = client_for(owner_a).get(reverse("dashboard:promotion", args=[clinic_a.slug, offer.promotion_key]))
+    funnel = [(stage.label, stage.value) for stage in response.context["page"].funnel]
+    # then targeted → delivered → claimed → redeemed → revenue, each from its own rows
+    assert funnel == [("Targeted", 2), ("Delivered", 120), ("Claimed", 2), ("Redeemed", 1),
+                      ("Revenue", Decimal("180.00"))]
+    assert 'data-testid="funnel"' in response.content.decode()
