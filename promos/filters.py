@@ -8,7 +8,8 @@ from promos.choices import PromoStatus
 from promos.models import Promo, PromoCode
 
 # The segments in the order the list shows them. "" is All.
-SEGMENTS = [("", "All"), ("active", "Active"), ("draft", "Draft"), ("paused", "Paused"), ("expired", "Expired")]
+SEGMENTS = [("", "All"), ("active", "Active"), ("scheduled", "Scheduled"), ("draft", "Draft"), ("paused", "Paused"),
+            ("expired", "Expired")]
 
 SORTS = [
     ("-created", "Newest first"),
@@ -27,12 +28,22 @@ def expired_q(now) -> Q:
     return Q(status=PromoStatus.ARCHIVED) | Q(ends_at__lte=now)
 
 
+def scheduled_q(now) -> Q:
+    """Scheduled is derived too: active, with a start still ahead."""
+    return Q(status=PromoStatus.ACTIVE, starts_at__gt=now)
+
+
 def segment_q(segment: str, now) -> Q:
     """The rows of one segment. Segments do not overlap: a paused promo whose end date has passed
-    is Expired, not Paused, and an archived promo (badged Archived) is counted under Expired."""
+    is Expired, not Paused; an active one before its start is Scheduled, not Active; and an
+    archived promo (badged Archived) is counted under Expired."""
     if segment == "expired":
         return expired_q(now)
-    if segment in (PromoStatus.ACTIVE, PromoStatus.DRAFT, PromoStatus.PAUSED):
+    if segment == "scheduled":
+        return scheduled_q(now) & ~expired_q(now)
+    if segment == PromoStatus.ACTIVE:
+        return Q(status=segment) & ~expired_q(now) & ~scheduled_q(now)
+    if segment in (PromoStatus.DRAFT, PromoStatus.PAUSED):
         return Q(status=segment) & ~expired_q(now)
     return Q()
 

@@ -55,6 +55,12 @@ class Promo(TenantModel, DiscountTerms, TimeStampedModel):
     def promotion_key(self) -> str:
         return f"promo_{self.pk}"
 
+    def is_scheduled(self, now=None) -> bool:
+        """Active, but before its start: customers are told when it starts, not that it works."""
+        now = now or timezone.now()
+        return (self.status == PromoStatus.ACTIVE and self.starts_at is not None and self.starts_at > now
+                and not self.is_expired(now))
+
     def is_expired(self, now=None) -> bool:
         now = now or timezone.now()
         return self.status == PromoStatus.ARCHIVED or (self.ends_at is not None and self.ends_at <= now)

@@ -141,12 +141,15 @@ def promo_edit(request, promo_id):
 def _lifecycle(request, promo_id, service, done: str):
     promo = get_object_or_404(Promo.objects, pk=promo_id)
     try:
-        service(promo=promo, actor=_actor(request))
+        promo = service(promo=promo, actor=_actor(request))
     except ApplicationError as error:
         messages.error(request, error.message)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        if promo.is_scheduled():  # active, but not yet: say when it starts, not that it works
+            start = timezone.localtime(promo.starts_at)
+            done = f"“{{name}}” is scheduled: its code works from {start:%-d %b %Y, %H:%M}."
         messages.success(request, done.format(name=promo.name))
     return _back(request, promo)
 

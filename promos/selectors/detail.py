@@ -77,6 +77,7 @@ class PromoDetail:
     discount_label: str  # compact: "5–10% Off from £100.00" for a tiered promo
     discount_summary: str  # complete: every tier, "5% Off from £100.00 · 10% Off from £250.00"
     expired: bool
+    scheduled: bool
     tiers: list[TierLine]
     shared_code: str
     personal_codes: int
@@ -100,6 +101,8 @@ class PromoDetail:
             return "Archived for good, listed under Expired"
         if self.expired:
             return f"Expired ({promo.get_status_display().lower()}, past its end)"
+        if self.scheduled:
+            return f"Scheduled (active, starts {_when(promo.starts_at)})"
         return promo.get_status_display()
 
 
@@ -144,7 +147,7 @@ def get_promo_detail(*, promo: Promo, currency: str, now: datetime | None = None
         label = summary = promo.discount_label_in(currency)
     return PromoDetail(
         promo=promo, discount_label=label, discount_summary=summary, expired=promo.is_expired(now),
-        tiers=[TierLine(min_order=t.min_order, discount_label=discount_label(t.discount_type, t.discount_value, currency))
+        scheduled=promo.is_scheduled(now), tiers=[TierLine(min_order=t.min_order, discount_label=discount_label(t.discount_type, t.discount_value, currency))
                for t in tiers],
         shared_code=shared, personal_codes=codes["personal"],
         audience_count=promo.audience_members.count(),

@@ -38,19 +38,20 @@ class PromoRow:
     code_count: int
     discount_label: str
     expired: bool
+    scheduled: bool = False  # active, before its start
 
     @property
     def badge(self) -> str:
         # Archived is listed under Expired (PRO-2) but badged for what it is: final, never re-activated.
         if self.promo.status == PromoStatus.ARCHIVED:
             return PromoStatus.ARCHIVED
-        return "expired" if self.expired else self.promo.status
+        return "expired" if self.expired else "scheduled" if self.scheduled else self.promo.status
 
     @property
     def badge_label(self) -> str:
         if self.promo.status == PromoStatus.ARCHIVED:
             return PromoStatus.ARCHIVED.label
-        return "Expired" if self.expired else self.promo.get_status_display()
+        return "Expired" if self.expired else "Scheduled" if self.scheduled else self.promo.get_status_display()
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def list_promo_rows(*, data: QueryDict | dict | None, currency: str, now: dateti
     ).prefetch_related(Prefetch("tiers", queryset=PromoTier.objects.order_by("min_order")))  # tiered labels
     rows = [
         PromoRow(promo=p, code=p.first_code or "", code_count=p.code_count,
-                 discount_label=_discount_label(p, currency), expired=p.is_expired(now))
+                 discount_label=_discount_label(p, currency), expired=p.is_expired(now),
+                 scheduled=p.is_scheduled(now))
         for p in promos
     ]
     form = promo_filter.form
@@ -174,7 +176,7 @@ def tier_range_label(tiers, currency: str) -> str:
 
 def _promo_promotion(promo: Promo, clinic, now: datetime) -> PromotionInfo:
     row = PromoRow(promo=promo, code="", code_count=0, discount_label=_discount_label(promo, clinic.currency),
-                   expired=promo.is_expired(now))
+                   expired=promo.is_expired(now), scheduled=promo.is_scheduled(now))
     return PromotionInfo(
         key=promo.promotion_key, kind="promo", id=promo.pk, name=promo.name, type=promo.kind,
         status=row.badge_label, reporting_start=promo.created_at,
