@@ -52,7 +52,7 @@ def test_archived_promo_is_badged_archived_while_the_expired_segment_still_count
 
     # then both sit under Expired (the seed's "past end date or archived"), each badged for what it is
     counts = {s.key or "all": s.count for s in response.context["listing"].segments}
-    assert counts == {"all": 2, "active": 0, "draft": 0, "paused": 0, "expired": 2}
+    assert counts == {"all": 2, "active": 0, "scheduled": 0, "draft": 0, "paused": 0, "expired": 2}
     rows = {r.promo.name: (r.badge, r.badge_label) for r in response.context["listing"].rows}
     assert rows == {"Gone": ("archived", "Archived"), "Ended": ("expired", "Expired")}
     html = response.content.decode()

@@ -66,7 +66,7 @@ def test_segments_split_promos_by_derived_status_and_count_each(scoped):
     counts = {s.key or "all": s.count for s in selectors.count_promo_segments(now=now)}
 
     # then Expired holds the archived one and the one past its end, and All holds everything
-    assert counts == {"all": 5, "active": 1, "draft": 1, "paused": 1, "expired": 2}
+    assert counts == {"all": 5, "active": 1, "scheduled": 0, "draft": 1, "paused": 1, "expired": 2}
     names = lambda status: sorted(p.name for p in selectors.list_promos(data={"status": status}, now=now).qs)  # noqa: E731
     assert names("active") == ["Live"]
     assert names("expired") == ["Ended", "Gone"]

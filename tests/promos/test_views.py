@@ -43,7 +43,7 @@ def test_list_shows_rows_segments_with_counts_and_derived_expired(clinic_a, in_c
         assert text in html
     segments = dict(zip(["all", "active", "draft", "paused", "expired"],
                         [s.count for s in response.context["listing"].segments]))
-    assert segments == {"all": 3, "active": 1, "draft": 1, "paused": 0, "expired": 1}
+    assert segments == {"all": 3, "active": 1, "scheduled": 0, "draft": 1, "paused": 0, "expired": 1}
     assert 'data-segment="expired">Expired <span class="count" data-testid="segment-count">1</span>' in html
 
     # and the Expired segment shows only the archived one, badged for what it is: Archived
