@@ -41,7 +41,7 @@ def test_list_shows_rows_segments_with_counts_and_derived_expired(clinic_a, in_c
     assert response.status_code == 200
     for text in ("Live one", "LIVE1", "Draft one", "Gone one", "10% Off", "New promo"):
         assert text in html
-    segments = dict(zip(["all", "active", "draft", "paused", "expired"],
+    segments = dict(zip(["all", "active", "scheduled", "draft", "paused", "expired"],
                         [s.count for s in response.context["listing"].segments]))
     assert segments == {"all": 3, "active": 1, "scheduled": 0, "draft": 1, "paused": 0, "expired": 1}
     assert 'data-segment="expired">Expired <span class="count" data-testid="segment-count">1</span>' in html
