@@ -156,3 +156,16 @@ def test_serializers_use_the_fields_that_hold_the_schemas_json_types():
                 used = [base for base in node.bases if lenient(base)]
             offenders += [f"{path.relative_to(ROOT)}:{n.lineno}: serializers.{n.attr}" for n in used]
     assert not offenders, "use clinic_crm.common.json_fields instead:\n" + "\n".join(offenders)
+
+
+def test_no_page_asks_through_a_browser_pop_up():
+    """Every risky action confirms in the product's own dialog (components/confirm_dialog.html), never
+    `window.confirm`, `alert` or `prompt`."""
+    offenders = []
+    for folder, pattern in (("templates", "*.html"), ("static", "*.js")):
+        for path in (ROOT / folder).rglob(pattern):
+            text = path.read_text(encoding="utf-8")
+            for name in ("confirm(", "alert(", "prompt("):
+                if re.search(rf"(?<![\w-]){re.escape(name)}", text):
+                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not offenders, offenders

@@ -65,9 +65,35 @@
     }
   });
 
+  // One confirmation for every risky action: a form with data-confirm (what happens) and, optionally,
+  // data-confirm-title, -keeps (what stays), -alternative (the safer choice) and -action (the button's
+  // words) opens the page's confirmation dialog; only its Confirm button sends the form. Without JS the
+  // form is sent as it is, and the server's own confirmation page (where there is one) still stands.
+  var dialog = document.getElementById("confirm-dialog");
   document.addEventListener("submit", function (event) {
-    var message = event.target.getAttribute("data-confirm");
-    if (message && !window.confirm(message)) event.preventDefault();
+    var form = event.target;
+    var message = form.getAttribute("data-confirm");
+    if (!message || !dialog || form.getAttribute("data-confirmed") === "yes") return;
+    event.preventDefault();
+    var submitter = event.submitter || null;
+    function fill(selector, value) {
+      var node = dialog.querySelector(selector);
+      node.textContent = value || "";
+      node.hidden = !value;
+    }
+    fill("[data-confirm-title]", form.getAttribute("data-confirm-title") || "Are you sure?");
+    fill("[data-confirm-text]", message);
+    fill("[data-confirm-keeps]", form.getAttribute("data-confirm-keeps"));
+    fill("[data-confirm-alternative]", form.getAttribute("data-confirm-alternative"));
+    dialog.querySelector("[data-confirm-ok]").textContent = form.getAttribute("data-confirm-action") || "Confirm";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", function once() {
+      dialog.removeEventListener("close", once);
+      if (dialog.returnValue !== "confirm") return;
+      form.setAttribute("data-confirmed", "yes");
+      if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+    });
+    dialog.showModal();
   });
 
   document.addEventListener("change", function (event) {
