@@ -48,7 +48,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -56,7 +56,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-import run as runner  # noqa: E402  bench/run.py: database, gunicorn, CPU accounting
+import run as runner  # bench/run.py: database, gunicorn, CPU accounting
 
 DEFAULT_DATABASE_URL = runner.DEFAULT_DATABASE_URL
 HOST = runner.HOST
@@ -115,7 +115,7 @@ class Events:
         self.external = {pk: external for external, pk in self.patients}
         self.promotions = ctx["promotions"]
         self.weights = [p["weight"] for p in self.promotions]
-        self.end = end or datetime.now(timezone.utc) - timedelta(minutes=1)
+        self.end = end or datetime.now(UTC) - timedelta(minutes=1)
         self.span = timedelta(days=days)
         self.total = max(1, total)
         self.n = 0
@@ -148,7 +148,7 @@ class Events:
         return [self._event(start + self.span * ((self.n + self.rng.random()) / self.total)) for _ in range(size)]
 
     def now_event(self) -> dict:
-        return self._event(datetime.now(timezone.utc) - timedelta(seconds=self.rng.uniform(1, 30)))
+        return self._event(datetime.now(UTC) - timedelta(seconds=self.rng.uniform(1, 30)))
 
 
 # --- inside Django (child processes) -------------------------------------------------------------
@@ -256,6 +256,27 @@ def vacuum_analyze() -> None:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
+def consistency(clinic_id: int) -> dict:
+    """The tallies' sums against the ledger and the assignments they count (all in the clinic's scope)."""
+    from django.db.models import Count, Q, Sum
+
+    from clinic_crm.tenancy.context import clinic_scope
+    from redemptions.models import Assignment, PromotionTally, Redemption
+
+    with clinic_scope(clinic_id):
+        ledger = Redemption.objects.filter(status="applied").aggregate(n=Count("id"), revenue=Sum("order_total"))
+        held = Assignment.objects.aggregate(n=Count("id"), redeemed=Count("id", filter=Q(redeemed_at__isnull=False)),
+                                            redemptions=Sum("redemptions"))
+        tally = PromotionTally.objects.aggregate(assigned=Sum("assigned"), redeemed=Sum("redeemed"),
+                                                 redemptions=Sum("redemptions"), revenue=Sum("revenue"))
+    pairs = {"redemptions (ledger = tallies = assignments)": (ledger["n"], tally["redemptions"], held["redemptions"]),
+             "assigned patients (assignments = tallies)": (held["n"], tally["assigned"]),
+             "redeemed patients (assignments = tallies)": (held["redeemed"], tally["redeemed"]),
+             "revenue (ledger = tallies)": (str(ledger["revenue"]), str(tally["revenue"]))}
+    return {"ok": all(len(set(values)) == 1 for values in pairs.values()),
+            "checks": {name: list(values) for name, values in pairs.items()}}
+
+
 def ingest_direct(ctx: dict, *, total: int, days: float, run_id: str, seed: int, checkpoint: int,
                   batch: int = BATCH) -> dict:
     """`total` events through `ingest_redemption_events`, `batch` at a time, each in the clinic's scope,
@@ -302,6 +323,8 @@ def child_main(args) -> int:
         ctx["api_key"] = fresh_api_key(ctx["clinic_id"])
         vacuum_analyze()
         print(json.dumps(ctx))
+    elif args.child == "check":
+        print(json.dumps(consistency(json.loads(sys.stdin.read())["clinic_id"])))
     elif args.child == "direct":
         spec = json.loads(sys.stdin.read())
         print(json.dumps(ingest_direct(spec["ctx"], total=spec["total"], days=spec["days"], run_id=spec["run_id"],
@@ -315,7 +338,7 @@ def child_main(args) -> int:
 def run_child(python: str, env: dict, mode: str, args, stdin: str | None = None) -> dict:
     command = [python, __file__, "--child", mode, "--clinic", args.clinic]
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, "INGEST_BENCH_ENV": json.dumps(env)},
-                          input=stdin, stdout=subprocess.PIPE, text=True)
+                          input=stdin, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the {mode} step failed (see above)")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -335,7 +358,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
 
 
 class CpuMeter:
@@ -360,9 +383,11 @@ class CpuMeter:
                        "cpu_other": round(max(0.0, busy_after - self.box[0] - app - own) / wall, 2)}
 
 
-def realtime(port: int, ctx: dict, api_key: str, *, clients: int, duration: float, run_id: str) -> dict:
+def realtime(port: int, ctx: dict, api_key: str, *, clients: int, duration: float, run_id: str,
+             healthz: bool = False) -> dict:
     """`clients` threads, each on one kept-alive connection (reopened when the server closes it),
-    sending one event per request back to back for `duration` seconds."""
+    sending one event per request back to back for `duration` seconds (with `healthz`, GET /healthz
+    instead: the bare Django view, performance.md's baseline B)."""
     deadline = time.monotonic() + duration
     results: list[list] = [[] for _ in range(clients)]
     headers = {"Authorization": f"Api-Key {api_key}", "Content-Type": "application/json"}
@@ -371,11 +396,15 @@ def realtime(port: int, ctx: dict, api_key: str, *, clients: int, duration: floa
         events = Events(ctx, run_id=f"{run_id}-c{number}", seed=hash((run_id, number)) & 0xFFFFFFFF)
         conn = http.client.HTTPConnection(HOST, port, timeout=30)
         out = results[number]
+        expect = 200 if healthz else 202
         while time.monotonic() < deadline:
-            body = json.dumps(events.now_event()).encode()
+            body = None if healthz else json.dumps(events.now_event()).encode()
             began = time.perf_counter()
             try:
-                conn.request("POST", SINGLE_PATH, body, headers)
+                if healthz:
+                    conn.request("GET", "/healthz")
+                else:
+                    conn.request("POST", SINGLE_PATH, body, headers)
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -384,7 +413,7 @@ def realtime(port: int, ctx: dict, api_key: str, *, clients: int, duration: floa
             except (OSError, http.client.HTTPException) as exc:
                 status = type(exc).__name__
                 conn.close()
-            out.append((status, time.perf_counter() - began))
+            out.append((status == expect, status, time.perf_counter() - began))
         conn.close()
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
@@ -395,11 +424,12 @@ def realtime(port: int, ctx: dict, api_key: str, *, clients: int, duration: floa
         thread.join()
     wall = time.perf_counter() - started
     flat = [item for per_client in results for item in per_client]
-    ok = [latency for status, latency in flat if status == 202]
+    ok = [latency for good, _, latency in flat if good]
     statuses: dict[str, int] = {}
-    for status, _ in flat:
+    for _, status, _ in flat:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return {"clients": clients, "requests": len(flat), "accepted": len(ok), "errors": len(flat) - len(ok),
+    return {"path": "/healthz" if healthz else SINGLE_PATH, "clients": clients, "requests": len(flat),
+            "accepted": len(ok), "errors": len(flat) - len(ok),
             "statuses": statuses, "seconds": round(wall, 2), "events_per_s": round(len(ok) / wall, 1),
             "p50_ms": _ms(percentile(ok, 0.50)), "p95_ms": _ms(percentile(ok, 0.95)),
             "p99_ms": _ms(percentile(ok, 0.99))}
@@ -460,7 +490,7 @@ def copy_rows(ctx: dict, batches: list[list[dict]]) -> list[tuple]:
     """The ledger rows `ingest_redemption_events` would store for these events (every column but id)."""
     by_external = {external: pk for external, pk in ctx["patients"]}
     promotions = {p["key"]: p for p in ctx["promotions"]}
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     rows = []
     for batch in batches:
         for e in batch:
@@ -625,7 +655,7 @@ def parse_args(argv=None):
                         help="exit non-zero when the peak RSS grows by more than this from the checkpoint to the end")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--output", help="JSON file (default bench/results/ingest-<time>.json)")
-    parser.add_argument("--child", choices=["seed", "direct"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["seed", "direct", "check"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.client_counts = [int(n) for n in args.clients.split(",") if n.strip()]
     args.batch_client_counts = [int(n) for n in args.batch_clients.split(",") if n.strip()]
@@ -648,7 +678,7 @@ def main(argv=None) -> int:
     python = runner.project_python(None)
     results_dir = BENCH_DIR / "results"
     results_dir.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_id = f"{stamp}-{secrets.token_hex(2)}"
     load_before = os.getloadavg()[0]
     if load_before > 0.5:
@@ -658,7 +688,9 @@ def main(argv=None) -> int:
     # bench/run.py's preparation: create and migrate the bench database, collect the static files.
     runner.prepare(SimpleNamespace(patients=1, scenarios=[], database_url=args.database_url), env, python)
     log(f"Seeding clinic {args.clinic} ({PATIENTS:,} patients, {len(PROMOTIONS)} promos; once)")
+    seed_started = time.perf_counter()
     ctx = run_child(python, env, "seed", args)
+    log(f"Seeded/checked the clinic in {time.perf_counter() - seed_started:.0f} s")
     api_key = ctx.pop("api_key")
     log(f"Clinic {ctx['slug']} (id {ctx['clinic_id']}): ledger at start {ctx['ledger']}")
     results: dict = {"args": {k: v for k, v in vars(args).items() if k != "database_url"},
@@ -672,17 +704,21 @@ def main(argv=None) -> int:
     server = runner.start_server(args, env, python, port, results_dir / f"gunicorn-ingest-{stamp}.log")
     try:
         # 1. Real-time: one event per request.
-        results["realtime"] = []
+        # Each beside the bare view with the same clients, back to back, for the box's speed.
+        results["realtime"], results["healthz"] = [], []
         for clients in args.client_counts:
-            if args.warmup > 0:
-                realtime(port, ctx, api_key, clients=clients, duration=args.warmup, run_id=f"{run_id}-w{clients}")
-            with CpuMeter(server.pid) as meter:
-                row = realtime(port, ctx, api_key, clients=clients, duration=args.duration,
-                               run_id=f"{run_id}-r{clients}")
-            row.update(meter.result)
-            results["realtime"].append(row)
-            log(f"single events, {clients} clients: {row['events_per_s']:,.1f}/s, p95 {row['p95_ms']} ms, "
-                f"errors {row['errors']} {row['statuses'] if row['errors'] else ''}")
+            for healthz in (True, False):
+                if args.warmup > 0:
+                    realtime(port, ctx, api_key, clients=clients, duration=args.warmup,
+                             run_id=f"{run_id}-w{clients}", healthz=healthz)
+                with CpuMeter(server.pid) as meter:
+                    row = realtime(port, ctx, api_key, clients=clients, duration=args.duration,
+                                   run_id=f"{run_id}-r{clients}", healthz=healthz)
+                row.update(meter.result)
+                results["healthz" if healthz else "realtime"].append(row)
+                log(f"{'GET /healthz' if healthz else 'single events'}, {clients} clients: "
+                    f"{row['events_per_s']:,.1f}/s, p95 {row['p95_ms']} ms, errors {row['errors']} "
+                    f"{row['statuses'] if row['errors'] else ''}")
         # 2. Batches of 10,000: the first run sends `bodies` (the COPY's rows), later runs new events.
         results["batch"] = []
         for number, clients in enumerate(args.batch_client_counts):
@@ -716,14 +752,25 @@ def main(argv=None) -> int:
             results["memory"].append(memory_over_http(args, env, python, ctx, api_key, run_id, results_dir)
                                      if via == "http" else memory_direct(args, env, python, ctx, run_id))
 
+    results["consistency"] = run_child(python, env, "check", args, stdin=json.dumps({"clinic_id": ctx["clinic_id"]}))
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    results["git_head"] = head.stdout.strip()
+
     # Report.
     lines = []
     for name in ("unlogged", "logged"):
         c = results["copy"][name]
         lines.append([f"COPY into a bare {name} table", f"{c['rows']:,}", f"{c['seconds']:.2f}",
                       f"{c['events_per_s']:,.0f}", f"{c['events_per_s'] / base:.3f}", "-", "0", "-"])
+    for r in results["healthz"]:
+        lines.append([f"bare GET /healthz (B), {r['clients']} clients", f"{r['accepted']:,}", f"{r['seconds']:.1f}",
+                      f"{r['events_per_s']:,.1f} req", "-", f"{r['p50_ms']} / {r['p95_ms']} / {r['p99_ms']}",
+                      f"{r['errors']}", f"{r['cpu_app']:.2f} / {r['cpu_other']:.2f} / {r['cpu_clients']:.2f}"])
     for r in results["realtime"]:
-        lines.append([f"single event HTTP, {r['clients']} clients", f"{r['accepted']:,}", f"{r['seconds']:.1f}",
+        b = next(h for h in results["healthz"] if h["clients"] == r["clients"])
+        r["vs_healthz"] = round(r["events_per_s"] / b["events_per_s"], 3) if b["events_per_s"] else None
+        lines.append([f"single event HTTP, {r['clients']} clients ({r['vs_healthz']} of B)", f"{r['accepted']:,}", f"{r['seconds']:.1f}",
                       f"{r['events_per_s']:,.1f}", f"{r['events_per_s'] / base:.4f}",
                       f"{r['p50_ms']} / {r['p95_ms']} / {r['p99_ms']}", f"{r['errors']}",
                       f"{r['cpu_app']:.2f} / {r['cpu_other']:.2f} / {r['cpu_clients']:.2f}"])
@@ -739,7 +786,9 @@ def main(argv=None) -> int:
     print(setup)
     print(table(["path", "events", "s", "events/s", "vs COPY", "latency p50/p95/p99 ms", "errors",
                  "CPU app/other/clients"], lines))
-    ok = all(r["errors"] == 0 for r in results["realtime"] + results["batch"])
+    ok = all(r["errors"] == 0 for r in results["realtime"] + results["batch"]) and results["consistency"]["ok"]
+    print("counts after the run (the clinic's ledger, assignments and tallies agree): "
+          + ("yes" if results["consistency"]["ok"] else f"NO {results['consistency']['checks']}"))
     for m in results["memory"]:
         if m["via"] == "http":
             first, last = m["max_peak_rss_mb"][str(args.checkpoint)], m["max_peak_rss_mb"][str(args.events)]

@@ -40,15 +40,15 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-import ingest  # noqa: E402  the clinic, its events and the direct ingestion
-import run as runner  # noqa: E402
+import ingest  # the clinic, its events and the direct ingestion
+import run as runner  # bench/run.py
 
 SPAN_DAYS = 200
 TARGET_MS = 100.0
@@ -94,27 +94,6 @@ def compact(clinic_id: int) -> dict:
             "seconds": round(seconds, 2)}
 
 
-def consistency(clinic_id: int) -> dict:
-    """The tallies' sums against the ledger and the assignments they count (all in the clinic's scope)."""
-    from django.db.models import Count, Q, Sum
-
-    from clinic_crm.tenancy.context import clinic_scope
-    from redemptions.models import Assignment, PromotionTally, Redemption
-
-    with clinic_scope(clinic_id):
-        ledger = Redemption.objects.filter(status="applied").aggregate(n=Count("id"), revenue=Sum("order_total"))
-        held = Assignment.objects.aggregate(n=Count("id"), redeemed=Count("id", filter=Q(redeemed_at__isnull=False)),
-                                            redemptions=Sum("redemptions"))
-        tally = PromotionTally.objects.aggregate(assigned=Sum("assigned"), redeemed=Sum("redeemed"),
-                                                 redemptions=Sum("redemptions"), revenue=Sum("revenue"))
-    pairs = {"redemptions (ledger = tallies = assignments)": (ledger["n"], tally["redemptions"], held["redemptions"]),
-             "assigned patients (assignments = tallies)": (held["n"], tally["assigned"]),
-             "redeemed patients (assignments = tallies)": (held["redeemed"], tally["redeemed"]),
-             "revenue (ledger = tallies)": (str(ledger["revenue"]), str(tally["revenue"]))}
-    return {"ok": all(len(set(values)) == 1 for values in pairs.values()),
-            "checks": {name: list(values) for name, values in pairs.items()}}
-
-
 def _timed(fn, *, clinic_id: int | None, runs: int, warmup: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -150,8 +129,32 @@ def _explain(clinic_id: int, sql: str) -> str:
     if sql.startswith("SELECT set_config("):  # the scope's setting, sent ahead of the statement
         sql = sql.split("; ", 1)[1]
     with clinic_scope(clinic_id), connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql.replace("%", "%%"))
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)  # no parameters: nothing is interpolated
         return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _profile(fn, *, clinic_id: int | None, calls: int = 3) -> str:
+    """Where the time goes when it is not SQL: cProfile over a few calls, the functions with the
+    most time of their own."""
+    import cProfile
+    import io
+    import pstats
+
+    from clinic_crm.tenancy.context import clinic_scope
+
+    profile = cProfile.Profile()
+    for _ in range(calls):
+        profile.enable()
+        if clinic_id is None:
+            fn()
+        else:
+            with clinic_scope(clinic_id):
+                fn()
+        profile.disable()
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(10)
+    text = out.getvalue()
+    return text[text.find("ncalls"):].rstrip() if "ncalls" in text else text
 
 
 def measure(ctx: dict, args) -> dict:
@@ -165,14 +168,17 @@ def measure(ctx: dict, args) -> dict:
 
     from clinic_crm.dashboard.promotions import get_promotion_page, list_promotion_rows
     from clinic_crm.tenancy.choices import Role
+    from clinic_crm.tenancy.context import clinic_scope
     from clinic_crm.tenancy.models import Clinic
     from clinic_crm.tenancy.services import create_staff
-    from redemptions.selectors import count_promotions, count_rewards_unlocked, get_clinic_redemption_rate
+    from redemptions.selectors import (
+        count_promotions,
+        count_rewards_unlocked,
+        get_clinic_redemption_rate,
+    )
 
     clinic = Clinic.objects.get(pk=ctx["clinic_id"])
     today = dj_timezone.localdate(timezone=ZoneInfo(clinic.timezone))
-    from clinic_crm.tenancy.context import clinic_scope
-
     with clinic_scope(clinic.pk):
         counts = count_promotions()
     busiest = max(counts, key=lambda key: counts[key].redemptions)
@@ -224,7 +230,16 @@ def measure(ctx: dict, args) -> dict:
                 out["reads"].append(row)
                 log(f"  {name}: {row['median_ms']} ms, {row['queries']} queries")
 
+    functions = {name: (fn, clinic.pk) for name, fn in reads}
     for row in out["reads"]:
+        if not row["baseline"] and row["median_ms"] > TARGET_MS:
+            fn, scope = functions.get(row["name"], (None, None))
+            if fn is None:  # a page
+                url = row["url"]
+                with override_settings(STORAGES=storages):
+                    row["profile"] = _profile(lambda url=url: client.get(url, secure=True), clinic_id=None)
+            else:
+                row["profile"] = _profile(fn, clinic_id=scope)
         if args.explain or (not row["baseline"] and row["median_ms"] > TARGET_MS):
             selects = [s for s in row["statements"] if "SELECT" in s["sql"][:200] and "set_config" not in
                        s["sql"].split("; ")[-1][:40]]
@@ -270,7 +285,7 @@ def child(size: int, args) -> dict:
     vacuum_started = time.perf_counter()
     ingest.vacuum_analyze()
     vacuum_s = time.perf_counter() - vacuum_started
-    checked = consistency(ctx["clinic_id"])
+    checked = ingest.consistency(ctx["clinic_id"])
     log(f"{ctx['slug']}: tallies {compaction['rows_before']:,} → {compaction['rows_after']:,} rows after compaction "
         f"({compaction['distinct_dimensions']:,} distinct days x dimensions); counts agree: {checked['ok']}")
     prepared_s = time.perf_counter() - started
@@ -307,7 +322,7 @@ def main(argv=None) -> int:
 
     results_dir = BENCH_DIR / "results"
     results_dir.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     load_before = os.getloadavg()[0]
     env = {"DATABASE_URL": args.database_url, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50),
            "ALLOWED_HOSTS": "127.0.0.1,testserver", "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "clinic_crm.settings"}
@@ -320,7 +335,7 @@ def main(argv=None) -> int:
                    "--warmup", str(args.warmup)] + (["--explain"] if args.explain else []) + \
                   (["--no-pages"] if args.no_pages else [])
         done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PROMOTIONS_BENCH_ENV": json.dumps(env)},
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"the {size:,} run failed (see above)")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -350,6 +365,9 @@ def main(argv=None) -> int:
         print(f"compaction: {c['rows_before']:,} tally rows → {c['rows_after']:,} in {c['seconds']} s "
               f"({c['distinct_dimensions']:,} distinct promotion x day x channel x segment x tier)")
         for row in r["reads"]:
+            if "profile" in row:
+                print(f"\nOver {TARGET_MS:g} ms: {row['name']}, {row['median_ms']} ms of which SQL {row['sql_ms']} ms; "
+                      f"cProfile, 3 calls, by own time:\n{row['profile']}")
             if "explain" in row:
                 print(f"\nEXPLAIN ANALYZE, slowest statement of {row['name']}:\n{row['explain']['sql'][:400]}\n"
                       f"{row['explain']['plan']}")
@@ -365,7 +383,8 @@ def main(argv=None) -> int:
               + "; ".join(same))
     print(f"\nTargets (each read <= {TARGET_MS:g} ms median, the same queries at every size, counts agree): "
           f"{'PASS' if ok else 'FAIL'}")
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False).stdout
     output = Path(args.output) if args.output else results_dir / f"promotions-{stamp}.json"
     output.write_text(json.dumps({"git_head": head.strip(), "cpus": os.cpu_count(), "load_before": load_before,
                                   "args": {k: v for k, v in vars(args).items() if k != "database_url"},

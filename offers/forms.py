@@ -100,16 +100,18 @@ class OfferForm(FieldValidatorsOnly, forms.ModelForm):
 class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
     class Meta:
         model = AutomatedOffer
-        fields = ["discount_type", "discount_value", "push_title", "push_message", "validity_days", "active",
-                  "published"]
+        fields = ["discount_type", "discount_value", "push_title", "push_message", "validity_days", "app_lead_days",
+                  "active", "published"]
         labels = {
             "discount_type": "Discount", "discount_value": "Value", "push_title": "Push title",
-            "push_message": "Push message", "validity_days": "Redeemable for (days)", "active": "Active",
+            "push_message": "Push message", "validity_days": "Redeemable for (days)",
+            "app_lead_days": "Show in the app (days before)", "active": "Active",
             "published": "Published",
         }
         help_texts = {
             "push_title": "The headline of the notification patients receive on the day.",
             "validity_days": "How many days patients have to redeem it after it fires (1–90).",
+            "app_lead_days": "0 shows it from the day it fires; up to 30 shows a “coming soon” card before.",
             "active": "The automation sends its push and opens the offer when the occasion arrives.",
             "published": "Patients can see the offer in the app. Active without Published sends a push "
                          "patients can't act on.",
@@ -118,11 +120,16 @@ class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
             **DiscountWidgets.widgets,
             "push_message": forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
             "validity_days": forms.NumberInput(attrs={"min": "1", "max": "90"}),
+            "app_lead_days": forms.NumberInput(attrs={"min": "0", "max": "30"}),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["discount_value"].required = False
+        self.fields["app_lead_days"].required = False  # left empty: from the day it fires
+
+    def clean_app_lead_days(self):
+        return self.cleaned_data.get("app_lead_days") or 0
         self.fields["push_title"].required = True
         self.fields["push_message"].required = True
 

@@ -63,6 +63,11 @@ class AutomatedOffer(TenantModel, DiscountTerms, TimeStampedModel):
     )
     active = models.BooleanField(default=False, help_text="The automation fires on the occasion.")
     published = models.BooleanField(default=False, help_text="Visible in the patient app.")
+    # The app shows an occasion offer only once it fires (until it can no longer be redeemed), or
+    # this many days before, as a "coming soon" card; never months ahead.
+    app_lead_days = models.PositiveSmallIntegerField(
+        default=0, db_default=0, validators=[MaxValueValidator(30)],
+        help_text="Show it in the app this many days before it fires (0: from the day it fires).")
     # Set when the occasion fires: the last day the offer can be redeemed for that occurrence.
     redeemable_until = models.DateField(null=True, blank=True)
 

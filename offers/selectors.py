@@ -167,14 +167,29 @@ class AppOffer:
     redeemable: bool
 
 
-def list_app_offers(*, today: date) -> list[AppOffer]:
+def in_app_window(*, offer: AutomatedOffer, today: date, locale: str) -> bool:
+    """Whether the app shows a published occasion offer on the clinic's date `today`: from when it
+    fires until its last redeemable day, or from its lead days before; never months ahead. Birthday
+    is each patient's own day, so it stays listed (redeeming checks the patient's window)."""
+    if offer.occasion == Occasion.BIRTHDAY:
+        return True
+    if offer.redeemable_until is not None and today <= offer.redeemable_until:
+        return True
+    if not offer.app_lead_days:
+        return False
+    upcoming = next_occurrence(offer.occasion, today, locale)
+    return upcoming is not None and (upcoming - today).days <= offer.app_lead_days
+
+
+def list_app_offers(*, today: date, locale: str = "uk") -> list[AppOffer]:
     """What the app shows for the clinic's date `today`: live one-time offers, newest first, then
-    published automated offers by occasion (OFF-7)."""
+    published automated offers inside their window, by occasion (OFF-7)."""
     one_time = (Offer.objects.filter(published=True, active=True)
                 .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
                 .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
                 .order_by("-created_at", "-id"))
-    automated = AutomatedOffer.objects.filter(published=True).order_by("occasion")
+    automated = [offer for offer in AutomatedOffer.objects.filter(published=True).order_by("occasion")
+                 if in_app_window(offer=offer, today=today, locale=locale)]
     return [AppOffer(offer=offer, redeemable=is_offer_redeemable(offer=offer, today=today))
             for offer in [*one_time, *automated]]
 

@@ -62,6 +62,7 @@ class AutomatedOfferOutput(_DiscountFields):
     active = fields.BooleanField()
     published = fields.BooleanField()
     validity_days = fields.IntegerField()
+    app_lead_days = fields.IntegerField(help_text="Days before it fires that the app shows it (0: from the day).")
     redeemable_until = fields.DateField(allow_null=True,
                                              help_text="Last day of the window its latest firing opened.")
 
@@ -108,6 +109,7 @@ class AutomatedOfferInput(serializers.Serializer):
     push_title = fields.CharField(max_length=120, allow_blank=True, required=False)
     push_message = fields.CharField(max_length=500, allow_blank=True, required=False)
     validity_days = fields.IntegerField(min_value=1, max_value=90, required=False)
+    app_lead_days = fields.IntegerField(min_value=0, max_value=30, required=False)
     active = fields.BooleanField(required=False)
     published = fields.BooleanField(required=False)
 

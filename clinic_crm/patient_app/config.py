@@ -58,7 +58,7 @@ def build_app_config(*, clinic: Clinic, today: date, now: datetime) -> dict:
 
 def _offers(*, clinic: Clinic, today: date) -> list[dict]:
     offers = []
-    for entry in list_app_offers(today=today):
+    for entry in list_app_offers(today=today, locale=clinic.locale):
         offer = entry.offer
         if isinstance(offer, Offer):
             offers.append({

@@ -22,7 +22,7 @@ OFFER_FIELDS = ("name", "title", "description", "image_url", "discount_type", "d
                 "valid_until", "active", "published", "max_uses", "clip_required", "ships_item",
                 "allow_multiple_responses", "certificate_codes")
 AUTOMATED_FIELDS = ("discount_type", "discount_value", "push_title", "push_message", "validity_days", "active",
-                    "published")
+                    "published", "app_lead_days")
 
 
 def _changed(clinic_id: int) -> None:

@@ -46,15 +46,17 @@ def offer_ids(response) -> list[str]:
     return [o["id"] for o in response.json()["offers"]]
 
 
+@time_machine.travel(datetime(2026, 12, 10, 12, 0, tzinfo=LONDON), tick=False)
 def test_the_config_has_the_clinic_and_its_live_offers_in_the_api_shape(clinic_a, in_clinic, app_client_for,
                                                                          django_capture_on_commit_callbacks):
-    # given a live one-time offer and a published Christmas offer that has not fired
+    # given a live one-time offer and a published Christmas offer shown 30 days ahead, not fired yet
     with django_capture_on_commit_callbacks(execute=True):
         offer = make_offer(clinic_a, in_clinic, valid_until=date(2030, 1, 31))
         with in_clinic(clinic_a):
             christmas = AutomatedOffer.objects.get(occasion=Occasion.CHRISTMAS)
+            services.configure_automated_offer(automated_offer=christmas, data={"app_lead_days": 30})
             services.publish_automated_offer(automated_offer=christmas)
-    # when the app fetches its config
+    # when the app fetches its config on 10 December
     response = fetch(app_client_for, clinic_a)
     # then it has the clinic, both offers with promotion ids, and a strong ETag
     assert response.status_code == 200
@@ -99,9 +101,9 @@ def test_a_fired_automated_offer_is_redeemable_inside_its_window(clinic_a, in_cl
         inside = fetch(app_client_for, clinic_a).json()["offers"]
     with time_machine.travel(datetime(2027, 1, 1, 9, 0, tzinfo=LONDON), tick=False):
         after = fetch(app_client_for, clinic_a).json()["offers"]
-    # then it is redeemable until the 31st and listed but not redeemable after
+    # then it is redeemable until the 31st, and gone from the app after its window
     assert [(o["redeemable"], o["valid_until"]) for o in inside] == [(True, "2026-12-31")]
-    assert [(o["redeemable"], o["valid_until"]) for o in after] == [(False, None)]
+    assert after == []
 
 
 def test_a_signed_in_patient_gets_the_same_list(clinic_a, in_clinic, app_client_for):
@@ -174,13 +176,15 @@ def test_every_lifecycle_change_is_visible_on_the_very_next_fetch(
         assert titles["Live, now 30% off"]["discount_label"] == "30% Off"
 
 
+@time_machine.travel(datetime(2026, 10, 20, 12, 0, tzinfo=LONDON), tick=False)
 def test_automated_offer_changes_are_visible_on_the_next_fetch(clinic_a, in_clinic, app_client_for,
                                                                 django_capture_on_commit_callbacks):
-    # given the app's config with no automated offer published
+    # given the app's config with no automated offer published, eleven days before Halloween
     before = fetch(app_client_for, clinic_a)
-    # when Halloween is published, then configured
+    # when Halloween is published to show two weeks ahead, then configured
     with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
         halloween = AutomatedOffer.objects.get(occasion=Occasion.HALLOWEEN)
+        services.configure_automated_offer(automated_offer=halloween, data={"app_lead_days": 14})
         services.publish_automated_offer(automated_offer=halloween)
     published = fetch(app_client_for, clinic_a, HTTP_IF_NONE_MATCH=before["ETag"])
     with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
@@ -420,3 +424,30 @@ def test_with_caching_in_process_off_every_fetch_is_looked_up(clinic_a, app_clie
     api.get(CONFIG)
     # then both fetches went to get_app_config
     assert config_builds == [clinic_a.pk, clinic_a.pk]
+
+
+def test_an_occasion_offer_is_in_the_app_only_inside_its_window_or_lead_time(clinic_a, in_clinic, app_client_for,
+                                                                            django_capture_on_commit_callbacks):
+    # given Black Friday (27 Nov 2026) published, first with no lead time, then shown ten days ahead
+    with in_clinic(clinic_a):
+        friday = AutomatedOffer.objects.get(occasion=Occasion.BLACK_FRIDAY)
+        services.configure_automated_offer(automated_offer=friday, data={"active": True, "published": True})
+
+    def listed(when):
+        with time_machine.travel(when, tick=False):
+            return [(o["occasion"], o["redeemable"]) for o in fetch(app_client_for, clinic_a).json()["offers"]]
+
+    # then published in January it is not in the app months ahead, nor the week before
+    assert listed(datetime(2026, 1, 10, 12, 0, tzinfo=LONDON)) == []
+    assert listed(datetime(2026, 11, 20, 12, 0, tzinfo=LONDON)) == []
+    # with ten days' lead it shows as "coming soon" (not redeemable) from 17 November, not before
+    with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
+        services.configure_automated_offer(automated_offer=friday, data={"app_lead_days": 10})
+    assert listed(datetime(2026, 11, 16, 12, 0, tzinfo=LONDON)) == []
+    assert listed(datetime(2026, 11, 20, 12, 0, tzinfo=LONDON)) == [("black_friday", False)]
+    # and once it fires it is redeemable until its window ends, then gone
+    with django_capture_on_commit_callbacks(execute=True), in_clinic(clinic_a):
+        friday.refresh_from_db()
+        services.fire_automated_offer(clinic=clinic_a, automated_offer=friday, occurrence=date(2026, 11, 27))
+    assert listed(datetime(2026, 11, 28, 12, 0, tzinfo=LONDON)) == [("black_friday", True)]
+    assert listed(datetime(2026, 12, 10, 12, 0, tzinfo=LONDON)) == []
