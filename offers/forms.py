@@ -127,11 +127,11 @@ class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["discount_value"].required = False
         self.fields["app_lead_days"].required = False  # left empty: from the day it fires
+        self.fields["push_title"].required = True
+        self.fields["push_message"].required = True
 
     def clean_app_lead_days(self):
         return self.cleaned_data.get("app_lead_days") or 0
-        self.fields["push_title"].required = True
-        self.fields["push_message"].required = True
 
     def clean(self):
         data = super().clean()
