@@ -12,7 +12,7 @@ def automated_offer_defaults(occasion: str) -> dict:
     title, message = DEFAULTS[Occasion(occasion)]
     return {
         "discount_type": DiscountType.PERCENT, "discount_value": Decimal("10"),
-        "push_title": title, "push_message": message.format(discount="10% off"),
+        "push_title": title, "push_message": message,  # {discount} is filled in when it is sent
         "validity_days": 7, "active": False, "published": False,
     }
 

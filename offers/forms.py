@@ -6,6 +6,7 @@ from django.forms.models import construct_instance
 
 from clinic_crm.common.choices import DiscountType
 from offers.models import AutomatedOffer, Offer
+from offers.push_text import unknown_placeholders
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -109,7 +110,10 @@ class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
             "published": "Published",
         }
         help_texts = {
-            "push_title": "The headline of the notification patients receive on the day.",
+            "push_title": "The headline of the notification patients receive on the day. {discount} and "
+                          "{clinic} are filled in when it is sent.",
+            "push_message": "{discount} says the offer's discount (“15% off”) and {clinic} the clinic's name, "
+                            "always up to date.",
             "validity_days": "How many days patients have to redeem it after it fires (1–90).",
             "app_lead_days": "0 shows it from the day it fires; up to 30 shows a “coming soon” card before.",
             "active": "The automation sends its push and opens the offer when the occasion arrives.",
@@ -132,6 +136,20 @@ class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
 
     def clean_app_lead_days(self):
         return self.cleaned_data.get("app_lead_days") or 0
+
+    def _clean_push_text(self, name):
+        text = self.cleaned_data.get(name) or ""
+        unknown = unknown_placeholders(text)
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown placeholder {', '.join(unknown)}: use {{discount}} or {{clinic}}, or write the words.")
+        return text
+
+    def clean_push_title(self):
+        return self._clean_push_text("push_title")
+
+    def clean_push_message(self):
+        return self._clean_push_text("push_message")
 
     def clean(self):
         data = super().clean()

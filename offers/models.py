@@ -7,6 +7,7 @@ from django.db import models
 from clinic_crm.common.models import DiscountTerms, TimeStampedModel
 from clinic_crm.tenancy.models import TenantModel
 from offers.choices import Occasion
+from offers.push_text import render_push_text
 
 
 class Offer(TenantModel, DiscountTerms, TimeStampedModel):
@@ -83,6 +84,13 @@ class AutomatedOffer(TenantModel, DiscountTerms, TimeStampedModel):
     @property
     def promotion_key(self) -> str:
         return f"automated_offer_{self.pk}"
+
+    def push_texts(self, *, currency: str, clinic_name: str) -> tuple[str, str]:
+        """Its push title and message as patients read them, placeholders filled in."""
+        label = self.discount_label_in(currency)
+        return (render_push_text(self.push_title or self.get_occasion_display(), discount_label=label,
+                                 clinic_name=clinic_name),
+                render_push_text(self.push_message, discount_label=label, clinic_name=clinic_name))
 
 
 class OccasionFiring(TenantModel):

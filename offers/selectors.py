@@ -16,6 +16,7 @@ from notifications.selectors import get_push_setup_problem, list_recent_pushes
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer
 from offers.occasions import next_occurrence
+from offers.push_text import mismatched_figures
 from offers.services.redemption import PROMOTION_KEY, is_offer_redeemable
 from redemptions.choices import RedemptionStatus
 from redemptions.models import Redemption
@@ -84,6 +85,13 @@ class AutomatedOfferCard:
     today: date | None = None
     # The last day of the occurrence that fired and is still redeemable in the app, when there is one.
     open_until: date | None = None
+    push_warning: str = ""  # the push names another figure than the discount
+
+    @property
+    def app_from(self) -> date | None:
+        """The first day the app shows it before it fires (its lead time), if it has one."""
+        lead = self.automated_offer.app_lead_days
+        return self.next_date - timedelta(days=lead) if self.next_date and lead else None
 
     @property
     def is_birthday(self) -> bool:
@@ -226,6 +234,7 @@ def get_automated_offer_card(*, automated_offer: AutomatedOffer, currency: str, 
         automated_offer=a, discount_label=a.discount_label_in(currency),
         next_date=next_occurrence(a.occasion, today, locale), today=today,
         open_until=a.redeemable_until if is_offer_redeemable(offer=a, today=today) else None,
+        push_warning=push_discount_mismatch(automated_offer=a, currency=currency),
     )
 
 
@@ -404,3 +413,15 @@ def get_offer_promotion(*, clinic: Clinic, promotion_id: int) -> PromotionInfo |
 def get_automated_offer_promotion(*, clinic: Clinic, promotion_id: int) -> PromotionInfo | None:
     offer = AutomatedOffer.objects.filter(pk=promotion_id).first()
     return _automated_promotion(offer, clinic) if offer else None
+
+
+def push_discount_mismatch(*, automated_offer: AutomatedOffer, currency: str) -> str:
+    """A warning when the push names another figure than the offer's discount, else ""."""
+    offer = automated_offer
+    wrong = mismatched_figures(f"{offer.push_title} {offer.push_message}", discount_type=offer.discount_type,
+                               discount_value=offer.discount_value)
+    if not wrong:
+        return ""
+    return (f"{offer.get_occasion_display()}'s push says {', '.join(wrong)}, but the offer gives "
+            f"{offer.discount_label_in(currency).lower()}. Write {{discount}} in the push to always say the "
+            "right figure.")

@@ -203,6 +203,9 @@ def automated_edit(request, automated_id):
             _report(form, error)
         else:
             messages.success(request, f"{automated.get_occasion_display()} was saved.")
+            warning = selectors.push_discount_mismatch(automated_offer=automated, currency=request.clinic.currency)
+            if warning:
+                messages.warning(request, warning)
             return _to_list(request, "automated")
     card = selectors.get_automated_offer_card(automated_offer=automated, currency=request.clinic.currency,
                                               locale=request.clinic.locale, today=timezone.localdate())

@@ -67,9 +67,10 @@ def _offers(*, clinic: Clinic, today: date) -> list[dict]:
                 "valid_from": offer.valid_from, "valid_until": offer.valid_until, "redeemable": entry.redeemable,
             })
         else:
+            title, description = offer.push_texts(currency=clinic.currency, clinic_name=clinic.name)
             offers.append({
                 "id": offer.promotion_key, "kind": "automated", "occasion": offer.occasion,
-                "title": offer.push_title or offer.get_occasion_display(), "description": offer.push_message,
+                "title": title, "description": description,
                 "discount_label": offer.discount_label_in(clinic.currency), "valid_from": None,
                 "valid_until": offer.redeemable_until if entry.redeemable else None,
                 "redeemable": entry.redeemable,

@@ -76,8 +76,8 @@ def fire_automated_offer(*, clinic: Clinic, automated_offer: AutomatedOffer, occ
     assign_responses(clinic=clinic, patients=targeted, source=ResponseSource.OCCASION,
                      terms=response_terms_of(offer=offer, currency=clinic.currency, occurrence=occurrence))
     if external_ids != []:
-        firing.push = queue_push(clinic=clinic, title=offer.push_title or offer.get_occasion_display(),
-                                 message=offer.push_message, external_ids=external_ids,
+        title, message = offer.push_texts(currency=clinic.currency, clinic_name=clinic.name)
+        firing.push = queue_push(clinic=clinic, title=title, message=message, external_ids=external_ids,
                                  source_key=offer.promotion_key, occurrence=occurrence.isoformat())
         firing.save(update_fields=["push"])
     clinic_id = clinic.pk

@@ -77,8 +77,9 @@ def response_terms_of(*, offer: AnyOffer, currency: str, occurrence: date | None
             details={"image_url": offer.image_url} if offer.image_url else {},
         )
     start = occurrence or offer.redeemable_until
+    title, description = offer.push_texts(currency=currency, clinic_name=offer.clinic.name)
     return ResponseTerms(
-        promotion=promotion, title=offer.push_title or offer.get_occasion_display(), description=offer.push_message,
+        promotion=promotion, title=title, description=description,
         allow_multiple=True, usage_from=start,
         usage_until=start + timedelta(days=offer.validity_days - 1) if occurrence else offer.redeemable_until,
         details={"occasion": offer.occasion, "occurrence": start.isoformat() if start else None},
