@@ -10,7 +10,7 @@ from django.core.validators import MinValueValidator
 from clinic_crm.common.choices import DiscountType
 from clinic_crm.patients.models import Patient
 from promos.choices import AppliesTo, Audience, PromoKind
-from promos.models import Promo
+from promos.models import Promo, PromoCode
 from promos.services import UNUSED_BY_KIND
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -133,6 +133,19 @@ class PromoForm(forms.Form):
         kind = data.get("kind")
         if kind in (PromoKind.GLOBAL, PromoKind.TIERED) and not data.get("code") and "code" not in self.errors:
             self.add_error("code", "Enter the code customers will type.")
+        # Found now, with every other error, not on a later submit: a code another promo uses, in any case.
+        code = data.get("code")
+        if code and kind != PromoKind.PERSONALISED and "code" not in self.errors:
+            taken = PromoCode.objects.filter(code__iexact=code)
+            if self.promo is not None:
+                taken = taken.exclude(promo_id=self.promo.pk)
+            other = taken.select_related("promo").first()
+            if other is not None:
+                self.add_error("code", f"“{other.promo.name}” already uses {other.code} (codes ignore case).")
+        total, each = data.get("max_uses"), data.get("max_uses_per_customer")
+        if total and each and each > total:
+            self.add_error("max_uses_per_customer",
+                           f"No patient can use it {each} times while the promo allows {total} uses in all.")
         if kind != PromoKind.TIERED:
             _check_discount(self, data)
         start, end = data.get("starts_at"), data.get("ends_at")

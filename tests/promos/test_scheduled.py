@@ -37,3 +37,20 @@ def test_an_active_promo_before_its_start_is_scheduled_everywhere(clinic_a, in_c
     with in_clinic(clinic_a):
         statuses = {row.info.name: row.info.status for row in list_promotion_rows(clinic=clinic_a)}
     assert statuses["Spring"] == "Scheduled" and statuses["Now"] == "Active"
+
+
+def test_every_form_error_shows_in_one_submit_duplicate_code_and_caps_included(clinic_a, in_clinic, owner_a,
+                                                                                client_for):
+    from tests.promos.factories import form_data
+
+    seed(clinic_a, in_clinic, "Welcome", code="SMILE10")
+    # when a new promo reuses the code in another case, with a per-patient cap above its total cap and
+    # an end before its start, all in one submit
+    data = form_data(name="Copy", code="Smile10", max_uses="5", max_uses_per_customer="10",
+                     starts_at="2026-12-20T10:00", ends_at="2026-12-10T10:00")
+    response = client_for(owner_a).post(url(clinic_a, "create"), data)
+    # then the one answer names every problem
+    errors = response.context["form"].errors
+    assert "already uses SMILE10" in " ".join(errors["code"])
+    assert "while the promo allows 5 uses" in " ".join(errors["max_uses_per_customer"])
+    assert "end must be after the start" in " ".join(errors["ends_at"])

@@ -115,7 +115,7 @@ def test_a_code_another_promo_uses_is_reported_on_the_code_field(clinic_a, in_cl
     seed(clinic_a, in_clinic, "First", code="TAKEN")
     response = client_for(staff_a).post(url(clinic_a, "create"), form_data(code="taken"))
     assert response.status_code == 200
-    assert "Another promo already uses this code." in response.context["form"].errors["code"]
+    assert "“First” already uses TAKEN (codes ignore case)." in response.context["form"].errors["code"]
 
 
 def test_detail_shows_metrics_details_and_the_activity_diff_after_an_edit(clinic_a, in_clinic, staff_a, client_for):
