@@ -28,6 +28,13 @@ def list_api_keys(*, clinic: Clinic) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(clinic=clinic).select_related("created_by").order_by("revoked_at", "-created_at")
 
 
+def list_owner_names(*, clinic: Clinic, limit: int = 3) -> list[str]:
+    """Who to ask for a change: the clinic's owners by name (or e-mail), a few at most."""
+    owners = (Membership.objects.filter(clinic=clinic, role=Role.OWNER).select_related("user")
+              .order_by("user__first_name", "user__email")[:limit])
+    return [m.user.get_full_name() or m.user.email for m in owners]
+
+
 def count_owners(*, clinic: Clinic) -> int:
     return Membership.objects.filter(clinic=clinic, role=Role.OWNER).count()
 

@@ -166,3 +166,10 @@ def test_password_change(clinic_a, owner_a, client_for):
 def test_unknown_pages_render_the_product_404(client_for, owner_a):
     response = client_for(owner_a).get("/no/such/page/")
     assert response.status_code == 404
+
+
+def test_a_viewer_is_told_the_page_is_view_only_and_who_can_change_that(clinic_a, owner_a, viewer_a, client_for):
+    viewer_page = client_for(viewer_a).get(f"/c/{clinic_a.slug}/offers/").content.decode()
+    assert 'data-testid="read-only-banner"' in viewer_page
+    assert "change nothing" in viewer_page and owner_a.get_full_name() in viewer_page
+    assert 'data-testid="read-only-banner"' not in client_for(owner_a).get(f"/c/{clinic_a.slug}/offers/").content.decode()
