@@ -155,6 +155,9 @@ class AttentionItem:
     text: str  # what is wrong: shown to everyone
     advice: str  # what to do about it: shown to those who can change offers ("" when the text says it all)
     url_name: str  # takes only the clinic slug, as the dashboard's attention list links it
+    anchor: str = ""  # the row it is about on that page ("automated-12"), so the link lands on it
+    fix_role: str = "staff"  # the least role that can make the fix; others are told who can
+    fix_label: str = "Fix it"
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,9 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
             items.append(AttentionItem(
                 key=f"unpublished_automated:{a.occasion}", level="warning",
                 title=f"{a.get_occasion_display()} is active but not published",
-                text="It will send a push patients can't see in the app.", advice="Publish it, or deactivate it.",
-                url_name="offers:automated",
+                text="It will send a push patients can't see in the app.",
+                advice="Publish it (patients see it from the day it fires), or deactivate it.",
+                url_name="offers:automated", anchor=f"automated-{a.pk}", fix_label="Open its row",
             ))
     if get_push_setup_problem(clinic=clinic):  # only OneSignal needs the clinic's own credentials
         horizon = today + timedelta(days=DUE_WITHIN_DAYS)
@@ -329,7 +333,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                     key=f"push_off:{a.occasion}", level="warning",
                     title=f"{a.get_occasion_display()} can't reach patients",
                     text="It sends on each patient's birthday, but push notifications are not set up.", advice="",
-                    url_name="settings:onesignal",
+                    url_name="settings:onesignal", fix_role="owner", fix_label="Set up push",
                 ))
                 continue
             when = next_occurrence(a.occasion, today, clinic.locale)
@@ -338,7 +342,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                     key=f"push_off:{a.occasion}", level="warning",
                     title=f"{a.get_occasion_display()} fires on {_short(when)} without push",
                     text="Push notifications are not set up, so patients won't be told about it.", advice="",
-                    url_name="settings:onesignal",
+                    url_name="settings:onesignal", fix_role="owner", fix_label="Set up push",
                 ))
 
     # Integer arithmetic on both sides: uses / cap >= 4 / 5, without a mixed-type expression.
@@ -351,7 +355,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 key=f"ended_published:{offer.pk}", level="warning",
                 title=f"“{offer.name}” ended on {_short(offer.valid_until)} but is still published",
                 text="Patients no longer see it.", advice="Unpublish it to keep the list tidy, or extend its dates.",
-                url_name="offers:list",
+                url_name="offers:list", anchor=f"offer-{offer.pk}", fix_label="Open its row",
             ))
         elif offer.active and offer.max_uses and offer.current_uses * 5 >= offer.max_uses * 4:
             full = offer.current_uses >= offer.max_uses
@@ -362,7 +366,7 @@ def list_offer_attention(*, clinic: Clinic, today: date) -> list[AttentionItem]:
                 text=(f"{offer.current_uses} of {offer.max_uses} uses taken."
                       + (" Patients can no longer redeem it." if full else "")),
                 advice="" if full else "Raise the cap if it should keep running.",
-                url_name="offers:list",
+                url_name="offers:list", anchor=f"offer-{offer.pk}", fix_label="Open its row",
             ))
     return items
 

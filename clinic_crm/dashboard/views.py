@@ -37,7 +37,8 @@ def _attention(clinic) -> list[dict]:
         items.append({"level": "warning", "title": "Push notifications are off",
                       "text": "Occasion offers cannot reach patients yet.",
                       "advice": "Add the clinic's OneSignal app id and REST API key in Settings.",
-                      "url_name": "settings:onesignal"})
+                      "url_name": "settings:onesignal", "anchor": "", "fix_role": "owner",
+                      "fix_label": "Set up push"})
     # Offer mistakes the seed's "common mistakes" describe, caught before a patient meets them (OFF-12).
     items += [asdict(item) for item in list_offer_attention(clinic=clinic, today=timezone.localdate())]
     return items

@@ -119,3 +119,25 @@ def test_a_viewer_reads_the_push_warning_as_a_fact_without_the_owners_instructio
     # then the warning states what is wrong, without telling them to change settings they cannot reach
     assert "Occasion offers cannot reach patients yet." in html
     assert "Add the clinic&#x27;s OneSignal app id" not in html and "Add the clinic's OneSignal app id" not in html
+
+
+def test_needs_attention_links_to_the_row_for_those_who_can_fix_it_and_tells_others_who_can(
+        clinic_a, in_clinic, owner_a, client_for):
+    from clinic_crm.tenancy.choices import Role
+    from offers.choices import Occasion
+    from offers.models import AutomatedOffer
+    from offers.services import configure_automated_offer
+    from tests.conftest import make_staff
+
+    # given Christmas switched on but not published
+    with in_clinic(clinic_a):
+        christmas = AutomatedOffer.objects.get(occasion=Occasion.CHRISTMAS)
+        configure_automated_offer(automated_offer=christmas, data={"active": True})
+    row_link = f'/c/{clinic_a.slug}/offers/automated/#automated-{christmas.pk}'
+    for role, can_fix in ((Role.OWNER, True), (Role.MANAGER, True), (Role.STAFF, True), (Role.VIEWER, False)):
+        user = owner_a if role == Role.OWNER else make_staff(clinic_a, role)
+        page = client_for(user).get(reverse("dashboard:overview", kwargs={"clinic_slug": clinic_a.slug}))
+        item = page.content.decode().split(f'data-key="unpublished_automated:christmas"')[1].split("attention-item")[0]
+        # then staff and above get a button to the very row; a viewer is told who can fix it
+        assert (f'href="{row_link}"' in item) is can_fix, role
+        assert ("Staff can fix this" in item) is (not can_fix), role
