@@ -22,7 +22,10 @@ from promos.events import Actor
 from promos.filters import SORTS
 from promos.forms import GenerateCodesForm, PromoForm
 from promos.models import Promo, PromoCode
-from redemptions.selectors import count_promotions
+from redemptions.choices import RedemptionStatus
+from redemptions.selectors import count_promotions, list_promotion_redemptions
+
+USED_BY_ROWS = 15
 
 CHART_METRICS = {"uses": "Uses", "discount": "Discount given", "revenue": "Revenue"}
 # Service error keys that name something other than a form field of the same name.
@@ -79,6 +82,9 @@ def _detail_context(request, promo: Promo, *, codes_form: GenerateCodesForm | No
         "metrics": selectors.get_promo_metrics(promo=promo),
         "activity": selectors.list_promo_activity_rows(promo=promo, currency=currency),
         "here": request.get_full_path(),
+        # Who used it, newest first, with their orders (the full list is Revenue, filtered by the promo).
+        "used_by": list(list_promotion_redemptions(promotion_key=promo.promotion_key,
+                                                   status=RedemptionStatus.APPLIED)[:USED_BY_ROWS]),
     }
     if promo.kind == PromoKind.PERSONALISED:
         codes_form = codes_form or GenerateCodesForm()

@@ -54,3 +54,20 @@ def test_every_form_error_shows_in_one_submit_duplicate_code_and_caps_included(c
     assert "already uses SMILE10" in " ".join(errors["code"])
     assert "while the promo allows 5 uses" in " ".join(errors["max_uses_per_customer"])
     assert "end must be after the start" in " ".join(errors["ends_at"])
+
+
+def test_the_promo_page_lists_who_used_it_and_links_to_their_orders(clinic_a, in_clinic, owner_a, client_for):
+    from decimal import Decimal
+
+    from promos.services import redeem_promo_code
+    from tests.factories import PatientFactory
+
+    promo = seed(clinic_a, in_clinic, "Welcome", code="SMILE10", active=True)
+    with in_clinic(clinic_a):
+        for name in ("Ann", "Bob"):
+            redeem_promo_code(code="SMILE10", patient=PatientFactory(first_name=name, last_name="Lee"),
+                              order_reference=f"O-{name}", order_total=Decimal("100.00"))
+    page = client_for(owner_a).get(url(clinic_a, "detail", promo.pk)).content.decode()
+    used = page.split('data-testid="used-by"')[1].split("</section>")[0]
+    assert "Ann Lee" in used and "Bob Lee" in used and "O-Ann" in used
+    assert f"?promotion={promo.promotion_key}" in used
