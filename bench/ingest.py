@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
+import itertools
 import json
 import os
 import random
@@ -93,6 +94,51 @@ def log(message: str) -> None:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def read_memory(pid: int | str = "self") -> dict | None:
+    """A process's peak RSS (VmHWM: since it started, or since the last `reset_peak`) and RSS now, in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    values = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines()
+              if line.startswith(("VmHWM", "VmRSS"))}
+    return {"peak_rss_mb": round(values["VmHWM"], 1), "rss_mb": round(values["VmRSS"], 1)}
+
+
+def reset_peak(pid: int | str = "self") -> None:
+    """Start a new peak-RSS window: Linux resets VmHWM to the current RSS on `5` into clear_refs."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+class MemoryWindows:
+    """Peak RSS of some processes over windows of events: at each mark, each process's peak in the
+    window just ended, its peak since it started (the largest window so far) and its RSS now."""
+
+    def __init__(self):
+        self.since_start: dict[str, float] = {}
+        self.marks: dict[str, dict] = {}
+
+    def mark(self, label: str, pids: list, extra: dict | None = None) -> None:
+        processes = {}
+        for pid in pids:
+            now = read_memory(pid)
+            if now is None:
+                continue
+            key = str(pid)
+            self.since_start[key] = max(self.since_start.get(key, 0.0), now["peak_rss_mb"])
+            processes[key] = {"window_peak_mb": now["peak_rss_mb"], "peak_rss_mb": self.since_start[key],
+                              "rss_mb": now["rss_mb"]}
+            reset_peak(pid)
+        self.marks[label] = {"processes": processes, **(extra or {})}
+
+    def largest(self, label: str, field: str) -> float | None:
+        values = [p[field] for p in self.marks[label]["processes"].values()]
+        return max(values) if values else None
 
 
 # --- the events ---------------------------------------------------------------------------------
@@ -285,12 +331,15 @@ def ingest_direct(ctx: dict, *, total: int, days: float, run_id: str, seed: int,
 
     from clinic_crm.tenancy.context import clinic_scope
     from clinic_crm.tenancy.models import Clinic
+    from redemptions.models import Assignment
     from redemptions.services.events import ingest_redemption_events
 
     clinic = Clinic.objects.get(pk=ctx["clinic_id"])
     events = Events(ctx, run_id=run_id, seed=seed, total=total, days=days)
     gc.collect()
     before = peak_rss_mb()
+    windows = MemoryWindows()
+    windows.mark("0", ["self"])
     seconds, accepted, marks = [], 0, {}
     started = time.perf_counter()
     while events.n < total:
@@ -303,8 +352,13 @@ def ingest_direct(ctx: dict, *, total: int, days: float, run_id: str, seed: int,
         if outcome.accepted != len(items):
             refused = [r.as_dict() for r in outcome.results if r.status != "accepted"][:3]
             raise SystemExit(f"batch {len(seconds)}: {outcome.accepted} of {len(items)} accepted, e.g. {refused}")
-        if events.n == checkpoint or events.n == total:
-            marks[events.n] = {"peak_rss_mb": round(peak_rss_mb(), 1), "seconds": round(time.perf_counter() - started, 1)}
+        if events.n % checkpoint == 0 or events.n == total:
+            with clinic_scope(clinic.pk):
+                held = Assignment.objects.count()
+            marks[events.n] = {"peak_rss_mb": round(peak_rss_mb(), 1),
+                               "seconds": round(time.perf_counter() - started, 1)}
+            windows.mark(str(events.n), ["self"], {"assignments": held,
+                                                   "seconds": round(time.perf_counter() - started, 1)})
         if len(seconds) % 10 == 0:
             log(f"  {events.n:>9,} events, {events.n / (time.perf_counter() - started):,.0f}/s, "
                 f"peak RSS {peak_rss_mb():.1f} MB")
@@ -312,7 +366,7 @@ def ingest_direct(ctx: dict, *, total: int, days: float, run_id: str, seed: int,
     return {"events": total, "accepted": accepted, "batches": len(seconds), "seconds": round(wall, 1),
             "events_per_s": round(total / wall), "batch_s_median": round(statistics.median(seconds), 2),
             "batch_s_max": round(max(seconds), 2), "peak_rss_before_mb": round(before, 1),
-            "checkpoints": {str(k): v for k, v in marks.items()}}
+            "checkpoints": {str(k): v for k, v in marks.items()}, "windows": windows.marks}
 
 
 def child_main(args) -> int:
@@ -554,7 +608,7 @@ def copy_rates(database_url: str, rows: list[tuple], repeats: int = 3) -> dict:
 
 
 def worker_memory(server_pid: int) -> dict[int, dict]:
-    """VmHWM (peak RSS) and VmRSS of each of gunicorn's worker processes, in MB."""
+    """gunicorn's worker processes (the master's children), each with its peak RSS and RSS now."""
     workers = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -562,14 +616,24 @@ def worker_memory(server_pid: int) -> dict[int, dict]:
         fields = runner._stat_fields(int(entry.name))
         if fields is None or fields[1] != str(server_pid):
             continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        values = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines()
-                  if line.startswith(("VmHWM", "VmRSS"))}
-        workers[int(entry.name)] = {"peak_rss_mb": round(values["VmHWM"], 1), "rss_mb": round(values["VmRSS"], 1)}
+        memory = read_memory(entry.name)
+        if memory is not None:
+            workers[int(entry.name)] = memory
     return workers
+
+
+def count_assignments(database_url: str, ctx: dict) -> int:
+    """The clinic's assignments, read as the app role in the clinic's scope (RLS applies)."""
+    import psycopg2
+
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT set_config('app.clinic_id', %s, true)", [str(ctx["clinic_id"])])
+            cursor.execute("SELECT count(*) FROM redemptions_assignment")
+            return cursor.fetchone()[0]
+    finally:
+        conn.close()
 
 
 def memory_over_http(args, env: dict, python: str, ctx: dict, api_key: str, run_id: str, log_dir: Path) -> dict:
@@ -581,7 +645,8 @@ def memory_over_http(args, env: dict, python: str, ctx: dict, api_key: str, run_
                          api_key)
         if status != 202:
             raise SystemExit(f"the warm-up event answered {status}")
-        marks = {"start": worker_memory(server.pid)}
+        windows = MemoryWindows()
+        windows.mark("0", list(worker_memory(server.pid)), {"assignments": count_assignments(args.database_url, ctx)})
         total = args.events
         events = Events(ctx, run_id=f"{run_id}-mem", seed=11, total=total, days=total / args.events_per_day)
         started = time.perf_counter()
@@ -594,20 +659,18 @@ def memory_over_http(args, env: dict, python: str, ctx: dict, api_key: str, run_
             if status != 200:
                 raise SystemExit(f"batch {len(times)} answered {status}: {raw[:300]!r}")
             accepted += json.loads(raw)["accepted"]
-            if events.n in (args.checkpoint, total):
-                marks[str(events.n)] = worker_memory(server.pid)
+            if events.n % args.checkpoint == 0 or events.n == total:
+                windows.mark(str(events.n), list(worker_memory(server.pid)),
+                             {"assignments": count_assignments(args.database_url, ctx),
+                              "seconds": round(time.perf_counter() - started, 1)})
             if len(times) % 10 == 0:
                 log(f"  {events.n:>9,} events over HTTP, {events.n / (time.perf_counter() - started):,.0f}/s")
         wall = time.perf_counter() - started
     finally:
         runner.stop_server(server)
-    pids = sorted({pid for mark in marks.values() for pid in mark})
     return {"via": "http", "workers": args.workers, "events": total, "accepted": accepted,
             "seconds": round(wall, 1), "events_per_s": round(accepted / wall), "batch_s_median":
-            round(statistics.median(times), 2), "batch_s_max": round(max(times), 2), "worker_pids": pids,
-            "marks": {k: {str(pid): v for pid, v in mark.items()} for k, mark in marks.items()},
-            "max_peak_rss_mb": {k: max((v["peak_rss_mb"] for v in mark.values()), default=None)
-                                for k, mark in marks.items()}}
+            round(statistics.median(times), 2), "batch_s_max": round(max(times), 2), "windows": windows.marks}
 
 
 def memory_direct(args, env: dict, python: str, ctx: dict, run_id: str) -> dict:
@@ -647,7 +710,8 @@ def parse_args(argv=None):
     parser.add_argument("--events-per-day", type=float, default=5_000,
                         help="how densely batch events are spread over past days (default 5,000 a day)")
     parser.add_argument("--clinic", default="ingest", help="the bench clinic's slug (default ingest; made once)")
-    parser.add_argument("--workers", type=int, default=2 * cpus + 1, help="gunicorn sync workers (default 2 x CPUs + 1)")
+    parser.add_argument("--workers", type=int, default=2 * cpus + 1,
+                        help="gunicorn sync workers (default 2 x CPUs + 1)")
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE (default 60, as docker-compose)")
     parser.add_argument("--cache-url", default="", help="CACHE_URL for the app, e.g. rediscache://127.0.0.1:6379/3 "
                                                         "(production); default the file cache, as bench/run.py")
@@ -659,7 +723,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.client_counts = [int(n) for n in args.clients.split(",") if n.strip()]
     args.batch_client_counts = [int(n) for n in args.batch_clients.split(",") if n.strip()]
-    args.checkpoint = min(args.checkpoint, args.events)
+    args.checkpoint = min(args.checkpoint, args.events) or BATCH
     if args.checkpoint % BATCH or args.events % BATCH:
         parser.error("--events and --checkpoint must be multiples of 10,000")
     args.worker_class, args.threads = "sync", 1  # as bench/run.py starts production's gunicorn
@@ -699,7 +763,7 @@ def main(argv=None) -> int:
                      "promotions": [{k: p[k] for k in ("key", "name", "weight", "tiers")} for p in ctx["promotions"]]}
 
     bodies = batch_bodies(ctx, batches=args.batches, events_per_day=args.events_per_day, run_id=f"{run_id}-b1",
-                          seed=5)
+                          seed=5) if args.batches and args.batch_client_counts else []
     port = runner.free_port()
     server = runner.start_server(args, env, python, port, results_dir / f"gunicorn-ingest-{stamp}.log")
     try:
@@ -737,11 +801,12 @@ def main(argv=None) -> int:
         runner.stop_server(server)
 
     # 3. A bare COPY of the first batch run's rows.
-    with CpuMeter(None) as meter:
+    if bodies:
         results["copy"] = copy_rates(args.database_url, copy_rows(ctx, bodies))
-    log(f"COPY of the same {len(bodies) * BATCH:,} rows: unlogged {results['copy']['unlogged']['events_per_s']:,.0f}"
-        f" rows/s, logged {results['copy']['logged']['events_per_s']:,.0f} rows/s")
-    base = results["copy"]["unlogged"]["events_per_s"]
+        log(f"COPY of the same {len(bodies) * BATCH:,} rows: unlogged "
+            f"{results['copy']['unlogged']['events_per_s']:,.0f} rows/s, logged "
+            f"{results['copy']['logged']['events_per_s']:,.0f} rows/s")
+    base = results["copy"]["unlogged"]["events_per_s"] if bodies else None
 
     # 4. Memory over --events.
     results["memory"] = []
@@ -759,7 +824,7 @@ def main(argv=None) -> int:
 
     # Report.
     lines = []
-    for name in ("unlogged", "logged"):
+    for name in ("unlogged", "logged") if base else ():
         c = results["copy"][name]
         lines.append([f"COPY into a bare {name} table", f"{c['rows']:,}", f"{c['seconds']:.2f}",
                       f"{c['events_per_s']:,.0f}", f"{c['events_per_s'] / base:.3f}", "-", "0", "-"])
@@ -770,16 +835,18 @@ def main(argv=None) -> int:
     for r in results["realtime"]:
         b = next(h for h in results["healthz"] if h["clients"] == r["clients"])
         r["vs_healthz"] = round(r["events_per_s"] / b["events_per_s"], 3) if b["events_per_s"] else None
-        lines.append([f"single event HTTP, {r['clients']} clients ({r['vs_healthz']} of B)", f"{r['accepted']:,}", f"{r['seconds']:.1f}",
-                      f"{r['events_per_s']:,.1f}", f"{r['events_per_s'] / base:.4f}",
+        lines.append([f"single event HTTP, {r['clients']} clients ({r['vs_healthz']} of B)", f"{r['accepted']:,}",
+                      f"{r['seconds']:.1f}",
+                      f"{r['events_per_s']:,.1f}", f"{r['events_per_s'] / base:.4f}" if base else "-",
                       f"{r['p50_ms']} / {r['p95_ms']} / {r['p99_ms']}", f"{r['errors']}",
                       f"{r['cpu_app']:.2f} / {r['cpu_other']:.2f} / {r['cpu_clients']:.2f}"])
     for r in results["batch"]:
         lines.append([f"batch of 10,000 HTTP, {r['clients']} client(s)", f"{r['accepted']:,}", f"{r['seconds']:.1f}",
-                      f"{r['events_per_s']:,.0f}", f"{r['events_per_s'] / base:.4f}",
+                      f"{r['events_per_s']:,.0f}", f"{r['events_per_s'] / base:.4f}" if base else "-",
                       f"batch {r['batch_s_median']} s (max {r['batch_s_max']})", f"{r['errors']}",
                       f"{r['cpu_app']:.2f} / {r['cpu_other']:.2f} / {r['cpu_clients']:.2f}"])
-    setup = (f"clinic {ctx['slug']} ({len(ctx['patients']):,} patients, {len(ctx['promotions'])} promos, ledger at start "
+    setup = (f"clinic {ctx['slug']} ({len(ctx['patients']):,} patients, {len(ctx['promotions'])} promos, "
+             f"ledger at start "
              f"{ctx['ledger']['redemptions']:,} redemptions), gunicorn {args.workers} sync workers, CONN_MAX_AGE="
              f"{args.conn_max_age}, cache {args.cache_url or 'file (default)'}, {os.cpu_count()} CPUs, load average "
              f"{load_before:.2f} before")
@@ -790,22 +857,21 @@ def main(argv=None) -> int:
     print("counts after the run (the clinic's ledger, assignments and tallies agree): "
           + ("yes" if results["consistency"]["ok"] else f"NO {results['consistency']['checks']}"))
     for m in results["memory"]:
-        if m["via"] == "http":
-            first, last = m["max_peak_rss_mb"][str(args.checkpoint)], m["max_peak_rss_mb"][str(args.events)]
-            per_worker = "; ".join(
-                f"pid {pid}: " + " → ".join(f"{m['marks'][k][pid]['peak_rss_mb']}" for k in m["marks"]
-                                            if pid in m["marks"][k]) for pid in map(str, m["worker_pids"]))
-            print(f"memory (gunicorn workers, {m['events']:,} events in {m['events'] // BATCH} batches, "
-                  f"{m['events_per_s']:,}/s): largest worker peak RSS {m['max_peak_rss_mb']['start']} MB at start, "
-                  f"{first} MB after {args.checkpoint:,} events, {last} MB after {args.events:,} "
-                  f"({last - first:+.1f} MB)")
-            print(f"  each worker's peak RSS, MB (start → {args.checkpoint:,} → {args.events:,}): {per_worker}")
-        else:
-            first = m["checkpoints"][str(args.checkpoint)]["peak_rss_mb"]
-            last = m["checkpoints"][str(args.events)]["peak_rss_mb"]
-            print(f"memory (one process calling ingest_redemption_events, {m['events']:,} events, "
-                  f"{m['events_per_s']:,}/s): peak RSS {m['peak_rss_before_mb']} MB before, {first} MB after "
-                  f"{args.checkpoint:,} events, {last} MB after {args.events:,} ({last - first:+.1f} MB)")
+        w = MemoryWindows()
+        w.marks = m["windows"]
+        labels = list(m["windows"])
+        first_label, last_label = str(args.checkpoint), labels[-1]
+        start = w.largest("0", "peak_rss_mb")
+        first, last = w.largest(first_label, "peak_rss_mb"), w.largest(last_label, "peak_rss_mb")
+        who = (f"gunicorn's {args.workers} workers (largest of them)" if m["via"] == "http"
+               else "one process calling ingest_redemption_events")
+        print(f"memory, {who}: {m['events']:,} events in {m['events'] // BATCH} batches of 10,000 at "
+              f"{m['events_per_s']:,}/s; peak RSS {start} MB at start, {first} MB after {args.checkpoint:,} events, "
+              f"{last} MB after {args.events:,} ({last - first:+.1f} MB)")
+        print("  per window of events: peak RSS in the window / RSS at its end (MB), assignments in the clinic: "
+              + "; ".join(f"{int(prev):,}-{int(label):,}: {w.largest(label, 'window_peak_mb')} / "
+                          f"{w.largest(label, 'rss_mb')}, {m['windows'][label].get('assignments', '?'):,}"
+                          for prev, label in itertools.pairwise(labels)))
         m["growth_mb"] = round(last - first, 1)
         if args.max_growth_mb is not None and m["growth_mb"] > args.max_growth_mb:
             ok = False

@@ -41,7 +41,7 @@ class CardTemplateForm(forms.Form):
     purchase_amount_required = forms.BooleanField(required=False, label="Purchase amount required",
                                                   help_text="Staff and tills must enter it to redeem (for ROI).")
     linked_template = TemplateChoiceField(queryset=None, required=False, label="Turns into",
-                                          help_text="Coupons: the stamp or reward card the customer gets once it is "
+                                          help_text="Coupons: the stamp or reward card the patient gets once it is "
                                                     "redeemed.")
     stamps_required = forms.IntegerField(min_value=1, max_value=50, required=False, label="Stamps to fill the card")
     reward_template = TemplateChoiceField(queryset=None, required=False, label="Reward",

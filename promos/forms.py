@@ -39,8 +39,8 @@ class PromoForm(forms.Form):
         "Global: one code everyone shares. Tiered: one code, a bigger discount for bigger orders. "
         "Personalised: a unique code for each patient, generated after saving."))
     name = forms.CharField(max_length=120, label="Name", help_text="Only staff see this.")
-    code = forms.CharField(max_length=40, label="Code", error_messages={"required": "Enter the code customers will type."},
-                           help_text="What customers type, e.g. SPRING20. Case does not matter.",
+    code = forms.CharField(max_length=40, label="Code", error_messages={"required": "Enter the code patients will type."},
+                           help_text="What patients type, e.g. SPRING20. Case does not matter.",
                            widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false",
                                                          "class": "mono-input"}))
     discount_type = forms.ChoiceField(choices=DiscountType.choices, widget=forms.RadioSelect, label="Discount",
@@ -132,7 +132,7 @@ class PromoForm(forms.Form):
         data = super().clean()
         kind = data.get("kind")
         if kind in (PromoKind.GLOBAL, PromoKind.TIERED) and not data.get("code") and "code" not in self.errors:
-            self.add_error("code", "Enter the code customers will type.")
+            self.add_error("code", "Enter the code patients will type.")
         # Found now, with every other error, not on a later submit: a code another promo uses, in any case.
         code = data.get("code")
         if code and kind != PromoKind.PERSONALISED and "code" not in self.errors:

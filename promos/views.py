@@ -114,7 +114,7 @@ def promo_create(request):
         except ValidationError as error:
             _report(form, error)
         else:
-            messages.success(request, f"“{promo.name}” was created as a draft. Activate it when customers "
+            messages.success(request, f"“{promo.name}” was created as a draft. Activate it when patients "
                                       "may use it.")
             return redirect("promos:detail", clinic_slug=request.clinic.slug, promo_id=promo.pk)
     return render(request, "promos/promo_form.html", {"form": form, "nav": "promos"})
@@ -164,13 +164,13 @@ def _lifecycle(request, promo_id, service, done: str):
 @require_POST
 def promo_pause(request, promo_id):
     return _lifecycle(request, promo_id, services.pause_promo,
-                      "“{name}” is paused: customers who try its code are told “This code is paused.”")
+                      "“{name}” is paused: patients who try its code are told “This code is paused.”")
 
 
 @clinic_view(required_role=Role.STAFF)
 @require_POST
 def promo_activate(request, promo_id):
-    return _lifecycle(request, promo_id, services.activate_promo, "“{name}” is active: customers can use it.")
+    return _lifecycle(request, promo_id, services.activate_promo, "“{name}” is active: patients can use it.")
 
 
 @clinic_view(required_role=Role.STAFF)

@@ -5,7 +5,7 @@ class RfmSegment(models.TextChoices):
     CHAMPIONS = "champions", "Champions"
     LOYAL = "loyal", "Loyal"
     POTENTIAL_LOYALIST = "potential_loyalist", "Potential loyalist"
-    NEW = "new", "New customers"
+    NEW = "new", "New patients"
     AT_RISK = "at_risk", "At risk"
     HIBERNATING = "hibernating", "Hibernating"
     LOST = "lost", "Lost"

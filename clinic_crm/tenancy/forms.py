@@ -12,7 +12,7 @@ from clinic_crm.common.fields import mask_secret
 from clinic_crm.tenancy.choices import ApiScope, Role
 from clinic_crm.tenancy.models import Clinic
 
-TIMEZONE_HINT = "An IANA zone such as Europe/London or America/New_York."
+TIMEZONE_HINT = "A time zone such as Europe/London or America/New_York."
 
 
 class ClinicForm(forms.ModelForm):

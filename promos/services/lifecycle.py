@@ -171,7 +171,7 @@ def create_promo(*, clinic: Clinic, data: dict, actor: Actor | None) -> Promo:
         if code:
             raise ValidationError({"code": "Personalised promos get one generated code per patient."})
     elif not code:
-        raise ValidationError({"code": "Enter the code customers type."})
+        raise ValidationError({"code": "Enter the code patients type."})
     else:
         _ensure_code_free(code=code)
     audience = _audience_patients(data.get("audience_patient_ids"))

@@ -1,5 +1,5 @@
 """The one confirmation dialog: a risky action says what
-happens, what stays and the safer choice, in the product's own dialog; Cancel changes nothing."""
+happens, what stays and the safer choice, in the product's own dialog; Going back changes nothing."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def test_revoking_a_key_asks_in_the_products_dialog_and_cancel_keeps_it(clinic_a
     expect(dialog).to_contain_text("stays")
     expect(dialog).to_contain_text("create the new key first")
     screenshot("confirm-revoke-key")
-    # Cancel (or Escape) keeps the key
-    dialog.get_by_role("button", name="Cancel").click()
+    # Go back (or Escape) keeps the key
+    dialog.get_by_role("button", name="Go back").click()
     expect(dialog).to_be_hidden()
     assert ApiKey.objects.get(name="Front desk POS").revoked_at is None
     # Confirm revokes it

@@ -129,9 +129,9 @@ def test_a_viewer_sees_no_write_actions_and_their_writes_are_refused(
         patient = PatientFactory(first_name="Ruth", last_name="Okafor")
         PatientFactory(first_name="Tomasz", last_name="Nowak")
 
-    # when the viewer looks at Client Profiles, searches, and opens the patient's profile
+    # when the viewer looks at Patients, searches, and opens the patient's profile
     login(viewer_a)
-    main_menu(page).get_by_role("link", name="Client Profiles").click()
+    main_menu(page).get_by_role("link", name="Patients").click()
     expect(page.get_by_role("link", name="Tomasz Nowak")).to_be_visible()
     page.get_by_role("searchbox", name="Search patients").fill("okafor")
     expect(page.get_by_role("link", name="Tomasz Nowak")).to_have_count(0)  # the list narrows as they type

@@ -166,7 +166,7 @@ def test_needs_attention_gives_its_text_the_full_width_on_a_phone(clinic_a, in_c
 
     # then the item's text takes the row and its button sits below the text, not beside it
     item = page.get_by_test_id("offer-attention").locator(".attention-item[data-key^='unpublished_automated']")
-    text, button = box(item.locator(":scope > div")), box(item.get_by_role("link", name="Review"))
+    text, button = box(item.locator(":scope > div")), box(item.get_by_role("link", name="Open its row"))
     assert text["width"] >= box(item)["width"] - 80, f"the text is squeezed to {text['width']:.0f}px"
     assert button["y"] >= text["y"] + text["height"] - 1
 
@@ -192,7 +192,7 @@ def test_a_viewer_reads_needs_attention_as_information_with_nothing_to_act_on(cl
     expect(panel.get_by_test_id("read-only-note")).to_be_visible()
 
 
-def test_staff_still_get_the_advice_and_the_review_button(clinic_a, in_clinic, login, page, live_server):
+def test_staff_still_get_the_advice_and_the_link_to_the_row(clinic_a, in_clinic, login, page, live_server):
     # given the same item
     activate_unpublished_christmas(clinic_a, in_clinic)
     login(make_staff(clinic_a, Role.STAFF))
@@ -200,8 +200,8 @@ def test_staff_still_get_the_advice_and_the_review_button(clinic_a, in_clinic, l
     # when staff open Offers, then they get the advice and a way to act on it
     page.goto(f"{live_server.url}/c/{clinic_a.slug}/offers/")
     panel = page.get_by_test_id("offer-attention")
-    expect(panel).to_contain_text("Publish it, or deactivate it.")
-    expect(panel.get_by_role("link", name="Review")).to_be_visible()
+    expect(panel).to_contain_text("Publish it (patients see it from the day it fires), or deactivate it.")
+    expect(panel.get_by_role("link", name="Open its row")).to_be_visible()
     expect(panel.get_by_test_id("read-only-note")).to_have_count(0)
 
 

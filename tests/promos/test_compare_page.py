@@ -77,5 +77,5 @@ def test_every_column_shows_it_can_be_sorted_and_cost_per_use_sorts_cheapest_fir
 def test_the_formulas_are_still_explained(clinic_a, viewer_a, client_for, costed):
     html = client_for(viewer_a).get(url(clinic_a, "compare")).content.decode()
     for formula in ("marketing cost ÷ uses", "uses ÷ marketing cost", "total discounted ÷ revenue",
-                    "uses ÷ unique customers"):
+                    "uses ÷ unique patients"):
         assert f"<code>{formula}</code>" in html

@@ -94,7 +94,7 @@ def test_details_use_one_wording_for_each_kind_of_empty_value(clinic_a, in_clini
     panel = details(client_for(staff_a).get(url(clinic_a, "detail", promo.pk)).content.decode())
 
     # then limits that are not set say "No limit", and the optional figure "Not set"
-    assert [panel[k] for k in ("Min order", "Max uses", "Per customer", "Budget")] == ["No limit"] * 4
+    assert [panel[k] for k in ("Min order", "Max uses", "Per patient", "Budget")] == ["No limit"] * 4
     assert panel["Marketing cost"] == "Not set"
     assert "None" not in panel.values()
 

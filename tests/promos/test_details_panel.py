@@ -56,7 +56,7 @@ def test_every_setting_of_a_fully_configured_promo_reads_in_the_details_panel(
         "Audience": "A segment: Champions",
         "Min order": "£50.00",
         "Max uses": "2 of 100",
-        "Per customer": "3 uses",
+        "Per patient": "3 uses",
         "Window": "From 1 Mar 2031, 09:00 · Until 31 Mar 2031, 18:00",
         "Banner": "On",
         "Auto-apply": "On",
@@ -80,4 +80,4 @@ def test_named_patients_audience_reads_with_how_many_patients(clinic_a, in_clini
     # then the Audience says whom by count, and the other entries say so in the singular where it is one
     assert panel["Audience"] == "Named patients: 3 patients"
     assert panel["Applies to"] == "Chosen categories: Skin, Laser"
-    assert panel["Per customer"] == "1 use"
+    assert panel["Per patient"] == "1 use"

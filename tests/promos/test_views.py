@@ -92,7 +92,7 @@ def test_create_a_tiered_promo_with_its_tiers(clinic_a, in_clinic, staff_a, clie
 
 @pytest.mark.parametrize("overrides, field, message", [
     ({"name": ""}, "name", "This field is required."),
-    ({"code": ""}, "code", "Enter the code customers will type."),
+    ({"code": ""}, "code", "Enter the code patients will type."),
     ({"discount_value": "150"}, "discount_value", "A percentage cannot be more than 100."),
     ({"discount_value": "abc"}, "discount_value", "Enter a number."),
     ({"starts_at": "2026-06-10T10:00", "ends_at": "2026-06-01T10:00"}, "ends_at", "The end must be after the start."),
@@ -143,8 +143,8 @@ def test_detail_shows_metrics_details_and_the_activity_diff_after_an_edit(clinic
     metrics = response.context["metrics"]
     assert (metrics.uses, metrics.unique_customers) == (2, 1)
     assert "£40.00" in html and "£180.00" in html
-    for label in ("Uses", "Unique customers", "Total discounted", "Avg order value", "Details", "Activity log",
-                  "Applies to", "Audience", "Min order", "Max uses", "Per customer", "Window", "Banner",
+    for label in ("Uses", "Unique patients", "Total discounted", "Avg order value", "Details", "Activity log",
+                  "Applies to", "Audience", "Min order", "Max uses", "Per patient", "Window", "Banner",
                   "Auto-apply", "Marketing cost", "Budget"):
         assert label in html
     # and the log names who changed what, with the before → after of the edited field
@@ -273,7 +273,7 @@ def test_compare_page_explains_formulas_and_sorts(clinic_a, in_clinic, viewer_a,
     html = response.content.decode()
     assert response.status_code == 200
     assert "uses ÷ marketing cost" in html and "total discounted ÷ revenue" in html
-    assert "uses ÷ unique customers" in html
+    assert "uses ÷ unique patients" in html
     assert [r.promo.name for r in response.context["rows"]] == ["Costed", "Free"]
     assert client.get(url(clinic_a, "compare"), {"sort": "bogus"}).status_code == 200
 

@@ -41,7 +41,7 @@ def test_a_user_of_two_clinics_chooses_then_returns_to_the_last_one(clinic_a, cl
 
 def test_the_menu_names_the_sections_of_the_product(clinic_a, owner_a, client_for):
     page = client_for(owner_a).get(url("dashboard:overview", clinic_a)).content.decode()
-    for label in ("Core", "Dashboard", "Client Profiles", "App Builder", "Offers", "Marketing", "Promotions",
+    for label in ("Core", "Dashboard", "Patients", "App Builder", "Offers", "Marketing", "Promotions",
                   "Promos", "Coupon cards", "Offer Responses", "Exports", "Money", "Revenue", "Settings",
                   "OneSignal", "API keys", "Staff"):
         assert label in page, label
