@@ -318,3 +318,14 @@ def test_money_on_the_overview_cards_stays_on_one_line_at_1400_px(clinic_a, in_c
     assert height < line * 1.5, f"the revenue wraps: {height}px for a {line}px line"
     card = box(revenue.locator("xpath=.."))
     assert box(revenue)["x"] + box(revenue)["width"] <= card["x"] + card["width"]
+
+
+def test_the_sidebar_headings_are_readable(clinic_a, login, page, live_server):
+    login(make_staff(clinic_a, Role.OWNER))
+    page.goto(f"{live_server.url}/c/{clinic_a.slug}/")
+    heading = page.locator(".nav-title").first
+    colour = heading.evaluate("e => getComputedStyle(e).color")
+    background = page.locator(".sidebar").evaluate("e => getComputedStyle(e).backgroundColor")
+    size = float(heading.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    assert contrast(colour, background) >= 4.5, (colour, background)
+    assert size >= 12
