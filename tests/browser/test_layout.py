@@ -329,3 +329,18 @@ def test_the_sidebar_headings_are_readable(clinic_a, login, page, live_server):
     size = float(heading.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
     assert contrast(colour, background) >= 4.5, (colour, background)
     assert size >= 12
+
+
+def test_the_promo_table_fits_1400_px_with_its_actions(clinic_a, in_clinic, login, page, live_server, screenshot):
+    seed(clinic_a, in_clinic, "Spend more, save more on whitening", code="TREAT", kind="tiered", active=True)
+    seed(clinic_a, in_clinic, "VIP thank-you for our loyal patients", kind="personalised", active=True)
+    seed(clinic_a, in_clinic, "Welcome 10%", code="SMILE10", active=True, max_uses=500)
+    login(make_staff(clinic_a, Role.OWNER))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live_server.url + url(clinic_a, "list"))
+    wrap = page.get_by_test_id("promo-table").locator("xpath=..")
+    overflow = wrap.evaluate("e => e.scrollWidth - e.clientWidth")
+    screenshot("promo-list-1400")
+    assert overflow <= 0, f"the promo table scrolls sideways by {overflow}px"
+    actions = box(page.get_by_test_id("promo-row").first.locator(".row-actions"))
+    assert actions["x"] + actions["width"] <= box(wrap)["x"] + box(wrap)["width"]
