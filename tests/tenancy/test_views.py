@@ -173,3 +173,13 @@ def test_a_viewer_is_told_the_page_is_view_only_and_who_can_change_that(clinic_a
     assert 'data-testid="read-only-banner"' in viewer_page
     assert "change nothing" in viewer_page and owner_a.get_full_name() in viewer_page
     assert 'data-testid="read-only-banner"' not in client_for(owner_a).get(f"/c/{clinic_a.slug}/offers/").content.decode()
+
+
+def test_long_lists_show_page_numbers(clinic_a, in_clinic, owner_a, client_for):
+    from tests.factories import PatientFactory
+
+    with in_clinic(clinic_a):
+        PatientFactory.create_batch(130)
+    page = client_for(owner_a).get(f"/c/{clinic_a.slug}/patients/", {"page": "3"}).content.decode()
+    nav = page.split('aria-label="Pages"')[1].split("</nav>")[0]
+    assert 'aria-current="page">3<' in nav and 'aria-label="Page 1"' in nav and 'aria-label="Page 2"' in nav

@@ -66,6 +66,13 @@ def share_bar(part, whole):
     return format_html('<progress class="share" value="{}" max="100">{}%</progress>', f"{ratio:.0f}", f"{ratio:.0f}")
 
 
+@register.simple_tag
+def page_numbers(page) -> list:
+    """The page links of a list: the first and last, and the ones around this page, with gaps as "…"."""
+    return [None if n == page.paginator.ELLIPSIS else n
+            for n in page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)]
+
+
 @register.filter
 def lookup(mapping, key):
     """{{ rates|lookup:promo.promotion_key }}: a dict's value for a key, or None."""
