@@ -38,6 +38,9 @@ class OrderFilter(django_filters.FilterSet):
     promotion = django_filters.CharFilter(field_name="source_key", label="Offer / promo id")
     patient = django_filters.ModelChoiceFilter(queryset=_patients, label="Patient", widget=forms.HiddenInput)
     q = django_filters.CharFilter(method="filter_search", label="Search")
+    # The list's column headings sort by these; newest first otherwise.
+    sort = django_filters.OrderingFilter(fields=(("placed_at", "date"), ("total", "total"),
+                                                 ("discount_amount", "saved"), ("patient__last_name", "patient")))
 
     class Meta:
         model = Order

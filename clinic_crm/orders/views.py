@@ -28,6 +28,7 @@ def order_list(request):
         "querystring": query.urlencode(), "filtered": any(v for k, v in request.GET.items() if k != "page"),
         "filter_patient": filterset.form.cleaned_data.get("patient") if filterset.is_bound and filterset.is_valid() else None,
         "promotions": selectors.list_order_promotions(),
+        "sort": request.GET.get("sort", ""),
     }
     template = "orders/order_list.html#results" if request.htmx else "orders/order_list.html"
     return render(request, template, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from clinic_crm.common.choices import DiscountSource
 from clinic_crm.orders.models import Order
@@ -14,10 +14,19 @@ from clinic_crm.tenancy.models import Clinic
 from clinic_crm.tenancy.rows import get_scoped_row
 
 
-def list_patients(*, search: str = "", segment: str = "") -> QuerySet[Patient]:
+PATIENT_SORTS = {
+    "name": ("last_name", "first_name", "id"), "-name": ("-last_name", "-first_name", "-id"),
+    "joined": ("created_at", "id"), "-joined": ("-created_at", "-id"),
+    "visit": (F("last_visit_at").asc(nulls_first=True), "id"), "-visit": (F("last_visit_at").desc(nulls_last=True), "-id"),
+}
+
+
+def list_patients(*, search: str = "", segment: str = "", sort: str = "") -> QuerySet[Patient]:
     """Patients of the clinic in scope with their RFM row, optionally matching a name, e-mail,
-    phone or external id, and optionally in one RFM segment."""
+    phone or external id, optionally in one RFM segment, sorted by a column of the list."""
     queryset = Patient.objects.select_related("rfm")
+    if sort in PATIENT_SORTS:
+        queryset = queryset.order_by(*PATIENT_SORTS[sort])
     if segment:
         queryset = queryset.filter(rfm__segment=segment)
     for term in search.split():

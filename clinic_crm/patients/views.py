@@ -1,4 +1,4 @@
-"""Client Profiles: the patient list and form (CORE-3). The profile composes every app, so it is in dashboard/."""
+"""Patients: the patient list and form (CORE-3). The profile composes every app, so it is in dashboard/."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -22,11 +22,16 @@ def patient_list(request):
     segment = request.GET.get("segment", "")
     if segment not in RfmSegment.values:
         segment = ""
-    patients = selectors.list_patients(search=search, segment=segment)
+    sort = request.GET.get("sort", "")
+    sort = sort if sort in selectors.PATIENT_SORTS else ""
+    patients = selectors.list_patients(search=search, segment=segment, sort=sort)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.count_patients_by_segment()
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
-        "page": page, "search": search, "segment": segment, "nav": "patients",
+        "page": page, "search": search, "segment": segment, "nav": "patients", "sort": sort,
+        "querystring": query.urlencode(),
         "segments": [(value, label, counts.get(value, 0)) for value, label in RfmSegment.choices],
         "rfm_computed_at": selectors.rfm_computed_at(),
     }

@@ -183,3 +183,20 @@ def test_long_lists_show_page_numbers(clinic_a, in_clinic, owner_a, client_for):
     page = client_for(owner_a).get(f"/c/{clinic_a.slug}/patients/", {"page": "3"}).content.decode()
     nav = page.split('aria-label="Pages"')[1].split("</nav>")[0]
     assert 'aria-current="page">3<' in nav and 'aria-label="Page 1"' in nav and 'aria-label="Page 2"' in nav
+
+
+def test_revenue_and_patients_sort_by_their_columns(clinic_a, in_clinic, owner_a, client_for):
+    from decimal import Decimal
+
+    from tests.factories import OrderFactory, PatientFactory
+
+    with in_clinic(clinic_a):
+        for last, total in (("Brown", "50"), ("Adams", "300"), ("Clark", "120")):
+            OrderFactory(patient=PatientFactory(last_name=last), subtotal=Decimal(total), reference=f"R-{last}")
+    client = client_for(owner_a)
+    totals = [o.total for o in client.get(f"/c/{clinic_a.slug}/revenue/", {"sort": "-total"}).context["page"]]
+    assert totals == sorted(totals, reverse=True) and totals[0] == Decimal("300.00")
+    page = client.get(f"/c/{clinic_a.slug}/patients/", {"sort": "name"})
+    assert [p.last_name for p in page.context["page"]] == ["Adams", "Brown", "Clark"]
+    html = page.content.decode()
+    assert 'aria-sort="ascending"' in html and "sort=-name" in html

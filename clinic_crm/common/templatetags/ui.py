@@ -52,6 +52,17 @@ def querystring_with(query: str, **params) -> str:
     return "?" + q.urlencode()
 
 
+@register.simple_tag
+def sort_header(key: str, label: str, current: str, query: str, css: str = ""):
+    """A column heading that sorts the list by it: ascending first, then descending; says which in aria-sort."""
+    ascending, descending = current == key, current == f"-{key}"
+    link = querystring_with(query, sort=f"-{key}" if ascending else key, page=1)
+    state = "ascending" if ascending else "descending" if descending else "none"
+    arrow = " ↑" if ascending else " ↓" if descending else ""
+    return format_html('<th scope="col" class="{}" aria-sort="{}"><a class="sort-link" href="{}">{}{}</a></th>',
+                       css, state, link, label, arrow)
+
+
 @register.filter
 def age_on(dob: date | None, today: date) -> int | str:
     if not dob:
