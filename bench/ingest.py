@@ -9,27 +9,32 @@ backdated a year, as the tests backdate theirs, so that events can spread over p
 1. **Real-time**: `POST /api/v1/events/redemptions`, one event per request, served by gunicorn
    started as `bench/run.py` starts it (production settings, DEBUG off, sync workers), from N
    threaded keep-alive clients (`--clients 4,16`) for `--duration` seconds after a warm-up. Each
-   event is another patient and promotion, redeemed a few seconds ago.
+   event is another patient and promotion, redeemed a few seconds ago. Each run is paired with the
+   same clients on the bare `/healthz` (performance.md's B) straight before it.
 2. **Batches**: `POST /api/v1/events/redemptions/batch` with 10,000 events each (`--batches`),
    from one client and from two at once (`--batch-clients 1,2`). Each batch is two days of a busy
    clinic group's events (`--events-per-day` 5,000), in time order.
 3. **COPY**: the same rows as the batch phase, as the ledger would store them (every column of
    `redemptions_redemption`), `COPY`'d into a bare UNLOGGED copy of the table (no indexes, no
-   constraints but NOT NULL, no RLS, no WAL), median of 3; each rate above is also given as a
-   ratio of this one. A logged bare table is shown beside it.
-4. **Memory**: `--events` (default 1,000,000) sent in 10,000-event batches to a freshly started
-   gunicorn; the peak RSS (VmHWM) of each worker after the first `--checkpoint` (100,000) events
-   and after the last. `--memory-via direct` instead runs `ingest_redemption_events` directly in a
-   child process, 10,000 at a time, and reads its own peak RSS.
+   constraints but NOT NULL, no RLS, no WAL), median of 5; each rate above is also given as a
+   ratio of this one. A logged bare table is shown beside it (the two alternate).
+4. **Memory**: `--events` (default 1,000,000) sent in 10,000-event batches, one after another, to a
+   freshly started gunicorn. Every `--checkpoint` (100,000) events each worker's peak RSS (VmHWM)
+   is read and reset (`5` into `/proc/<pid>/clear_refs`): its peak since start after the first
+   100,000 and after the last event, and its peak within each window between. `--memory-via
+   direct` instead runs `ingest_redemption_events` in one child process, 10,000 at a time in the
+   clinic's scope as the batch API does, and reads its own peak the same way.
 
-    .venv/bin/python bench/ingest.py                                        # everything; ~15 min
-    .venv/bin/python bench/ingest.py --events 200000 --duration 5           # a quick run
-    .venv/bin/python bench/ingest.py --cache-url rediscache://127.0.0.1:6379/3   # as production caches
+    .venv/bin/python bench/ingest.py --cache-url rediscache://127.0.0.1:6379/3   # everything; ~15 min
+    .venv/bin/python bench/ingest.py --events 0                                  # the rates only; ~3 min
+    .venv/bin/python bench/ingest.py --events 200000 --duration 5                # a quick run
+    .venv/bin/python bench/ingest.py --memory-via direct --clients "" --batch-clients ""   # memory only
 
 Every event must be accepted (202, or `accepted` for all of a batch); anything else counts as an
-error. A table is printed and everything is written to `bench/results/ingest-<time>.json`. The
-clinic's ledger grows by every event sent (new event ids each run); its size at the start is in
-the JSON. Run with the project's virtualenv: the parent needs psycopg2 for the COPY.
+error, and at the end the clinic's tallies, assignments and ledger must agree. A table is printed
+and everything is written to `bench/results/ingest-<time>.json`. The clinic's ledger grows by every
+event sent (new event ids each run); its size at the start is in the JSON. Run with the project's
+virtualenv: the parent needs psycopg2 for the COPY.
 """
 
 from __future__ import annotations
@@ -355,13 +360,13 @@ def ingest_direct(ctx: dict, *, total: int, days: float, run_id: str, seed: int,
         if events.n % checkpoint == 0 or events.n == total:
             with clinic_scope(clinic.pk):
                 held = Assignment.objects.count()
-            marks[events.n] = {"peak_rss_mb": round(peak_rss_mb(), 1),
-                               "seconds": round(time.perf_counter() - started, 1)}
             windows.mark(str(events.n), ["self"], {"assignments": held,
                                                    "seconds": round(time.perf_counter() - started, 1)})
-        if len(seconds) % 10 == 0:
+            # Since the start: the largest window so far (VmHWM and ru_maxrss restart at each mark).
+            marks[events.n] = {"peak_rss_mb": windows.since_start["self"],
+                               "seconds": round(time.perf_counter() - started, 1)}
             log(f"  {events.n:>9,} events, {events.n / (time.perf_counter() - started):,.0f}/s, "
-                f"peak RSS {peak_rss_mb():.1f} MB")
+                f"peak RSS {windows.since_start['self']:.1f} MB")
     wall = time.perf_counter() - started
     return {"events": total, "accepted": accepted, "batches": len(seconds), "seconds": round(wall, 1),
             "events_per_s": round(total / wall), "batch_s_median": round(statistics.median(seconds), 2),
@@ -565,25 +570,28 @@ def _copy_text(rows: list[tuple]) -> bytes:
     return "".join("\t".join(field(v) for v in row) + "\n" for row in rows).encode()
 
 
-def copy_rates(database_url: str, rows: list[tuple], repeats: int = 3) -> dict:
-    """COPY the rows into a bare copy of the ledger table: UNLOGGED (the ratio's base) and logged."""
+def copy_rates(database_url: str, rows: list[tuple], repeats: int = 5) -> dict:
+    """COPY the rows into a bare copy of the ledger table, UNLOGGED (the ratio's base) and logged,
+    alternately, `repeats` times each (a busy box slows both alike); the median of each."""
     import psycopg2
 
     data = _copy_text(rows)
     columns = ", ".join(COPY_COLUMNS)
-    out = {}
+    kinds = {"unlogged": "UNLOGGED ", "logged": ""}
+    seconds: dict[str, list[float]] = {name: [] for name in kinds}
     conn = psycopg2.connect(database_url)
     try:
-        for name, kind in (("unlogged", "UNLOGGED "), ("logged", "")):
-            table = f"bench_copy_redemption_{name}"
-            with conn.cursor() as cursor:
-                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        with conn.cursor() as cursor:
+            for name, kind in kinds.items():
+                cursor.execute(f"DROP TABLE IF EXISTS bench_copy_redemption_{name}")
                 # Columns, types and NOT NULL only: no indexes, no foreign keys, no RLS, no triggers.
-                cursor.execute(f"CREATE {kind}TABLE {table} (LIKE redemptions_redemption)")
-                cursor.execute(f"ALTER TABLE {table} ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY")
-            conn.commit()
-            seconds = []
-            for _ in range(repeats):
+                cursor.execute(f"CREATE {kind}TABLE bench_copy_redemption_{name} (LIKE redemptions_redemption)")
+                cursor.execute(f"ALTER TABLE bench_copy_redemption_{name} ALTER COLUMN id "
+                               "ADD GENERATED BY DEFAULT AS IDENTITY")
+        conn.commit()
+        for _ in range(repeats):
+            for name in kinds:
+                table = f"bench_copy_redemption_{name}"
                 with conn.cursor() as cursor:
                     cursor.execute(f"TRUNCATE {table}")
                 conn.commit()
@@ -591,17 +599,20 @@ def copy_rates(database_url: str, rows: list[tuple], repeats: int = 3) -> dict:
                 with conn.cursor() as cursor:
                     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", io.BytesIO(data))
                 conn.commit()
-                seconds.append(time.perf_counter() - began)
-            with conn.cursor() as cursor:
-                cursor.execute(f"SELECT count(*) FROM {table}")
+                seconds[name].append(time.perf_counter() - began)
+        out = {}
+        with conn.cursor() as cursor:
+            for name in kinds:
+                cursor.execute(f"SELECT count(*) FROM bench_copy_redemption_{name}")
                 copied = cursor.fetchone()[0]
-                cursor.execute(f"DROP TABLE {table}")
-            conn.commit()
-            if copied != len(rows):
-                raise SystemExit(f"COPY stored {copied} rows of {len(rows)}")
-            median = statistics.median(seconds)
-            out[name] = {"rows": len(rows), "seconds": round(median, 3), "seconds_all": [round(s, 3) for s in seconds],
-                         "events_per_s": round(len(rows) / median, 1)}
+                cursor.execute(f"DROP TABLE bench_copy_redemption_{name}")
+                if copied != len(rows):
+                    raise SystemExit(f"COPY stored {copied} rows of {len(rows)}")
+                median = statistics.median(seconds[name])
+                out[name] = {"rows": len(rows), "seconds": round(median, 3),
+                             "seconds_all": [round(s, 3) for s in seconds[name]],
+                             "events_per_s": round(len(rows) / median, 1)}
+        conn.commit()
     finally:
         conn.close()
     return out
@@ -764,12 +775,14 @@ def main(argv=None) -> int:
 
     bodies = batch_bodies(ctx, batches=args.batches, events_per_day=args.events_per_day, run_id=f"{run_id}-b1",
                           seed=5) if args.batches and args.batch_client_counts else []
+    results["realtime"], results["healthz"], results["batch"] = [], [], []
+    http_phases = bool(args.client_counts or bodies)
     port = runner.free_port()
-    server = runner.start_server(args, env, python, port, results_dir / f"gunicorn-ingest-{stamp}.log")
+    server = runner.start_server(args, env, python, port, results_dir / f"gunicorn-ingest-{stamp}.log") \
+        if http_phases else None
     try:
         # 1. Real-time: one event per request.
         # Each beside the bare view with the same clients, back to back, for the box's speed.
-        results["realtime"], results["healthz"] = [], []
         for clients in args.client_counts:
             for healthz in (True, False):
                 if args.warmup > 0:
@@ -784,8 +797,7 @@ def main(argv=None) -> int:
                     f"{row['events_per_s']:,.1f}/s, p95 {row['p95_ms']} ms, errors {row['errors']} "
                     f"{row['statuses'] if row['errors'] else ''}")
         # 2. Batches of 10,000: the first run sends `bodies` (the COPY's rows), later runs new events.
-        results["batch"] = []
-        for number, clients in enumerate(args.batch_client_counts):
+        for number, clients in enumerate(args.batch_client_counts if bodies else []):
             these = bodies if number == 0 else batch_bodies(
                 ctx, batches=args.batches, events_per_day=args.events_per_day, run_id=f"{run_id}-b{number + 1}",
                 seed=5 + number)
@@ -798,7 +810,8 @@ def main(argv=None) -> int:
             log(f"batches of 10,000, {clients} client(s): {row['events_per_s']:,.1f} events/s, a batch "
                 f"{row['batch_s_median']} s (max {row['batch_s_max']}), errors {row['errors']}")
     finally:
-        runner.stop_server(server)
+        if server is not None:
+            runner.stop_server(server)
 
     # 3. A bare COPY of the first batch run's rows.
     if bodies:
@@ -851,8 +864,9 @@ def main(argv=None) -> int:
              f"{args.conn_max_age}, cache {args.cache_url or 'file (default)'}, {os.cpu_count()} CPUs, load average "
              f"{load_before:.2f} before")
     print(setup)
-    print(table(["path", "events", "s", "events/s", "vs COPY", "latency p50/p95/p99 ms", "errors",
-                 "CPU app/other/clients"], lines))
+    if lines:
+        print(table(["path", "events", "s", "events/s", "vs COPY", "latency p50/p95/p99 ms", "errors",
+                     "CPU app/other/clients"], lines))
     ok = all(r["errors"] == 0 for r in results["realtime"] + results["batch"]) and results["consistency"]["ok"]
     print("counts after the run (the clinic's ledger, assignments and tallies agree): "
           + ("yes" if results["consistency"]["ok"] else f"NO {results['consistency']['checks']}"))

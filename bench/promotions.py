@@ -195,11 +195,15 @@ def measure(ctx: dict, args) -> dict:
             cursor.execute("SELECT count(*) FROM redemptions_redemption WHERE clinic_id = %s", [clinic.pk])
             return cursor.fetchone()[0]
 
+    def page_name(key: str) -> str:
+        which = "busiest" if key == busiest else "most tally rows"
+        return (f"promotion page: get_promotion_page ({key}, {which}: {counts[key].redemptions:,} redemptions, "
+                f"{groups[key]:,} tally rows)")
+
     reads = [
         ("Promotions page: list_promotion_rows", lambda: list_promotion_rows(clinic=clinic)),
-        *[(f"promotion page: get_promotion_page ({key}, {'busiest' if key == busiest else 'most tally rows'}: "
-           f"{counts[key].redemptions:,} redemptions, {groups[key]:,} tally rows)",
-           lambda key=key: get_promotion_page(clinic=clinic, promotion_key=key, today=today)) for key in detail],
+        *[(page_name(key), lambda key=key: get_promotion_page(clinic=clinic, promotion_key=key, today=today))
+          for key in detail],
         ("Rewards Unlocked, 30 days: count_rewards_unlocked",
          lambda: count_rewards_unlocked(start=today - timedelta(days=29), end=today)),
         ("clinic rate: get_clinic_redemption_rate", get_clinic_redemption_rate),

@@ -145,10 +145,9 @@ class PromotionCounts:
         return Decimal(self.redeemed) * 100 / self.assigned
 
     def __add__(self, other: PromotionCounts) -> PromotionCounts:
-        return PromotionCounts(*(a + b for a, b in zip(self._values(), other._values())))
-
-    def _values(self) -> tuple:
-        return self.assigned, self.redeemed, self.redemptions, self.revenue, self.discount
+        return PromotionCounts(self.assigned + other.assigned, self.redeemed + other.redeemed,
+                               self.redemptions + other.redemptions, self.revenue + other.revenue,
+                               self.discount + other.discount)
 
 
 _SUMS = {"assigned": Sum("assigned"), "redeemed": Sum("redeemed"), "redemptions": Sum("redemptions"),
@@ -183,23 +182,22 @@ class PromotionBreakdown:
 
 
 def get_promotion_breakdown(*, promotion_key: str) -> PromotionBreakdown:
-    """The breakdown behind a redemption rate, by day, RFM segment, channel and tier, in one query."""
-    rows = (PromotionTally.objects.filter(promotion_key=promotion_key).order_by()
-            .values("day", "channel", "segment", "tier").annotate(**_SUMS))
-    splits: dict[str, dict] = {"day": {}, "segment": {}, "channel": {}, "tier": {}}
-    total = PromotionCounts()
-    for row in rows:
-        counts = _counts(row)
-        total += counts
-        for name, split in splits.items():
-            split[row[name]] = split.get(row[name], PromotionCounts()) + counts
+    """The breakdown behind a redemption rate: the total, and by day, RFM segment, channel and tier.
 
-    def ordered(split: dict) -> list:
-        return sorted(split.items(), key=lambda pair: (-pair[1].redemptions, -pair[1].assigned, str(pair[0])))
+    Five small grouped queries, each summed by PostgreSQL, so the work does not grow with the number
+    of tally rows a long-running or tiered promotion has.
+    """
+    rows = PromotionTally.objects.filter(promotion_key=promotion_key).order_by()
 
-    return PromotionBreakdown(total=total, by_day=sorted(splits["day"].items()),
-                              by_segment=ordered(splits["segment"]), by_channel=ordered(splits["channel"]),
-                              by_tier=sorted(splits["tier"].items()))
+    def split(dimension: str) -> dict:
+        return {row[dimension]: _counts(row) for row in rows.values(dimension).annotate(**_SUMS)}
+
+    def ordered(found: dict) -> list:
+        return sorted(found.items(), key=lambda pair: (-pair[1].redemptions, -pair[1].assigned, str(pair[0])))
+
+    return PromotionBreakdown(total=_counts(rows.aggregate(**_SUMS)), by_day=sorted(split("day").items()),
+                              by_segment=ordered(split("segment")), by_channel=ordered(split("channel")),
+                              by_tier=sorted(split("tier").items()))
 
 
 def count_rewards_unlocked(*, start: date, end: date) -> int:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinic_crm.patients.models import RfmScore
@@ -64,7 +65,8 @@ def record_assignments(*, clinic: Clinic, promotion_key: str, patient_ids, sourc
                            assigned_at=at) for pk in ids[start:start + CHUNK]]
         new.extend(pk for (pk,) in insert_scoped_rows(rows, unless_conflict=ASSIGNMENT_KEY, returning=("patient",)))
     if new:
-        by_segment = Counter(segments_of(new).get(pk, "") for pk in new)
+        segments = segments_of(new)  # once: inside the generator it would run once per patient
+        by_segment = Counter(segments.get(pk, "") for pk in new)
         day = clinic_day(clinic, at)
         PromotionTally.objects.bulk_create([
             PromotionTally(clinic_id=clinic.pk, promotion_key=promotion_key, day=day, segment=segment, assigned=n)
@@ -192,22 +194,29 @@ def count_reported_redemptions(*, clinic: Clinic, redemptions: list[Redemption])
     # (and "assigned" where the redemption is the assignment); every row counts as a redemption.
     firsts: dict[int, tuple[int, int]] = {}  # id(row) -> (assigned, redeemed)
 
+    # In one order, (promotion, patient), as every writer of these rows takes them: two batches at
+    # once then wait for each other instead of deadlocking.
     new_rows = [Assignment(clinic_id=clinic.pk, promotion_key=key, patient_id=patient_id,
                            source=AssignmentSource.REDEMPTION, assigned_at=rows[0].applied_at,
                            redeemed_at=rows[0].applied_at, redemptions=len(rows))
-                for (key, patient_id), rows in per_pair.items()]
+                for (key, patient_id), rows in sorted(per_pair.items())]
     inserted: set[tuple[str, int]] = set()
     for start in range(0, len(new_rows), CHUNK):
         inserted.update(insert_scoped_rows(new_rows[start:start + CHUNK], unless_conflict=ASSIGNMENT_KEY,
                                            returning=("promotion_key", "patient")))
     for pair in inserted:
         firsts[id(per_pair[pair][0])] = (1, 1)
-    existing = [pair for pair in per_pair if pair not in inserted]
+    existing = sorted(pair for pair in per_pair if pair not in inserted)
     if existing:
-        keys = {key for key, _ in existing}
-        patients = {patient_id for _, patient_id in existing}
+        # Lock exactly the rows this batch counts on: each promotion with its own patients.
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for key, patient_id in existing:
+            by_key[key].append(patient_id)
+        wanted = Q()
+        for key, patient_ids in by_key.items():
+            wanted |= Q(promotion_key=key, patient_id__in=patient_ids)
         held = {(a.promotion_key, a.patient_id): a for a in Assignment.objects.select_for_update()
-                .filter(promotion_key__in=keys, patient_id__in=patients)}
+                .filter(wanted).order_by("promotion_key", "patient_id")}
         changed = []
         for pair in existing:
             assignment, rows = held[pair], per_pair[pair]
@@ -241,9 +250,10 @@ TALLY_SUMS = ("assigned", "redeemed", "redemptions", "revenue", "discount")
 def compact_tallies(*, clinic: Clinic, chunk: int = 20_000) -> int:
     """Fold the clinic's tally rows into one per promotion, day and dimension; returns rows removed.
 
-    Chunk by chunk, each in its own transaction: the rows read are locked, deleted and replaced by
-    their sums, so a page reading at any moment sees the same totals, a concurrent redeem's new row
-    waits for the next run, and two runs at once cannot count a row twice.
+    Chunk by chunk (each its own transaction, or savepoint inside a caller's): the rows read are
+    locked, deleted and replaced by their sums, so a page reading at any moment sees the same
+    totals, a concurrent redeem's new row waits for the next run, and two runs at once cannot count
+    a row twice. A chunk folds its own rows; what two chunks share is folded by the next run.
     """
     removed = 0
     last_id = 0

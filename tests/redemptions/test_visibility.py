@@ -391,3 +391,19 @@ def test_the_funnel_shows_each_stage_that_has_data(clinic_a, in_clinic, owner_a,
     assert funnel == [("Targeted", 2), ("Delivered", 120), ("Claimed", 2), ("Redeemed", 1),
                       ("Revenue", Decimal("180.00"))]
     assert 'data-testid="funnel"' in response.content.decode()
+
+
+def test_assigning_many_patients_costs_the_same_few_queries_as_assigning_a_few(clinic_a, in_clinic):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from redemptions.services import record_assignments
+
+    patients = make_patients(clinic_a, in_clinic, 60)
+    counts = []
+    for key, group in (("promo_901", patients[:3]), ("promo_902", patients)):
+        with in_clinic(clinic_a), CaptureQueriesContext(connection) as queries:
+            assert record_assignments(clinic=clinic_a, promotion_key=key, patient_ids=[p.pk for p in group],
+                                      source="audience") == len(group)
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1], counts
