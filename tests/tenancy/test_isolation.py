@@ -230,6 +230,7 @@ DASHBOARD_PLAIN_ROUTES = {
     "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
     "cards:wallet": "get", "cards:wallet_remove": "post", "responses:list": "get",
     "exports:list": "get", "exports:create": "get", "dashboard:promotions": "get", "revenue:export": "get",
+    "patients:export": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -313,7 +314,8 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
 
 @pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
                                   "offers:automated", "promos:list", "promos:compare", "promos:portfolio",
-                                  "cards:list", "responses:list", "dashboard:promotions", "revenue:export"])
+                                  "cards:list", "responses:list", "dashboard:promotions", "revenue:export",
+                                  "patients:export"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
     response = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug}))

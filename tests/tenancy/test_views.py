@@ -200,3 +200,19 @@ def test_revenue_and_patients_sort_by_their_columns(clinic_a, in_clinic, owner_a
     assert [p.last_name for p in page.context["page"]] == ["Adams", "Brown", "Clark"]
     html = page.content.decode()
     assert 'aria-sort="ascending"' in html and "sort=-name" in html
+
+
+def test_the_patient_list_exports_what_it_shows_as_csv(clinic_a, in_clinic, viewer_a, client_for):
+    import csv as csv_module
+
+    from tests.factories import PatientFactory
+
+    with in_clinic(clinic_a):
+        PatientFactory(first_name="Ann", last_name="Brown", external_id="b-1")
+        PatientFactory(first_name="Cat", last_name="Adams", external_id="a-1")
+        PatientFactory(first_name="Dan", last_name="Zed", external_id="z-1")
+    # the list searched for "an" and sorted by name, exported: the same rows in the same order
+    response = client_for(viewer_a).get(f"/c/{clinic_a.slug}/patients/patients.csv", {"q": "an", "sort": "-name"})
+    rows = list(csv_module.reader(b"".join(response.streaming_content).decode().splitlines()))
+    assert response["Content-Type"].startswith("text/csv") and rows[0][:2] == ["first_name", "last_name"]
+    assert [(row[1], row[4]) for row in rows[1:]] == [("Zed", "z-1"), ("Brown", "b-1")]
