@@ -1,16 +1,13 @@
 """The Revenue section: orders with their discounts, filterable (CORE-4)."""
 
-import csv
-
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from clinic_crm.common.csv_export import stream_csv
 from clinic_crm.orders import selectors
 from clinic_crm.orders.models import Order
 from clinic_crm.tenancy.choices import Role
-from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.decorators import clinic_view
 
 PAGE_SIZE = 30
@@ -34,29 +31,17 @@ def order_list(request):
     return render(request, template, context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @clinic_view(required_role=Role.VIEWER)
 def order_export(request):
     """The filtered orders as a CSV file, whatever their number (streamed, in chunks)."""
-    clinic = request.clinic
     filters = request.GET.copy()
-
-    def lines():
-        # The response streams after this view returns: the rows are read in the clinic's scope again.
-        writer = csv.writer(_Echo())
-        with clinic_scope(clinic.pk), timezone.override(clinic.tzinfo):
-            orders, _ = selectors.list_orders(filters=filters)
-            for row in selectors.iter_order_rows(queryset=orders):
-                yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="orders-{request.clinic.slug}-{stamp}.csv"'
-    return response
+
+    def rows():
+        orders, _ = selectors.list_orders(filters=filters)
+        return selectors.iter_order_rows(queryset=orders)
+
+    return stream_csv(clinic=request.clinic, filename=f"orders-{request.clinic.slug}-{stamp}.csv", rows=rows)
 
 
 @clinic_view(required_role=Role.VIEWER)

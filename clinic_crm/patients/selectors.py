@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
 from clinic_crm.orders.models import Order
+from clinic_crm.patients.choices import RfmSegment
 from clinic_crm.patients.models import Patient, RfmScore
 from clinic_crm.tenancy.models import Clinic
 from clinic_crm.tenancy.rows import get_scoped_row
@@ -95,3 +97,16 @@ def get_patient_stats(*, patient: Patient) -> PatientStats:
         lifetime_value=row["ltv"] or Decimal("0"), visits=row["visits"], saved=row["saved"] or Decimal("0"),
         discounted_orders=row["discounted"], last_order_at=row["last"],
     )
+
+
+def iter_patient_rows(*, queryset: QuerySet[Patient]):
+    """The patient list as CSV rows, the heading first, read in chunks; times in the active zone."""
+    labels = dict(RfmSegment.choices)
+    yield ["first_name", "last_name", "email", "phone", "external_id", "date_of_birth", "segment", "push_enabled",
+           "last_visit_at"]
+    for p in queryset.iterator(chunk_size=2000):
+        rfm = getattr(p, "rfm", None)
+        yield [p.first_name, p.last_name, p.email, p.phone, p.external_id,
+               p.date_of_birth.isoformat() if p.date_of_birth else "", labels.get(rfm.segment, "") if rfm else "",
+               "yes" if p.push_enabled else "no",
+               timezone.localtime(p.last_visit_at).isoformat(timespec="minutes") if p.last_visit_at else ""]

@@ -1,20 +1,17 @@
 """Patients: the patient list and form (CORE-3). The profile composes every app, so it is in dashboard/."""
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from clinic_crm.common.csv_export import stream_csv
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.forms import PatientForm
 from clinic_crm.patients.choices import RfmSegment
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.rfm import recompute_rfm
 from clinic_crm.tenancy.choices import Role
-from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.decorators import clinic_view
 
 PAGE_SIZE = 25
@@ -43,40 +40,20 @@ def patient_list(request):
     return render(request, template, context)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @clinic_view(required_role=Role.VIEWER)
 def patient_export(request):
     """The list as it is filtered and sorted, as a CSV file, read in chunks whatever its size."""
-    clinic = request.clinic
     search = request.GET.get("q", "").strip()
     segment = request.GET.get("segment", "")
     segment = segment if segment in RfmSegment.values else ""
     sort = request.GET.get("sort", "")
-    sort = sort if sort in selectors.PATIENT_SORTS else ""
-    labels = dict(RfmSegment.choices)
+    sort = sort if sort in selectors.PATIENT_SORTS else "name"
 
-    def lines():
-        # The response streams after this view returns: the rows are read in the clinic's scope again.
-        writer = csv.writer(_Echo())
-        yield writer.writerow(["first_name", "last_name", "email", "phone", "external_id", "date_of_birth",
-                               "segment", "push_enabled", "last_visit_at"])
-        with clinic_scope(clinic.pk):
-            patients = selectors.list_patients(search=search, segment=segment, sort=sort or "name")
-            for p in patients.iterator(chunk_size=2000):
-                rfm = getattr(p, "rfm", None)
-                yield writer.writerow([
-                    p.first_name, p.last_name, p.email, p.phone, p.external_id,
-                    p.date_of_birth.isoformat() if p.date_of_birth else "", labels.get(rfm.segment, "") if rfm else "",
-                    "yes" if p.push_enabled else "no",
-                    p.last_visit_at.astimezone(clinic.tzinfo).isoformat(timespec="minutes") if p.last_visit_at else ""])
+    def rows():
+        return selectors.iter_patient_rows(queryset=selectors.list_patients(search=search, segment=segment,
+                                                                            sort=sort))
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="patients-{clinic.slug}.csv"'
-    return response
+    return stream_csv(clinic=request.clinic, filename=f"patients-{request.clinic.slug}.csv", rows=rows)
 
 
 @clinic_view(required_role=Role.STAFF)

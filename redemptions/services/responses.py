@@ -73,6 +73,20 @@ def _record(response: OfferResponse, *, before: str, actor: Actor, reason: str =
         actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name[:150], reason=reason.strip()[:300])
 
 
+def _new_response(*, clinic: Clinic, patient_id: int, terms: ResponseTerms, source: str, now,
+                  certificate_code: str = "") -> OfferResponse:
+    """An unsaved response holding the offer as it is now (its name, words, discount and flow)."""
+    promotion = terms.promotion
+    return OfferResponse(
+        clinic=clinic, patient_id=patient_id, promotion_key=promotion.key, promotion_kind=promotion.kind,
+        promotion_id=promotion.id, promotion_name=promotion.name[:200], title=terms.title[:200],
+        description=terms.description, discount_type=promotion.discount_type,
+        discount_value=promotion.discount_value, discount_label=promotion.discount_label[:80],
+        details=terms.details, clip_required=terms.clip_required, ships=terms.ships,
+        usage_from=terms.usage_from, usage_until=terms.usage_until, expires_at=terms.expires_at, source=source,
+        status_changed_at=now, certificate_code=certificate_code)
+
+
 @transaction.atomic
 def assign_response(*, clinic: Clinic, patient: Patient, terms: ResponseTerms, source: str,
                     actor: Actor = SYSTEM) -> OfferResponse:
@@ -89,15 +103,7 @@ def assign_response(*, clinic: Clinic, patient: Patient, terms: ResponseTerms, s
             patient=patient, promotion_key=promotion.key).exists():
         raise Conflict(f"{patient.first_name or 'This patient'} already has a response to this offer.",
                        code="already_claimed")
-    response = OfferResponse(
-        clinic=clinic, patient=patient, promotion_key=promotion.key, promotion_kind=promotion.kind,
-        promotion_id=promotion.id, promotion_name=promotion.name[:200], title=terms.title[:200],
-        description=terms.description, discount_type=promotion.discount_type,
-        discount_value=promotion.discount_value, discount_label=promotion.discount_label[:80],
-        details=terms.details, clip_required=terms.clip_required, ships=terms.ships,
-        usage_from=terms.usage_from, usage_until=terms.usage_until, expires_at=terms.expires_at, source=source,
-        status_changed_at=timezone.now(),
-    )
+    response = _new_response(clinic=clinic, patient_id=patient.pk, terms=terms, source=source, now=timezone.now())
     for _ in range(3):
         response.certificate_code = new_certificate_code() if terms.uses_certificate_code else ""
         try:
@@ -125,15 +131,9 @@ def assign_responses(*, clinic: Clinic, patients, terms: ResponseTerms, source: 
     batch_size = 1000
     patient_ids = list(patients.order_by("id").values_list("id", flat=True))
     for start in range(0, len(patient_ids), batch_size):
-        rows = [OfferResponse(
-            clinic=clinic, patient_id=patient_id, promotion_key=promotion.key, promotion_kind=promotion.kind,
-            promotion_id=promotion.id, promotion_name=promotion.name[:200], title=terms.title[:200],
-            description=terms.description, discount_type=promotion.discount_type,
-            discount_value=promotion.discount_value, discount_label=promotion.discount_label[:80],
-            details=terms.details, clip_required=terms.clip_required, ships=terms.ships,
-            usage_from=terms.usage_from, usage_until=terms.usage_until, expires_at=terms.expires_at, source=source,
-            status_changed_at=now, certificate_code=new_certificate_code() if terms.uses_certificate_code else "",
-        ) for patient_id in patient_ids[start:start + batch_size]]
+        rows = [_new_response(clinic=clinic, patient_id=patient_id, terms=terms, source=source, now=now,
+                              certificate_code=new_certificate_code() if terms.uses_certificate_code else "")
+                for patient_id in patient_ids[start:start + batch_size]]
         OfferResponse.objects.bulk_create(rows)
         ResponseTransition.objects.bulk_create([
             ResponseTransition(clinic_id=clinic.pk, response=row, from_status="", to_status=row.status,
