@@ -170,7 +170,7 @@ def card_stamp(request, serial):
 @clinic_view(required_role=Role.STAFF)
 def card_delete(request, serial):
     card = services.delete_card(card=_card(serial), actor=StaffActor.of(request.user))
-    messages.success(request, "The card is deleted: it no longer works. It stays on the customer's phone until "
+    messages.success(request, "The card is deleted: it no longer works. It stays on the patient's phone until "
                               "they remove it.")
     return _profile(request, card)
 
@@ -212,7 +212,7 @@ def wallet_settings(request):
         except ValidationError as error:
             _report(form, error)
         else:
-            messages.success(request, "Apple Wallet is on: customers can add their cards to Wallet from the card's link.")
+            messages.success(request, "Apple Wallet is on: patients can add their cards to Wallet from the card's link.")
             return redirect("cards:wallet", clinic_slug=request.clinic.slug)
     return render(request, "coupons/wallet_settings.html", {"form": form, "config": config, "nav": "cards"})
 
@@ -222,5 +222,5 @@ def wallet_settings(request):
 def wallet_remove(request):
     services.remove_wallet_pass(clinic=request.clinic)
     messages.success(request, "Apple Wallet is off: cards install on the home screen only. Passes already in "
-                              "customers' Wallets stay there.")
+                              "patients' Wallets stay there.")
     return redirect("cards:wallet", clinic_slug=request.clinic.slug)

@@ -61,7 +61,7 @@ class PromoForm(forms.Form):
     min_order = _money_field("Minimum order", "Order total needed before the discount applies.")
     max_uses = forms.IntegerField(min_value=1, required=False, label="Max uses in total",
                                   widget=forms.NumberInput(attrs={"min": "1", "placeholder": "No limit"}))
-    max_uses_per_customer = forms.IntegerField(min_value=1, required=False, label="Max uses per customer",
+    max_uses_per_customer = forms.IntegerField(min_value=1, required=False, label="Max uses per patient",
                                                widget=forms.NumberInput(attrs={"min": "1",
                                                                                "placeholder": "No limit"}))
     starts_at = forms.DateTimeField(required=False, label="Starts", widget=DATETIME,

@@ -20,7 +20,7 @@ from notifications.services import cancel_scheduled_push, schedule_push
 def _holder_external_id(card: Card) -> list[str]:
     external_id = card.patient.external_id
     if not external_id:
-        raise ApplicationError("This customer has no app id, so no push can reach them.", code="no_recipients")
+        raise ApplicationError("This patient has no app id, so no push can reach them.", code="no_recipients")
     return [external_id]
 
 

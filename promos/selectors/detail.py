@@ -161,7 +161,7 @@ FIELD_LABELS = {
     "name": "Name", "kind": "Kind", "status": "Status", "code": "Code", "discount_type": "Discount type",
     "discount_value": "Discount value", "applies_to": "Applies to", "applies_to_items": "Services or categories",
     "audience": "Audience", "audience_segment": "Segment", "audience_patient_ids": "Named patients",
-    "min_order": "Minimum order", "max_uses": "Max uses", "max_uses_per_customer": "Max uses per customer",
+    "min_order": "Minimum order", "max_uses": "Max uses", "max_uses_per_customer": "Max uses per patient",
     "starts_at": "Starts", "ends_at": "Ends", "show_banner": "Banner", "auto_apply": "Auto-apply",
     "marketing_cost": "Marketing cost", "budget": "Discount budget", "tiers": "Tiers",
     "personal_codes": "Personal codes",

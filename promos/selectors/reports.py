@@ -44,7 +44,7 @@ class ComparisonRow:
 
 COMPARISON_SORTS = {
     "name": "Name", "uses": "Uses", "cost_per_use": "Cost per use", "uses_per_cost": "Uses per unit of cost",
-    "discount_to_revenue": "Discount ÷ revenue", "unique_customer_ratio": "Uses per customer",
+    "discount_to_revenue": "Discount ÷ revenue", "unique_customer_ratio": "Uses per patient",
     "total_discounted": "Discount given", "revenue": "Revenue",
 }
 # The table's columns in order. Uses per unit of cost (PRO-7) is the small print under Cost per use,

@@ -47,10 +47,11 @@ from promos.services import (
     redeem_promo_code,
     update_promo,
 )
-from redemptions.choices import ActorKind, ResponseSource, ResponseStatus
-from redemptions.models import OfferResponse
+from redemptions.choices import ActorKind, ExportFormat, ExportSchedule, ResponseSource, ResponseStatus
+from redemptions.models import ExportDefinition, ExportRun, OfferResponse
 from redemptions.services import Actor as ResponseActor
 from redemptions.services import assign_response, complete_response, transition_response
+from redemptions.services.exports import execute_export, save_export_definition
 
 PASSWORD = "demo-password"
 HISTORY_DAYS = 120
@@ -122,6 +123,8 @@ class Command(BaseCommand):
                         self._seed_cards(clinic)
                     if not OfferResponse.objects.exists():
                         self._seed_responses(clinic)
+                    if not ExportDefinition.objects.exists():
+                        self._seed_exports(clinic)
                     recompute_rfm(clinic=clinic)
                     patients, orders = Patient.objects.count(), Order.objects.count()
                 for old in ApiKey.objects.filter(clinic=clinic, name=DEMO_KEY_NAME, revoked_at__isnull=True):
@@ -241,7 +244,8 @@ class Command(BaseCommand):
         exam.save(update_fields=["clip_required", "allow_multiple_responses"])
         terms = claimable_offer_terms(promotion_id=exam.pk, today=clinic.today())
         till = ResponseActor(kind=ActorKind.POS, name="API key “Demo POS”")
-        for n, patient in enumerate(Patient.objects.order_by("id")[60:100]):
+        patients = list(Patient.objects.order_by("id"))
+        for n, patient in enumerate(patients[len(patients) // 4:][:40]):
             response = assign_response(clinic=clinic, patient=patient, terms=terms, source=ResponseSource.CLAIM,
                                        actor=ResponseActor(kind=ActorKind.PATIENT, name=patient.full_name,
                                                            id=patient.pk))
@@ -255,6 +259,16 @@ class Command(BaseCommand):
             elif step > 0.9:
                 transition_response(response=response, to=ResponseStatus.CANCELED, reason="Moved away",
                                     actor=ResponseActor(kind=ActorKind.STAFF, name="Demo setup"))
+
+    def _seed_exports(self, clinic):
+        """A saved export of the completed responses, run once so its file is there to download."""
+        definition = save_export_definition(clinic=clinic, created_by="Demo setup", data={
+            "name": "Completed exam claims", "fields": ["offer_name", "patient_name", "patient_email", "status",
+                                                        "status_changed_at"],
+            "filters": {"status": ResponseStatus.COMPLETED}, "format": ExportFormat.CSV,
+            "schedule": ExportSchedule.WEEKLY})
+        run = ExportRun.objects.create(clinic=clinic, definition=definition, created_by="Demo setup")
+        execute_export(clinic_id=clinic.pk, run_id=run.pk)
 
     def _seed_cards(self, clinic):
         """Coupon, stamp and reward cards held by some patients: installed, redeemed, stamped, rated."""
