@@ -1,5 +1,7 @@
 """Sign-in, clinic switching and the owner's Settings area (CORE-1, CORE-2, CORE-7, CORE-9)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -216,3 +218,20 @@ def test_the_patient_list_exports_what_it_shows_as_csv(clinic_a, in_clinic, view
     rows = list(csv_module.reader(b"".join(response.streaming_content).decode().splitlines()))
     assert response["Content-Type"].startswith("text/csv") and rows[0][:2] == ["first_name", "last_name"]
     assert [(row[1], row[4]) for row in rows[1:]] == [("Zed", "z-1"), ("Brown", "b-1")]
+
+
+@pytest.mark.parametrize("page, label", [
+    ("offers/", "New offer"), ("promos/", "New promo"), ("cards/", "New card"), ("patients/", "Add patient"),
+])
+def test_a_viewer_sees_the_actions_disabled_with_the_reason_instead_of_missing(page, label, clinic_a, owner_a,
+                                                                               viewer_a, client_for):
+    viewer_page = client_for(viewer_a).get(f"/c/{clinic_a.slug}/{page}").content.decode()
+    owner_page = client_for(owner_a).get(f"/c/{clinic_a.slug}/{page}").content.decode()
+
+    locked = re.search(r'<span class="locked-action" title="([^"]+)"><button type="button" class="btn[^"]*" disabled '
+                       r'aria-describedby="read-only-reason" data-testid="locked-action">(?:(?!</button>).)*</svg> ' + label,
+                       viewer_page, re.S)
+    assert locked, f"{label} is not shown disabled to a viewer"
+    assert "View only" in locked.group(1) and "Ask an owner" in locked.group(1)
+    assert 'id="read-only-reason"' in viewer_page  # the reason the button points at is on the page
+    assert 'data-testid="locked-action"' not in owner_page and label in owner_page
