@@ -8,7 +8,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
+from clinic_crm.common.sorting import column_order, valid_sort
 from clinic_crm.patients.models import Patient
 from coupons.choices import CardStatus
 from coupons.models import Card, CardActivity, CardTemplate, Feedback, WalletPassConfig
@@ -26,12 +28,29 @@ def installed_users_filter() -> Q:
     return Q(cards__status=CardStatus.INSTALLED, cards__converted_from__isnull=True)
 
 
-def list_card_templates() -> QuerySet[CardTemplate]:
-    """The clinic's card templates, newest first, each with `installed_users` and `issued` counts (COU-1)."""
+# The Coupon cards list's sortable columns (clinic_crm.common.sorting).
+TEMPLATE_SORTS = {"created": ("created_at", "id"), "name": ("name", "id"), "kind": ("kind", "name"),
+                  "installed": ("installed_users", "id"), "issued": ("issued", "id")}
+TEMPLATE_CSV_COLUMNS = ["Card", "Kind", "Discount", "Installed users", "Issued", "Valid for (days after issue)",
+                        "Valid until", "Created", "Promotion id"]
+
+
+def list_card_templates(*, sort: str = "-created") -> QuerySet[CardTemplate]:
+    """The clinic's card templates, newest first unless sorted by a column, each with `installed_users` and
+    `issued` counts (COU-1)."""
     return (CardTemplate.objects.select_related("linked_template", "reward_template")
             .annotate(installed_users=Count("cards", filter=installed_users_filter()),
                       issued=Count("cards", filter=~Q(cards__status=CardStatus.DELETED)))
-            .order_by("-created_at", "-id"))
+            .order_by(*column_order(valid_sort(sort, TEMPLATE_SORTS, "-created"), TEMPLATE_SORTS)))
+
+
+def iter_template_csv_rows(*, templates, discount_label_of):
+    """The card templates as the list shows them, for a CSV download."""
+    yield TEMPLATE_CSV_COLUMNS
+    for t in templates:
+        yield [t.name, t.get_kind_display(), discount_label_of(t), t.installed_users, t.issued, t.validity_days or "",
+               t.valid_until.isoformat() if t.valid_until else "",
+               timezone.localtime(t.created_at).isoformat(timespec="seconds"), t.promotion_key]
 
 
 def get_card_template(*, template_id: int) -> CardTemplate | None:

@@ -6,6 +6,7 @@ app_name = "cards"
 
 urlpatterns = [
     path("", views.card_template_list, name="list"),
+    path("cards.csv", views.card_template_export, name="export"),
     path("new/", views.card_template_create, name="create"),
     path("apple-wallet/", views.wallet_settings, name="wallet"),
     path("apple-wallet/remove/", views.wallet_remove, name="wallet_remove"),

@@ -8,9 +8,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinic_crm.common.csv_export import stream_csv
 from clinic_crm.common.errors import ApplicationError
+from clinic_crm.common.sorting import valid_sort
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.services import find_patient_by_email
 from clinic_crm.tenancy.choices import Role
@@ -57,10 +60,25 @@ def _report(form, error: ValidationError) -> None:
 
 @clinic_view(required_role=Role.VIEWER)
 def card_template_list(request):
-    templates = list(selectors.list_card_templates())
+    sort = valid_sort(request.GET.get("sort", ""), selectors.TEMPLATE_SORTS, "-created")
+    templates = list(selectors.list_card_templates(sort=sort))
     for template in templates:
         template.label = template.discount_label_in(request.clinic.currency)
-    return render(request, "coupons/template_list.html", {"templates": templates, "nav": "cards"})
+    return render(request, "coupons/template_list.html", {"templates": templates, "nav": "cards", "sort": sort,
+                                                          "querystring": request.GET.urlencode()})
+
+
+@clinic_view(required_role=Role.VIEWER)
+def card_template_export(request):
+    """The Coupon cards list, sorted as shown, as a CSV file."""
+    sort, currency = request.GET.get("sort", ""), request.clinic.currency
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+
+    def rows():
+        return selectors.iter_template_csv_rows(templates=selectors.list_card_templates(sort=sort),
+                                                discount_label_of=lambda t: t.discount_label_in(currency))
+
+    return stream_csv(clinic=request.clinic, filename=f"cards-{request.clinic.slug}-{stamp}.csv", rows=rows)
 
 
 @clinic_view(required_role=Role.STAFF)

@@ -6,6 +6,7 @@ app_name = "promos"
 
 urlpatterns = [
     path("", views.promo_list, name="list"),
+    path("promos.csv", views.promo_export, name="export"),
     path("compare/", views.promo_compare, name="compare"),
     path("portfolio/", views.promo_portfolio, name="portfolio"),
     path("new/", views.promo_create, name="create"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from clinic_crm.common.csv_export import stream_csv
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.common.periods import PERIODS, resolve_period
 from clinic_crm.tenancy.choices import Role
@@ -66,9 +67,22 @@ def promo_list(request):
     context = {
         "nav": "promos", "tab": "list", "listing": listing, "sorts": SORTS, "rates": count_promotions(),
         "sort": request.GET.get("sort") or "-created", "q": request.GET.get("q", ""),
-        "here": request.get_full_path(),
+        "here": request.get_full_path(), "querystring": request.GET.urlencode(),
     }
     return render(request, "promos/promo_list.html", context)
+
+
+@clinic_view(required_role=Role.VIEWER)
+def promo_export(request):
+    """The promo list as shown (segment, search, sort) as a CSV file."""
+    data, currency = request.GET.copy(), request.clinic.currency
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+
+    def rows():
+        listing = selectors.list_promo_rows(data=data, currency=currency)
+        return selectors.promo_csv_rows(listing, rates=count_promotions(), currency=currency)
+
+    return stream_csv(clinic=request.clinic, filename=f"promos-{request.clinic.slug}-{stamp}.csv", rows=rows)
 
 
 # ---- Detail (PRO-4, PRO-5) ---------------------------------------------------------------------------------

@@ -6,15 +6,24 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from clinic_crm.common.sorting import column_order
 from redemptions.choices import ResponseStatus
 from redemptions.models import OfferResponse
 from redemptions.registry import promotion_kinds
 
 USAGE_CHOICES = [("current", "Inside the usage period"), ("passed", "Usage period passed")]
-SORTS = {"newest": ("-created_at", "-id"), "oldest": ("created_at", "id"), "status": ("status", "-created_at", "-id"),
-         "usage": ("usage_until", "-id"), "patient": ("patient__last_name", "patient__first_name", "-id")}
-SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "status": "Status", "usage": "Usage period ends",
-               "patient": "Patient"}
+# A column's order, ascending; "-patient" is the same column descending. Empty dates come last either way.
+SORT_FIELDS = {"created": ("created_at", "id"), "offer": ("promotion_name", "id"), "status": ("status", "id"),
+               "usage": ("usage_until", "id"), "patient": ("patient__last_name", "patient__first_name", "id")}
+SORT_LABELS = {"-created": "Newest first", "created": "Oldest first", "offer": "Offer A–Z", "-offer": "Offer Z–A",
+               "patient": "Patient A–Z", "-patient": "Patient Z–A", "status": "Status A–Z", "-status": "Status Z–A",
+               "usage": "Usage period ends soonest", "-usage": "Usage period ends latest"}
+DEFAULT_SORT = "-created"
+
+
+def sort_order(sort: str) -> list:
+    """The ORDER BY of a sort key ("usage", "-usage")."""
+    return column_order(sort, SORT_FIELDS)
 
 
 def offer_choices():
@@ -63,12 +72,12 @@ class ResponseFilter(django_filters.FilterSet):
         return queryset
 
     def filter_sort(self, queryset, name, value):
-        return queryset.order_by(*SORTS[value])
+        return queryset.order_by(*sort_order(value))
 
     @property
     def qs(self):
         queryset = super().qs
         if not (self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("sort")):
-            queryset = queryset.order_by(*SORTS["newest"])
+            queryset = queryset.order_by(*sort_order(DEFAULT_SORT))
         return queryset
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from redemptions.choices import RedemptionStatus, ResponseSource, ResponseStatus
 from redemptions.models import OfferResponse, PromotionTally, Redemption, ResponseTransition
+from redemptions.registry import kind_key_of, kind_label
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,20 @@ def list_usable_responses(*, patient_id: int, today: date) -> QuerySet[OfferResp
 
 def get_response(*, response_id: int) -> OfferResponse | None:
     return OfferResponse.objects.select_related("patient").filter(pk=response_id).first()
+
+
+RESPONSE_CSV_COLUMNS = ["Offer", "Title", "Type", "Patient", "E-mail", "External id", "Certificate code", "Status",
+                        "Usage from", "Usage until", "Created", "Response id"]
+
+
+def iter_response_csv_rows(*, queryset: QuerySet[OfferResponse]):
+    """Responses as CSV rows in the queryset's order, read in chunks; times in the active time zone."""
+    yield RESPONSE_CSV_COLUMNS
+    for r in queryset.select_related("patient").iterator(chunk_size=2000):
+        yield [r.promotion_name, r.title, kind_label(kind_key_of(r.promotion_key)), r.patient.full_name,
+               r.patient.email, r.patient.external_id or "", r.certificate_code, r.get_status_display(),
+               r.usage_from.isoformat() if r.usage_from else "", r.usage_until.isoformat() if r.usage_until else "",
+               timezone.localtime(r.created_at).isoformat(timespec="seconds"), r.pk]
 
 
 def list_response_history(*, responses) -> dict[int, list[ResponseTransition]]:

@@ -6,13 +6,15 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
+from clinic_crm.common.csv_export import stream_csv
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.tenancy.choices import Role
 from clinic_crm.tenancy.decorators import clinic_view
 from redemptions import selectors, services
 from redemptions.choices import ActorKind
-from redemptions.filters import SORT_LABELS, ResponseFilter
+from redemptions.filters import DEFAULT_SORT, SORT_LABELS, ResponseFilter
 from redemptions.forms import TransitionForm
 from redemptions.models import OfferResponse
 from redemptions.registry import kind_label
@@ -35,9 +37,24 @@ def response_list(request):
         "filter": filterset, "page": page, "today": today, "nav": "responses", "sorts": SORT_LABELS,
         "querystring": query.urlencode(), "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
         "offer": selectors.describe_promotion(promotion_key=offer_key) if offer_key else None,
-        "kind_label": kind_label,
+        "kind_label": kind_label, "sort": request.GET.get("sort") or DEFAULT_SORT,
     }
     return render(request, "redemptions/response_list.html", context)
+
+
+@clinic_view(required_role=Role.VIEWER)
+def response_export(request):
+    """The responses as the list shows them (filters and sort) as a CSV file, read in chunks."""
+    data, today = request.GET.copy(), request.clinic.today()
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+
+    def rows():
+        filterset = ResponseFilter(data or None, queryset=OfferResponse.objects.select_related("patient"), today=today)
+        if filterset.is_bound and not filterset.is_valid():
+            return iter([selectors.RESPONSE_CSV_COLUMNS])  # the page shows why; the file has the heading alone
+        return selectors.iter_response_csv_rows(queryset=filterset.qs)
+
+    return stream_csv(clinic=request.clinic, filename=f"responses-{request.clinic.slug}-{stamp}.csv", rows=rows)
 
 
 @clinic_view(required_role=Role.VIEWER)

@@ -24,13 +24,23 @@ from redemptions.selectors import (
 )
 
 TYPE_LABELS = {"global": "Global", "tiered": "Tiered", "personalised": "Personalised"}
-SORTS = {
-    "newest": lambda row: (-row.info.reporting_start.timestamp(),),
-    "name": lambda row: (row.info.name.lower(),),
-    "rate": lambda row: (row.counts.rate is None, -(row.counts.rate or 0), row.info.name.lower()),
-    "assigned": lambda row: (-row.counts.assigned, row.info.name.lower()),
-    "redeemed": lambda row: (-row.counts.redeemed, row.info.name.lower()),
+# What a column sorts by, ascending; "-name" is the same column descending. A rate not yet defined ("–")
+# sorts last either way, so it never tops a ranking.
+SORT_KEYS = {
+    "created": lambda row: row.info.reporting_start,
+    "name": lambda row: row.info.name.lower(),
+    "kind": lambda row: row.kind_label,
+    "type": lambda row: row.type_label,
+    "status": lambda row: row.info.status,
+    "assigned": lambda row: row.counts.assigned,
+    "redeemed": lambda row: row.counts.redeemed,
+    "rate": lambda row: row.counts.rate,
 }
+SORTS = [("-created", "Newest first"), ("created", "Oldest first"), ("name", "Name A–Z"),
+         ("-rate", "Highest redemption rate"), ("-redeemed", "Most redeemed"), ("-assigned", "Most assigned")]
+DEFAULT_SORT = "-created"
+CSV_COLUMNS = ["Promotion", "Kind", "Type", "Status", "Assigned", "Redeemed", "Redemption rate (%)", "Redemptions",
+               "Revenue", "Discount given", "Currency", "Promotion id"]
 CHART_DAYS = 90
 
 
@@ -52,8 +62,22 @@ def kind_choices() -> list[tuple[str, str]]:
     return [(kind.key, kind.label) for kind in promotion_kinds() if kind.list_promotions is not None]
 
 
+def valid_sort(sort: str) -> str:
+    return sort if sort.lstrip("-") in SORT_KEYS else DEFAULT_SORT
+
+
+def sort_rows(rows: list[PromotionRow], sort: str) -> list[PromotionRow]:
+    """Rows sorted by a column ("rate", or "-rate" descending); ties by name, undefined values last."""
+    sort = valid_sort(sort)
+    key = SORT_KEYS[sort.lstrip("-")]
+    by_name = sorted(rows, key=lambda row: row.info.name.lower())
+    defined = [row for row in by_name if key(row) is not None]
+    # A stable sort, reversed or not, keeps the name order among equal values.
+    return sorted(defined, key=key, reverse=sort.startswith("-")) + [row for row in by_name if key(row) is None]
+
+
 def list_promotion_rows(*, clinic: Clinic, kind: str = "", type: str = "", search: str = "",
-                        sort: str = "newest") -> list[PromotionRow]:
+                        sort: str = DEFAULT_SORT) -> list[PromotionRow]:
     """The Promotions page's rows: each promotion with its counts (one query for all of them)."""
     counts = count_promotions()
     rows = [PromotionRow(info=info, counts=counts.get(info.key, PromotionCounts()))
@@ -61,7 +85,17 @@ def list_promotion_rows(*, clinic: Clinic, kind: str = "", type: str = "", searc
     search = search.strip().lower()
     rows = [row for row in rows if (not kind or row.info.kind == kind) and (not type or row.info.type == type)
             and (not search or search in row.info.name.lower() or search == row.info.key)]
-    return sorted(rows, key=SORTS.get(sort, SORTS["newest"]))
+    return sort_rows(rows, sort)
+
+
+def promotion_csv_rows(rows: list[PromotionRow], *, currency: str):
+    """The rows as the list shows them, for a CSV download: the heading, then one line per promotion."""
+    yield CSV_COLUMNS
+    for row in rows:
+        info, counts = row.info, row.counts
+        rate = "" if counts.rate is None else f"{counts.rate:.1f}"
+        yield [info.name, row.kind_label, row.type_label, info.status, counts.assigned, counts.redeemed, rate,
+               counts.redemptions, f"{counts.revenue:.2f}", f"{counts.discount:.2f}", currency, info.key]
 
 
 @dataclass(frozen=True)

@@ -13,5 +13,6 @@ urlpatterns = [
     path("cards/c/<str:serial>/push/<int:scheduled_id>/cancel/", views.card_push_cancel, name="card_push_cancel"),
     path("cards/c/<str:serial>/feedback/", views.card_feedback, name="card_feedback"),
     path("promotions/", views.promotion_list, name="promotions"),
+    path("promotions/promotions.csv", views.promotion_export, name="promotions_export"),
     path("promotions/<str:promotion_key>/", views.promotion_detail, name="promotion"),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic_crm.common.csv_export import stream_csv
 from clinic_crm.common.errors import ApplicationError
 from clinic_crm.common.periods import PERIODS, resolve_period
 from clinic_crm.dashboard import promotions, selectors
@@ -191,26 +192,37 @@ def card_feedback(request, serial):
 
 # --- Marketing → Promotions (RED-7) -------------------------------------------------------------------
 
+def _promotion_filters(request) -> dict:
+    """The Promotions list's filters from the query string, unknown values dropped."""
+    kind, type_ = request.GET.get("kind", ""), request.GET.get("type", "")
+    return {"kind": kind if kind in dict(promotions.kind_choices()) else "",
+            "type": type_ if type_ in promotions.TYPE_LABELS else "",
+            "search": request.GET.get("q", "")[:120], "sort": promotions.valid_sort(request.GET.get("sort", ""))}
+
+
 @clinic_view(required_role=Role.VIEWER)
 def promotion_list(request):
-    kind = request.GET.get("kind", "")
-    type_ = request.GET.get("type", "")
-    sort = request.GET.get("sort", "newest")
-    search = request.GET.get("q", "")[:120]
-    kinds = promotions.kind_choices()
-    if kind not in dict(kinds):
-        kind = ""
-    if type_ not in promotions.TYPE_LABELS:
-        type_ = ""
-    if sort not in promotions.SORTS:
-        sort = "newest"
-    rows = promotions.list_promotion_rows(clinic=request.clinic, kind=kind, type=type_, search=search, sort=sort)
+    filters = _promotion_filters(request)
+    rows = promotions.list_promotion_rows(clinic=request.clinic, **filters)
     return render(request, "dashboard/promotions.html", {
-        "nav": "promotions", "rows": rows, "kinds": kinds, "types": promotions.TYPE_LABELS.items(),
-        "kind": kind, "type": type_, "sort": sort, "q": search, "filtered": bool(kind or type_ or search),
-        "sorts": [("newest", "Newest"), ("rate", "Redemption rate"), ("redeemed", "Redeemed"),
-                  ("assigned", "Assigned"), ("name", "Name")],
+        "nav": "promotions", "rows": rows, "kinds": promotions.kind_choices(), "types": promotions.TYPE_LABELS.items(),
+        "kind": filters["kind"], "type": filters["type"], "sort": filters["sort"], "q": filters["search"],
+        "filtered": bool(filters["kind"] or filters["type"] or filters["search"]), "sorts": promotions.SORTS,
+        "querystring": request.GET.urlencode(),
     })
+
+
+@clinic_view(required_role=Role.VIEWER)
+def promotion_export(request):
+    """The Promotions list as shown (its filters and sort) as a CSV file."""
+    filters = _promotion_filters(request)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+
+    def rows():
+        listed = promotions.list_promotion_rows(clinic=request.clinic, **filters)
+        return promotions.promotion_csv_rows(listed, currency=request.clinic.currency)
+
+    return stream_csv(clinic=request.clinic, filename=f"promotions-{request.clinic.slug}-{stamp}.csv", rows=rows)
 
 
 @clinic_view(required_role=Role.VIEWER)

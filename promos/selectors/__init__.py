@@ -47,6 +47,7 @@ from promos.selectors.listing import (  # noqa: F401
     discount_amount_text,
     list_promo_rows,
     list_promos,
+    promo_csv_rows,
     tier_range_label,
     tier_summary,
 )

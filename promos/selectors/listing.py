@@ -102,6 +102,28 @@ def list_promo_rows(*, data: QueryDict | dict | None, currency: str, now: dateti
                      segment=segment, searching=bool(search))
 
 
+PROMO_CSV_COLUMNS = ["Promo", "Kind", "Code", "Personal codes", "Discount", "Minimum order", "Status", "Starts",
+                     "Ends", "Uses", "Max uses", "Max uses per patient", "Redemption rate (%)", "Currency",
+                     "Promotion id"]
+
+
+def promo_csv_rows(listing: PromoList, *, rates: dict, currency: str):
+    """The promo list as shown (segment, search and sort) for a CSV download; dates in the active time zone."""
+    yield PROMO_CSV_COLUMNS
+    for row in listing.rows:
+        promo = row.promo
+        rate = rates.get(promo.promotion_key)
+        rate = "" if rate is None or rate.rate is None else f"{rate.rate:.1f}"
+        yield [promo.name, promo.get_kind_display(), row.code, row.code_count if not row.code else "",
+               row.discount_label, f"{promo.min_order:.2f}" if promo.min_order else "", row.badge_label,
+               _local_minute(promo.starts_at), _local_minute(promo.ends_at), promo.uses, promo.max_uses or "",
+               promo.max_uses_per_customer or "", rate, currency, promo.promotion_key]
+
+
+def _local_minute(value: datetime | None) -> str:
+    return timezone.localtime(value).isoformat(timespec="minutes") if value else ""
+
+
 def _discount_label(promo: Promo, currency: str) -> str:
     """The promo's discount in a few words; a tiered one's from its (prefetched) tiers."""
     if promo.kind == PromoKind.TIERED:

@@ -80,7 +80,8 @@ def test_bad_details_are_form_errors_and_save_nothing(clinic_a, in_clinic, staff
 def test_a_viewer_reads_the_information_tab_but_cannot_save(clinic_a, client_for, ann, card):
     viewer = client_for(make_staff(clinic_a, Role.VIEWER))
     page = viewer.get(url(clinic_a, "dashboard:card_information", serial=card.serial)).content.decode()
-    assert "Save details" not in page and "disabled" in page
+    assert '<button class="btn btn-primary" type="submit">Save details</button>' not in page and "disabled" in page
+    assert 'data-testid="locked-action"' in page  # shown, disabled, with the reason
     assert viewer.post(url(clinic_a, "dashboard:card_information", serial=card.serial),
                        {"first_name": "X"}).status_code == 403
 

@@ -137,7 +137,7 @@ def test_needs_attention_links_to_the_row_for_those_who_can_fix_it_and_tells_oth
     for role, can_fix in ((Role.OWNER, True), (Role.MANAGER, True), (Role.STAFF, True), (Role.VIEWER, False)):
         user = owner_a if role == Role.OWNER else make_staff(clinic_a, role)
         page = client_for(user).get(reverse("dashboard:overview", kwargs={"clinic_slug": clinic_a.slug}))
-        item = page.content.decode().split(f'data-key="unpublished_automated:christmas"')[1].split("attention-item")[0]
+        item = page.content.decode().split('data-key="unpublished_automated:christmas"')[1].split("attention-item")[0]
         # then staff and above get a button to the very row; a viewer is told who can fix it
         assert (f'href="{row_link}"' in item) is can_fix, role
         assert ("Staff can fix this" in item) is (not can_fix), role

@@ -65,7 +65,8 @@ def test_the_list_filters_by_offer_type_status_usage_code_and_patient(clinic_a, 
     assert shown(client, clinic_a, code=rows["cat"].certificate_code.lower()) == [ids["cat"]]
     assert shown(client, clinic_a, q="cat") == [ids["cat"]]
     assert shown(client, clinic_a, patient=rows["ann"].patient_id) == [ids["ann"]]
-    assert shown(client, clinic_a, sort="oldest") == [ids["ann"], ids["bob"], ids["cat"], ids["dan"]]
+    assert shown(client, clinic_a, sort="created") == [ids["ann"], ids["bob"], ids["cat"], ids["dan"]]
+    assert shown(client, clinic_a, sort="-patient") == [ids["dan"], ids["cat"], ids["bob"], ids["ann"]]
     assert shown(client, clinic_a, sort="patient") == [ids["ann"], ids["bob"], ids["cat"], ids["dan"]]  # first names
     # a value outside the choices is a message on the page, not a 500
     page = client.get(url(clinic_a, "responses:list"), {"status": "lost"}).content.decode()

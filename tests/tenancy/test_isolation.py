@@ -230,7 +230,8 @@ DASHBOARD_PLAIN_ROUTES = {
     "cards:list": "get", "cards:create": "get", "patients:rfm_recompute": "post",
     "cards:wallet": "get", "cards:wallet_remove": "post", "responses:list": "get",
     "exports:list": "get", "exports:create": "get", "dashboard:promotions": "get", "revenue:export": "get",
-    "patients:export": "get",
+    "patients:export": "get", "dashboard:promotions_export": "get", "promos:export": "get", "responses:export": "get",
+    "cards:export": "get",
 }
 # route -> (method, kwargs builder using B's offers) for the offer APIs; each must be 404 for A.
 OFFER_API_OBJECT_ROUTES = {
@@ -315,12 +316,14 @@ def test_clinic_bs_objects_under_clinic_as_address_are_404(world, client_for):
 @pytest.mark.parametrize("name", ["dashboard:overview", "patients:list", "revenue:list", "offers:list",
                                   "offers:automated", "promos:list", "promos:compare", "promos:portfolio",
                                   "cards:list", "responses:list", "dashboard:promotions", "revenue:export",
-                                  "patients:export"])
+                                  "patients:export", "dashboard:promotions_export", "promos:export",
+                                  "responses:export", "cards:export"])
 def test_lists_and_counts_of_clinic_a_never_include_clinic_b(world, client_for, name):
     client = client_for(world.owner_a)
     response = client.get(reverse(name, kwargs={"clinic_slug": world.a.slug}))
     page = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
-    assert any(mine in page for mine in ("Alice", "A-ORDER-1", "Dashboard", "A offer", "Christmas", "Promo", "card"))
+    assert any(mine in page for mine in ("Alice", "A-ORDER-1", "Dashboard", "A offer", "Christmas", "Promo", "card",
+                                         "Certificate code", "Installed users"))
     for foreign in ("Bravo", "B-ORDER-1", "b-only-1", "B secret"):
         assert foreign not in page, f"{name} shows {foreign}"
 
