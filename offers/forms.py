@@ -113,7 +113,8 @@ class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
             "push_title": "The headline of the notification patients receive on the day. {discount} and "
                           "{clinic} are filled in when it is sent.",
             "push_message": "{discount} says the offer's discount (“15% off”) and {clinic} the clinic's name, "
-                            "always up to date.",
+                            "always up to date; {first_name} greets each patient by name (“there” if the app "
+                            "has not told OneSignal their name).",
             "validity_days": "How many days patients have to redeem it after it fires (1–90).",
             "app_lead_days": "0 shows it from the day it fires; up to 30 shows a “coming soon” card before.",
             "active": "The automation sends its push and opens the offer when the occasion arrives.",
@@ -142,7 +143,8 @@ class AutomatedOfferForm(FieldValidatorsOnly, forms.ModelForm):
         unknown = unknown_placeholders(text)
         if unknown:
             raise forms.ValidationError(
-                f"Unknown placeholder {', '.join(unknown)}: use {{discount}} or {{clinic}}, or write the words.")
+                f"Unknown placeholder {', '.join(unknown)}: use {{discount}}, {{clinic}} or {{first_name}}, "
+                "or write the words.")
         return text
 
     def clean_push_title(self):

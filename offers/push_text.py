@@ -8,10 +8,13 @@ import string
 from decimal import Decimal, InvalidOperation
 
 from clinic_crm.common.choices import DiscountType
+from notifications.backends.base import FIRST_NAME, FIRST_NAME_FALLBACK
 
 PLACEHOLDERS = {
     "discount": "the offer's discount, e.g. “15% off”",
     "clinic": "the clinic's name",
+    # Filled in per recipient by the push provider, so it stays a placeholder here.
+    "first_name": f"the patient's first name (“{FIRST_NAME_FALLBACK}” when the app has not told OneSignal)",
 }
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s?%")
 _AMOUNT = re.compile(r"[£$€]\s?(\d[\d,]*(?:\.\d{1,2})?)")
@@ -27,14 +30,15 @@ def unknown_placeholders(text: str) -> list[str]:
 
 
 def render_push_text(text: str, *, discount_label: str, clinic_name: str) -> str:
-    """The text as patients read it, with {discount} and {clinic} filled in."""
+    """The text as patients read it, with {discount} and {clinic} filled in; {first_name} is left for the push
+    provider to fill in for each recipient."""
     if not text or "{" not in text:
         return text
     if unknown_placeholders(text):
         return text  # sent as written rather than not at all; the form refuses these
     # "20% Off" reads "20% off" inside a sentence; "Free Treatment" reads "a free treatment".
     words = discount_label.replace(" Off", " off").replace("Free Treatment", "a free treatment")
-    return text.format(discount=words, clinic=clinic_name)
+    return text.format(discount=words, clinic=clinic_name, first_name=FIRST_NAME)
 
 
 def _number(raw: str) -> Decimal | None:

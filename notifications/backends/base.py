@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+# A push may greet each recipient by name: the backend turns this into its provider's per-recipient field
+# (OneSignal: the `first_name` tag the patient app sets on its user), with "there" for someone untagged.
+FIRST_NAME = "{first_name}"
+FIRST_NAME_FALLBACK = "there"
+
+
 @dataclass(frozen=True)
 class PushMessage:
     title: str

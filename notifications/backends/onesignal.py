@@ -27,7 +27,14 @@ from onesignal.helpers import is_message_sent
 from onesignal.model.include_aliases import IncludeAliases
 from onesignal.model.notification import Notification
 
-from notifications.backends.base import BasePushBackend, PushError, PushMessage, PushResult
+from notifications.backends.base import (
+    FIRST_NAME,
+    FIRST_NAME_FALLBACK,
+    BasePushBackend,
+    PushError,
+    PushMessage,
+    PushResult,
+)
 
 logger = logging.getLogger("notifications.onesignal")
 
@@ -154,8 +161,8 @@ def _configuration(api_key: str) -> onesignal.Configuration:
 def _send_chunk(api, *, app_id: str, push: PushMessage, index: int, external_ids: list[str]) -> _ChunkOutcome:
     notification = Notification(
         app_id=app_id,
-        headings={"en": push.title},
-        contents={"en": push.message},
+        headings={"en": _personalised(push.title)},
+        contents={"en": _personalised(push.message)},
         target_channel="push",
         include_aliases=IncludeAliases(external_id=external_ids),
         idempotency_key=idempotency_key(seed=push.idempotency_seed, chunk_index=index),
@@ -177,6 +184,11 @@ def _send_chunk(api, *, app_id: str, push: PushMessage, index: int, external_ids
         return _ChunkOutcome(size, note=note or "OneSignal created no notification.")
     unknown = _invalid_external_ids(errors)
     return _ChunkOutcome(size, provider_id=response["id"], reached=max(size - unknown, 0), note=note)
+
+
+def _personalised(text: str) -> str:
+    """{first_name} as OneSignal's Liquid, which it fills in per recipient from the user's `first_name` tag."""
+    return text.replace(FIRST_NAME, f'{{{{ first_name | default: "{FIRST_NAME_FALLBACK}" }}}}')
 
 
 def _combine(outcomes: list[_ChunkOutcome]) -> PushResult:

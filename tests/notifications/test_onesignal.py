@@ -73,6 +73,19 @@ def test_a_push_to_all_reaches_exactly_the_clinics_push_enabled_patients_with_it
     assert push.provider_ids and push.failure_reason == ""
 
 
+def test_a_first_name_placeholder_goes_to_onesignal_as_liquid_on_its_first_name_tag(
+        onesignal, clinic_a_on_onesignal, in_clinic, push_now):
+    with in_clinic(clinic_a_on_onesignal):
+        PatientFactory(external_id="a-1", push_enabled=True)
+
+    push = push_now(clinic_a_on_onesignal, title="Happy birthday {first_name}!", message="15% off, {first_name}.")
+
+    [request] = onesignal.creates
+    assert request.json["headings"] == {"en": 'Happy birthday {{ first_name | default: "there" }}!'}
+    assert request.json["contents"] == {"en": '15% off, {{ first_name | default: "there" }}.'}
+    assert push.message == "15% off, {first_name}."  # the history shows what staff wrote
+
+
 def test_chosen_patients_are_targeted_only_when_push_enabled(onesignal, clinic_a_on_onesignal, in_clinic, push_now):
     # given
     with in_clinic(clinic_a_on_onesignal):

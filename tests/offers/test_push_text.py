@@ -1,5 +1,6 @@
-"""Push texts say the offer's own figure: {discount} and {clinic} are filled in when sent, an unknown
-placeholder is a form error, and a text naming another figure than the discount is flagged."""
+"""Push texts say the offer's own figure: {discount} and {clinic} are filled in when sent, {first_name} is
+left for the push provider to fill in per recipient, an unknown placeholder is a form error, and a text naming
+another figure than the discount is flagged."""
 
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,8 @@ def test_figures_that_differ_from_the_discount_are_found(text, kind, value, wron
 
 def test_only_our_placeholders_are_known():
     assert unknown_placeholders("Hi from {clinic}: {discount}") == []
-    assert unknown_placeholders("Hi {first_name}") == ["{first_name}"]
+    assert unknown_placeholders("Hi {first_name}") == []
+    assert unknown_placeholders("Hi {name}") == ["{name}"]
     assert unknown_placeholders("50% {off") == ["a lone { or }"]
 
 
@@ -61,8 +63,8 @@ def test_a_birthday_push_that_says_10_percent_for_a_15_percent_offer_is_flagged(
 def test_an_unknown_placeholder_is_a_form_error(clinic_a, in_clinic, owner_a, client_for):
     with in_clinic(clinic_a):
         birthday = AutomatedOffer.objects.get(occasion=Occasion.BIRTHDAY)
-    response = edit(client_for(owner_a), clinic_a, birthday, push_message="Hi {first_name}, enjoy {discount}")
-    assert "Unknown placeholder {first_name}" in " ".join(response.context["form"].errors["push_message"])
+    response = edit(client_for(owner_a), clinic_a, birthday, push_message="Hi {name}, enjoy {discount}")
+    assert "Unknown placeholder {name}" in " ".join(response.context["form"].errors["push_message"])
 
 
 def test_the_push_patients_get_says_the_discount_and_the_clinic(clinic_a, in_clinic):
@@ -74,3 +76,16 @@ def test_the_push_patients_get_says_the_discount_and_the_clinic(clinic_a, in_cli
         services.fire_automated_offer(clinic=clinic_a, automated_offer=christmas, occurrence=date(2026, 12, 25))
         push = PushNotification.objects.get(source_key=christmas.promotion_key)
     assert (push.title, push.message) == ("Merry Christmas from Clinic A", "Our gift to you: 20% off.")
+
+
+def test_a_first_name_placeholder_is_kept_for_each_recipient(clinic_a, in_clinic, owner_a, client_for):
+    with in_clinic(clinic_a):
+        birthday = AutomatedOffer.objects.get(occasion=Occasion.BIRTHDAY)
+    # the form takes it (the saved text is what the push is made from below)
+    edit(client_for(owner_a), clinic_a, birthday, discount_value="15",
+         push_message="Happy birthday {first_name}: {discount} from {clinic}.")
+    with in_clinic(clinic_a):
+        birthday.refresh_from_db()
+        # and the push keeps it for the provider, the rest filled in
+        assert birthday.push_texts(currency="GBP", clinic_name="Clinic A")[1] == (
+            "Happy birthday {first_name}: 15% off from Clinic A.")
