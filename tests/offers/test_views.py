@@ -670,7 +670,7 @@ def test_redemption_view_is_one_click_from_the_offer_and_has_an_empty_state(clin
 
 # ---- Roles ----
 
-def test_a_viewer_sees_offers_but_no_actions(clinic_a, viewer_a, client_for, in_clinic):
+def test_a_viewer_sees_offers_with_their_actions_disabled(clinic_a, viewer_a, client_for, in_clinic):
     make_offer(clinic_a, in_clinic, published=True)
     client = client_for(viewer_a)
 
@@ -679,8 +679,10 @@ def test_a_viewer_sees_offers_but_no_actions(clinic_a, viewer_a, client_for, in_
 
     assert "Spring whitening" in one_time and "£25.00 Off" in one_time and "Published" in one_time
     for page in (one_time, automated):
-        assert "row-menu" not in page and "New offer" not in page and 'data-testid="push-button"' not in page
-        assert "/edit/" not in page
+        assert "row-menu" not in page and 'data-testid="push-button"' not in page
+        assert "/edit/" not in page and "/offers/new/" not in page
+    # New offer and Push are shown disabled, with the reason
+    assert one_time.count('data-testid="locked-action"') == 2
     assert automated.count('data-testid="automated-row"') == len(Occasion.values)
 
 
