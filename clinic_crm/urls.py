@@ -1,18 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clinic_crm.common.api import api_not_found
+from clinic_crm.common.health import healthz, readyz
 from clinic_crm.tenancy import two_factor_views
 from clinic_crm.tenancy import views as tenancy_views
 from coupons import public_views as coupon_public
-
-
-def healthz(request):
-    """Liveness probe, and the bare-Django baseline the benchmarks compare against."""
-    return JsonResponse({"ok": True})
 
 
 clinic_urls = [
@@ -30,6 +25,7 @@ clinic_urls = [
 urlpatterns = [
     path("", tenancy_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # Ahead of the dashboard's patterns, which never start with api/: the app and POS calls are
     # the most frequent requests, and each pattern tried before a match costs time.
     path("api/v1/", include("clinic_crm.api_urls")),

@@ -24,6 +24,11 @@ class PushNotification(TenantModel):
     targeted_count = models.PositiveIntegerField(default=0)
     delivery_confirmed = models.BooleanField(default=False)
     provider_ids = models.JSONField(default=list, blank=True)
+    # The batches the provider accepted, by index: {"3": ["<notification id>", reached, size]}. A retry sends
+    # only the others, and the Sent count is their sum, however many attempts it took.
+    batches = models.JSONField(default=dict, blank=True)
+    # Recipients the push did not reach because their batch was never accepted ("partly sent").
+    not_reached = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -11,7 +11,8 @@ from notifications.models import PushNotification
 
 def count_pushes_about(*, source_key: str) -> tuple[int, int]:
     """How many pushes were sent about one promotion ("offer_12") and the devices they reached, in one query."""
-    row = (PushNotification.objects.filter(source_key=source_key, status=PushStatus.SENT).order_by()
+    went = (PushStatus.SENT, PushStatus.PARTLY_SENT)
+    row = (PushNotification.objects.filter(source_key=source_key, status__in=went).order_by()
            .aggregate(pushes=Count("id"), reached=Sum("sent_count")))
     return row["pushes"], row["reached"] or 0
 

@@ -82,7 +82,8 @@ def prepare_push_delivery(*, push: PushNotification) -> PreparedPush | None:
     push.attempts += 1
     push.save(update_fields=["attempts"])
     return PreparedPush(clinic=clinic, message=PushMessage(
-        title=push.title, message=push.message, external_ids=external_ids, idempotency_seed=idempotency_seed(push)))
+        title=push.title, message=push.message, external_ids=external_ids, idempotency_seed=idempotency_seed(push),
+        done_batches=frozenset(int(index) for index in push.batches)))
 
 
 def send_prepared_push(prepared: PreparedPush) -> PushResult | PushError:
@@ -106,29 +107,41 @@ def record_push_outcome(*, push: PushNotification, outcome: PushResult | PushErr
             raise outcome
         return give_up_push(push=push, reason=str(outcome))
     result = outcome
+    if result.batches is not None:
+        _keep_batches(push, result.batches)
     if result.transient:
-        if result.sent:
-            # Some batches went, a later one hit a transient error. Keep what went, so giving up
-            # still reports it; the retry repeats every batch and the provider drops the repeats.
-            push.provider_ids = result.provider_ids
-            push.sent_count = result.recipients if result.recipients is not None else 0
-            push.save(update_fields=["provider_ids", "sent_count"])
+        # Some batches went, a later one hit a transient error: what went is kept (above), so a
+        # retry sends only the rest and giving up still reports it.
         raise PushError(result.error or "The push service asked to try again later.", transient=True,
                         retry_after=result.retry_after)
-    if result.no_recipients:
+    if result.batches is not None and push.batches and result.not_sent:
+        # Some batches were refused for good: the push reached only part of its audience.
+        return give_up_push(push=push, reason=result.error or "The push service refused some batches.")
+    if result.no_recipients and not push.batches:
         push.status = PushStatus.NO_RECIPIENTS
         push.failure_reason = (result.error or "None of the targeted patients has a subscribed device.")[:500]
         push.sent_count = 0
-    elif result.sent:
+    elif result.sent or push.batches:
         push.status = PushStatus.SENT
-        push.sent_count = result.recipients if result.recipients is not None else push.targeted_count
-        push.provider_ids = result.provider_ids
-        push.failure_reason = result.error[:500]  # a partial success keeps the provider's note
+        if result.batches is None:  # a backend that does not batch: its own figures
+            push.sent_count = result.recipients if result.recipients is not None else push.targeted_count
+            push.provider_ids = result.provider_ids
+        push.failure_reason = result.error[:500]  # a success keeps the provider's note (ids it did not know)
     else:
         return give_up_push(push=push, reason=result.error or "The push service refused the notification.")
     push.sent_at = timezone.now()
-    push.save(update_fields=["status", "sent_count", "provider_ids", "failure_reason", "sent_at"])
+    push.save(update_fields=["status", "sent_count", "provider_ids", "batches", "failure_reason", "sent_at"])
     return push
+
+
+def _keep_batches(push: PushNotification, accepted: dict[int, tuple[str, int, int]]) -> None:
+    """Add the batches the provider accepted in this attempt; the Sent count and ids are those of all of them."""
+    for index, (provider_id, reached, size) in accepted.items():
+        push.batches[str(index)] = [provider_id, reached, size]
+    ordered = [push.batches[key] for key in sorted(push.batches, key=int)]
+    push.provider_ids = [provider_id for provider_id, _, _ in ordered]
+    push.sent_count = sum(reached for _, reached, _ in ordered)
+    push.save(update_fields=["batches", "provider_ids", "sent_count"])
 
 
 def mark_push_failed(*, push: PushNotification, reason: str) -> PushNotification:
@@ -140,16 +153,22 @@ def mark_push_failed(*, push: PushNotification, reason: str) -> PushNotification
 
 
 def give_up_push(*, push: PushNotification, reason: str) -> PushNotification:
-    """End a push that cannot go further: sent if batches went in an earlier attempt, else failed (OFF-6)."""
+    """End a push that cannot go further: partly sent if some batches went, else failed (OFF-6).
+
+    "Partly sent" keeps the Sent count of the batches the provider accepted, says how many patients
+    were not reached, and why.
+    """
     if push.status != PushStatus.QUEUED:
         return push
     if not push.provider_ids:
         return mark_push_failed(push=push, reason=reason)
-    # Those batches reached patients: the history shows them as sent, with why the rest did not go.
-    push.status = PushStatus.SENT
-    push.failure_reason = reason[:500]
+    accepted = sum(size for _, _, size in push.batches.values()) if push.batches else push.sent_count
+    push.not_reached = max(push.targeted_count - accepted, 0)
+    push.status = PushStatus.PARTLY_SENT if push.not_reached else PushStatus.SENT
+    missed = f"{push.not_reached:,} patient{'s' if push.not_reached != 1 else ''} not reached. " if push.not_reached else ""
+    push.failure_reason = (missed + reason)[:500]
     push.sent_at = timezone.now()
-    push.save(update_fields=["status", "failure_reason", "attempts", "sent_at"])
+    push.save(update_fields=["status", "failure_reason", "attempts", "sent_at", "not_reached"])
     return push
 
 

@@ -40,7 +40,7 @@ def deliver_push_task(self, clinic_id: int, push_id: int) -> str:
     if outcome is None:
         return "gone"
     # Only the attempt that sent it asks for the figure: a redelivered task must not ask again.
-    if settled_here and outcome.status == PushStatus.SENT and outcome.provider_ids:
+    if settled_here and outcome.status in (PushStatus.SENT, PushStatus.PARTLY_SENT) and outcome.provider_ids:
         fetch_delivered_count_task.apply_async((clinic_id, outcome.pk), countdown=DELIVERY_FIGURE_DELAY)
     return outcome.status
 

@@ -19,6 +19,8 @@ class PushMessage:
     external_ids: tuple[str, ...]
     # Stable per (clinic, push): lets the provider drop a repeated send (retries, double beats).
     idempotency_seed: str
+    # Batches (by index) the provider accepted in an earlier attempt: a retry sends only the others.
+    done_batches: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -32,6 +34,11 @@ class PushResult:
     error: str = ""
     transient: bool = False
     retry_after: int | None = None
+    # A batching backend's account of this attempt: each batch it sent that the provider accepted, by
+    # index, as (provider id, recipients reached), and how many recipients are in batches still not
+    # accepted (refused, or not tried after a transient error). None from a backend that does not batch.
+    batches: dict[int, tuple[str, int, int]] | None = None  # index -> (provider id, reached, batch size)
+    not_sent: int = 0
 
 
 class PushError(Exception):

@@ -52,11 +52,12 @@ def idempotency_key(*, seed: str, chunk_index: int) -> str:
 @dataclass
 class _ChunkOutcome:
     size: int
+    index: int = 0
     provider_id: str = ""
     reached: int = 0
     note: str = ""  # OneSignal's `errors` on a 200: why nobody, or not everybody, was reached
     error: PushError | None = None
-    stop: bool = False  # later batches would fail the same way
+    stop: bool = False  # later batches would fail the same way now (credentials refused, rate limited)
 
 
 class OneSignalBackend(BasePushBackend):
@@ -77,13 +78,18 @@ class OneSignalBackend(BasePushBackend):
         with onesignal.ApiClient(_configuration(api_key)) as client:
             api = default_api.DefaultApi(client)
             for index, chunk in enumerate(chunks):
+                if index in push.done_batches:
+                    continue  # accepted in an earlier attempt: only the others are sent again
                 outcome = _send_chunk(api, app_id=app_id, push=push, index=index, external_ids=chunk)
                 outcomes.append(outcome)
-                # After a transient error, stop: the retry repeats every batch with the same keys,
-                # and OneSignal replays those that already went.
-                if outcome.error is not None and (outcome.error.transient or outcome.stop):
+                # A 5xx or a timeout fails this batch alone: the others still go, and the retry sends the
+                # failed ones with the same keys (one OneSignal took without answering is replayed, never
+                # sent twice). Refused credentials or a rate limit would fail every batch: stop there.
+                if outcome.stop:
                     break
-        return _combine(outcomes)
+        not_tried = sum(len(chunk) for index, chunk in enumerate(chunks)
+                        if index not in push.done_batches and index not in {o.index for o in outcomes})
+        return _combine(outcomes, not_tried=not_tried)
 
     def delivered_count(self, *, clinic, provider_id: str) -> int | None:
         """OneSignal's count of devices reached, or None when it has none for this notification.
@@ -171,19 +177,20 @@ def _send_chunk(api, *, app_id: str, push: PushMessage, index: int, external_ids
     try:
         response = api.create_notification(notification, _request_timeout=settings.ONESIGNAL_TIMEOUT)
     except ApiException as error:
-        return _ChunkOutcome(size, error=_push_error(error), stop=error.status in (401, 403))
+        return _ChunkOutcome(size, index, error=_push_error(error), stop=error.status in (401, 403, 429))
     except urllib3.exceptions.HTTPError as error:  # timeouts, refused or dropped connections
-        return _ChunkOutcome(size, error=PushError(f"OneSignal could not be reached ({_describe(error)}).",
-                                                   transient=True))
+        return _ChunkOutcome(size, index, error=PushError(f"OneSignal could not be reached ({_describe(error)}).",
+                                                          transient=True))
     except OpenApiException as error:  # an answer the SDK could not read; repeating it would not help
-        return _ChunkOutcome(size, error=PushError(f"OneSignal gave an unreadable answer: {error}", transient=False))
+        return _ChunkOutcome(size, index, error=PushError(f"OneSignal gave an unreadable answer: {error}",
+                                                          transient=False))
     errors = response.get("errors")
     note = "; ".join(_error_messages(errors))
     if not is_message_sent(response):
         # HTTP 200 with an empty id: nothing was created, e.g. no subscribed device among these ids.
-        return _ChunkOutcome(size, note=note or "OneSignal created no notification.")
+        return _ChunkOutcome(size, index, note=note or "OneSignal created no notification.")
     unknown = _invalid_external_ids(errors)
-    return _ChunkOutcome(size, provider_id=response["id"], reached=max(size - unknown, 0), note=note)
+    return _ChunkOutcome(size, index, provider_id=response["id"], reached=max(size - unknown, 0), note=note)
 
 
 def _personalised(text: str) -> str:
@@ -191,7 +198,12 @@ def _personalised(text: str) -> str:
     return text.replace(FIRST_NAME, f'{{{{ first_name | default: "{FIRST_NAME_FALLBACK}" }}}}')
 
 
-def _combine(outcomes: list[_ChunkOutcome]) -> PushResult:
+def _combine(outcomes: list[_ChunkOutcome], *, not_tried: int = 0) -> PushResult:
+    """One attempt's result: the batches OneSignal accepted, and how many recipients are in the others.
+
+    A batch with an error is not accepted and counts as not sent; a batch answered 200 with no
+    notification (nobody subscribed among its ids) is settled: it has no one to reach.
+    """
     went = [o for o in outcomes if o.provider_id]
     errors = [o.error for o in outcomes if o.error is not None]
     transient = next((e for e in errors if e.transient), None)
@@ -201,7 +213,7 @@ def _combine(outcomes: list[_ChunkOutcome]) -> PushResult:
             raise transient
         if errors:
             raise errors[0]
-        return PushResult(sent=False, no_recipients=True, error="; ".join(notes))
+        return PushResult(sent=False, no_recipients=True, error="; ".join(notes), batches={})
     return PushResult(
         sent=True,
         provider_ids=[o.provider_id for o in went],
@@ -209,6 +221,8 @@ def _combine(outcomes: list[_ChunkOutcome]) -> PushResult:
         error="; ".join(notes),
         transient=transient is not None,
         retry_after=transient.retry_after if transient is not None else None,
+        batches={o.index: (o.provider_id, o.reached, o.size) for o in went},
+        not_sent=sum(o.size for o in outcomes if o.error is not None) + not_tried,
     )
 
 

@@ -89,7 +89,8 @@ def test_a_viewer_can_look_but_not_change(clinic_a, viewer_a, client_for, in_cli
         patient.refresh_from_db()
     assert patient.first_name == "Same"
     profile = client.get(url("dashboard:patient", clinic_a, patient_id=patient.pk)).content.decode()
-    assert "Edit details" not in profile
+    assert url("patients:edit", clinic_a, patient_id=patient.pk) not in profile  # no way to the form
+    assert 'data-testid="locked-action"' in profile  # Edit details shown disabled, with the reason
 
 
 def test_signed_out_visitors_are_sent_to_login(clinic_a, client):

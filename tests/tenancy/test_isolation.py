@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 NOT_CLINIC_OWNED = {
     "home": "redirects to one of the user's own clinics",
     "healthz": "liveness probe, no data",
+    "readyz": "readiness probe: the database and the broker answer, no data",
     "login": "authentication",
     "logout": "authentication",
     "password_change": "the user's own password",
