@@ -61,7 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that every error under /api/ leaves in the API's JSON shape, whoever made it.
+    # Names the request for every log line it causes, and answers with the id (X-Request-ID).
+    "clinic_crm.common.logs.RequestIdMiddleware",
+    # Outermost but one, so that every error under /api/ leaves in the API's JSON shape, whoever made it.
     "clinic_crm.common.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "clinic_crm.common.middleware.RejectNullBytesMiddleware",
@@ -300,6 +302,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker logs through LOGGING above (JSON lines with the task id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
@@ -338,11 +342,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One JSON object per line with the request (or task) id and the clinic in scope (clinic_crm/common/logs.py);
+# plain lines for a person reading a terminal when DEBUG is on. LOG_FORMAT=json|plain chooses.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "clinic_crm.common.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s clinic=%(clinic_id)s] %(message)s"},
+        "json": {"()": "clinic_crm.common.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
