@@ -133,6 +133,9 @@ CACHES = {
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic-crm-local",
               "OPTIONS": {"MAX_ENTRIES": 2000}},
 }
+# A Redis outage degrades the cache (misses, skipped writes) instead of failing requests.
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "clinic_crm.common.resilient_cache.ResilientRedisCache"
 # Per-process copies kept outside Django's caches (app-key rows, the app config's answers) follow
 # the "local" cache: on while it keeps anything.
 CACHE_IN_PROCESS = True
@@ -318,6 +321,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-occasions": {
         "task": "offers.tasks.check_occasions_for_all_clinics",
         "schedule": crontab(minute="*/15"),  # https://crontab.guru/#*/15_*_*_*_* — every 15 minutes
+    },
+    # Pushes recorded while the broker was down are published again once it is back.
+    "requeue-stranded-pushes": {
+        "task": "notifications.scheduled.requeue_stranded_pushes",
+        "schedule": crontab(minute="*/5"),  # https://crontab.guru/#*/5_*_*_*_* — every 5 minutes
     },
     "send-scheduled-pushes": {
         "task": "notifications.scheduled.send_scheduled_pushes",

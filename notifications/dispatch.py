@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from clinic_crm.common.queueing import enqueue_on_commit
 from clinic_crm.tenancy.models import Clinic
 from notifications.choices import PushStatus, ScheduledPushStatus
 from notifications.models import PushNotification, ScheduledPush
@@ -25,9 +26,9 @@ def queue_push(*, clinic: Clinic, title: str, message: str, external_ids: list[s
     push = record_push(clinic=clinic, title=title, message=message, external_ids=external_ids,
                        source_key=source_key, occurrence=occurrence)
     if push.status == PushStatus.QUEUED:
-        clinic_id, push_id = clinic.pk, push.pk
-        # After the commit, so the worker finds the row; a rolled-back push is never sent.
-        transaction.on_commit(lambda: deliver_push_task.delay(clinic_id, push_id))
+        # After the commit, so the worker finds the row; a rolled-back push is never sent. With the broker
+        # down it stays queued, and the sweep (`requeue_stranded_pushes`) sends it when the broker is back.
+        enqueue_on_commit(deliver_push_task, clinic.pk, push.pk)
     return push
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from clinic_crm.common.queueing import enqueue_on_commit
 from clinic_crm.tenancy.models import Clinic
 from redemptions.choices import ExportSchedule
 from redemptions.models import EventImport, ExportDefinition, ExportRun
@@ -18,8 +19,7 @@ def start_export(*, definition: ExportDefinition, created_by: str = "", schedule
     """Queue a run of the definition; a Celery worker writes its file once this commits."""
     run = ExportRun.objects.create(clinic_id=definition.clinic_id, definition=definition, scheduled=scheduled,
                                    created_by=created_by[:150])
-    clinic_id, run_id = definition.clinic_id, run.pk
-    transaction.on_commit(lambda: run_export_task.delay(clinic_id, run_id))
+    enqueue_on_commit(run_export_task, definition.clinic_id, run.pk)
     return run
 
 
@@ -34,6 +34,5 @@ def start_scheduled_exports(*, clinic: Clinic) -> list[ExportRun]:
 def start_event_import(*, clinic: Clinic, stream, created_by: str = "") -> EventImport:
     """Store an uploaded file of events and queue its reading once this commits."""
     row = receive_event_import(clinic=clinic, stream=stream, created_by=created_by)
-    clinic_id, import_id = clinic.pk, row.pk
-    transaction.on_commit(lambda: run_event_import_task.delay(clinic_id, import_id))
+    enqueue_on_commit(run_event_import_task, clinic.pk, row.pk)
     return row

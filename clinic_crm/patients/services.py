@@ -13,6 +13,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import ApplicationError
+from clinic_crm.common.queueing import enqueue_on_commit
 from clinic_crm.patients.models import Patient, SignInCode
 from clinic_crm.tenancy.context import current_clinic_id
 
@@ -95,7 +96,7 @@ def request_sign_in_code(*, email: str) -> SignInCode | None:
         expires_at=timezone.now() + timedelta(minutes=settings.SIGN_IN_CODE_MINUTES),
     )
     clinic_id = patient.clinic_id
-    transaction.on_commit(lambda: send_sign_in_code_email.delay(clinic_id, patient.pk, code))
+    enqueue_on_commit(send_sign_in_code_email, clinic_id, patient.pk, code)
     return sign_in
 
 

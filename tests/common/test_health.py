@@ -16,10 +16,16 @@ def test_ready_when_the_database_and_the_broker_answer(client):
     assert response.json() == {"ok": True, "database": "ok", "broker": "ok"}
 
 
-def test_not_ready_while_the_broker_is_unreachable_and_says_so(client, monkeypatch):
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")  # nothing listens on port 1
-    monkeypatch.setattr(app.conf, "broker_write_url", None)
+@pytest.fixture
+def broker_nowhere():
+    """The broker's address is one nothing listens on (port 1), for the test; the raw settings are restored."""
+    saved = {name: app.conf[name] for name in ("broker_url", "broker_write_url")}
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", broker_write_url=None)
+    yield
+    app.conf.update(saved)
 
+
+def test_not_ready_while_the_broker_is_unreachable_and_says_so(client, broker_nowhere):
     response = client.get("/readyz")
 
     assert response.status_code == 503

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import Conflict, Forbidden
+from clinic_crm.common.queueing import enqueue_on_commit
 from clinic_crm.tenancy.choices import Role, StaffAction
 from clinic_crm.tenancy.events import OPERATOR, StaffActor, record_staff_event
 from clinic_crm.tenancy.models import Clinic, Membership, StaffInvitation
@@ -66,7 +67,7 @@ def _send_invitation(invitation: StaffInvitation, token: str, link_for: LinkFor,
     link = link_for(token)
     values = dict(email=invitation.email, clinic_name=invitation.clinic.name, role=invitation.get_role_display(),
                   inviter=inviter.name, link=link, expires_at=invitation.expires_at.isoformat())
-    transaction.on_commit(lambda: send_staff_invitation_email.delay(**values))
+    enqueue_on_commit(send_staff_invitation_email, **values)
 
 
 def _open_with_new_token(invitation: StaffInvitation) -> str:
