@@ -322,10 +322,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "offers.tasks.check_occasions_for_all_clinics",
         "schedule": crontab(minute="*/15"),  # https://crontab.guru/#*/15_*_*_*_* — every 15 minutes
     },
-    # Pushes recorded while the broker was down are published again once it is back.
+    # Pushes, export runs and event imports recorded while the broker was down are published again once it is back.
     "requeue-stranded-pushes": {
         "task": "notifications.scheduled.requeue_stranded_pushes",
         "schedule": crontab(minute="*/5"),  # https://crontab.guru/#*/5_*_*_*_* — every 5 minutes
+    },
+    "requeue-stranded-runs": {
+        "task": "redemptions.scheduled.requeue_stranded_runs",
+        "schedule": crontab(minute="2-59/5"),  # https://crontab.guru/#2-59/5_*_*_*_* — every 5 minutes, at :02
     },
     "send-scheduled-pushes": {
         "task": "notifications.scheduled.send_scheduled_pushes",

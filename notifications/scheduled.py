@@ -12,7 +12,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from clinic_crm.common.queueing import enqueue
+from clinic_crm.common.queueing import enqueue_again
 
 from clinic_crm.tenancy.context import with_clinic_scope
 from clinic_crm.tenancy.fan_out import fan_out_per_clinic
@@ -53,7 +53,8 @@ def requeue_stranded_pushes() -> int:
     """Publish again, per clinic, the pushes recorded while the broker was down; returns how many clinics.
 
     Delivering a push twice is harmless (a settled push is skipped, and every batch carries its idempotency
-    key), so a push whose worker is merely slow may be published twice, never sent twice.
+    key), so a push whose worker is merely slow may be published twice (once more per half hour at most),
+    never sent twice.
     """
     clinic_ids = active_clinic_ids_having(PushNotification, **_stranded(timezone.now()))
     return fan_out_per_clinic(requeue_stranded_pushes_for_clinic, clinic_ids)
@@ -64,4 +65,4 @@ def requeue_stranded_pushes() -> int:
 def requeue_stranded_pushes_for_clinic(clinic_id: int) -> int:
     push_ids = list(PushNotification.objects.filter(**_stranded(timezone.now())).order_by("id")
                     .values_list("id", flat=True))
-    return sum(enqueue(deliver_push_task, clinic_id, push_id) for push_id in push_ids)
+    return sum(enqueue_again(deliver_push_task, clinic_id, push_id, key=f"push:{push_id}") for push_id in push_ids)

@@ -3,12 +3,23 @@ since it sits above `tasks` (it starts runs through `dispatch`)."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import timedelta
 
+from celery import shared_task
+from django.utils import timezone
+
+from clinic_crm.common.queueing import enqueue_again
 from clinic_crm.tenancy.context import with_clinic_scope
 from clinic_crm.tenancy.fan_out import fan_out_per_clinic
 from clinic_crm.tenancy.models import Clinic
+from clinic_crm.tenancy.selectors import active_clinic_ids_having
+from redemptions.choices import ExportStatus, ImportStatus
 from redemptions.dispatch import start_scheduled_exports
+from redemptions.models import EventImport, ExportRun
+from redemptions.tasks import run_event_import_task, run_export_task
+
+# Queued this long ago and never started: its task was not published (the broker was down).
+STRANDED_AFTER = timedelta(minutes=2)
 
 
 @shared_task
@@ -21,3 +32,27 @@ def run_scheduled_exports_for_all_clinics() -> int:
 @with_clinic_scope
 def run_scheduled_exports_for_clinic(clinic_id: int) -> int:
     return len(start_scheduled_exports(clinic=Clinic.objects.get(pk=clinic_id)))
+
+
+@shared_task
+def requeue_stranded_runs() -> int:
+    """Publish again, per clinic, the export runs and event imports recorded while the broker was down.
+
+    Both are safe to run twice: an export claims its run (queued to running) before writing, and an import
+    skips the batches already read, under a row lock."""
+    cutoff = timezone.now() - STRANDED_AFTER
+    clinic_ids = sorted(set(active_clinic_ids_having(ExportRun, status=ExportStatus.QUEUED, created_at__lte=cutoff))
+                        | set(active_clinic_ids_having(EventImport, status=ImportStatus.QUEUED,
+                                                       created_at__lte=cutoff)))
+    return fan_out_per_clinic(requeue_stranded_runs_for_clinic, clinic_ids)
+
+
+@shared_task(acks_late=True)
+@with_clinic_scope
+def requeue_stranded_runs_for_clinic(clinic_id: int) -> int:
+    cutoff = timezone.now() - STRANDED_AFTER
+    runs = ExportRun.objects.filter(status=ExportStatus.QUEUED, created_at__lte=cutoff).values_list("id", flat=True)
+    imports = EventImport.objects.filter(status=ImportStatus.QUEUED, created_at__lte=cutoff).values_list("id",
+                                                                                                          flat=True)
+    return (sum(enqueue_again(run_export_task, clinic_id, pk, key=f"export:{pk}") for pk in runs)
+            + sum(enqueue_again(run_event_import_task, clinic_id, pk, key=f"import:{pk}") for pk in imports))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
 logger = logging.getLogger("clinic_crm.queueing")
 
+REQUEUE_QUIET_SECONDS = 30 * 60
 # One quick retry: a request must not wait long on a broker that is down.
 PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
@@ -27,6 +29,14 @@ def enqueue(task, *args, **kwargs) -> bool:
                        task.name, error)
         return False
     return True
+
+
+def enqueue_again(task, *args, key: str) -> bool:
+    """Publish a stranded row's task again, at most once per half hour per row (`key`), so a sweep that finds
+    the row still waiting behind a long queue does not pile up copies; False when not published."""
+    if not cache.add(f"requeued:{key}", 1, timeout=REQUEUE_QUIET_SECONDS):
+        return False
+    return enqueue(task, *args)
 
 
 def enqueue_on_commit(task, *args, **kwargs) -> None:

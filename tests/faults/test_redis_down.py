@@ -128,3 +128,37 @@ def test_a_push_kept_while_the_broker_was_down_is_sent_once_when_it_is_back(
         push = PushNotification.objects.get()
     assert (push.status, push.attempts) == (PushStatus.SENT, 1)
     assert len(outbox) == 1 and outbox[0][1].title == "Whitening week"
+
+
+def test_an_export_started_while_the_broker_was_down_runs_once_it_is_back(
+        clinic_a, in_clinic, django_capture_on_commit_callbacks, time_machine):
+    from redemptions.choices import ExportStatus
+    from redemptions.dispatch import start_export
+    from redemptions.models import ExportRun
+    from redemptions.scheduled import requeue_stranded_runs
+    from redemptions.services.exports import save_export_definition
+
+    with in_clinic(clinic_a):
+        definition = save_export_definition(clinic=clinic_a, data={"name": "All", "fields": ["patient_name"],
+                                                                   "format": "csv", "filters": {}})
+    # given a run started while the broker was down: kept, queued
+    saved = {name: app.conf[name] for name in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=NOWHERE, task_always_eager=False)
+    _reset_broker_pools()
+    try:
+        with in_clinic(clinic_a), django_capture_on_commit_callbacks(execute=True):
+            run = start_export(definition=definition, created_by="Owner")
+    finally:
+        app.conf.update(saved)
+        _reset_broker_pools()
+    with in_clinic(clinic_a):
+        assert ExportRun.objects.get(pk=run.pk).status == ExportStatus.QUEUED
+
+    # when the broker is back and the sweep runs after two minutes
+    time_machine.move_to(timezone.now() + timedelta(minutes=3))
+    requeue_stranded_runs.apply()
+
+    # then the run was done, and a later sweep finds nothing to publish
+    with in_clinic(clinic_a):
+        assert ExportRun.objects.get(pk=run.pk).status == ExportStatus.DONE
+    assert requeue_stranded_runs.apply().result == 0
