@@ -25,10 +25,10 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    from clinic_crm.celery import app
+    from celery import current_app  # the project's Celery app, loaded with Django (clinic_crm/__init__.py)
 
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=PROBE_TIMEOUT)
     except Exception as error:
         return f"unreachable: {type(error).__name__}"
