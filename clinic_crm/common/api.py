@@ -9,6 +9,7 @@ import re
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -36,6 +37,9 @@ _CODES = {
     exceptions.Throttled: "rate_limited",
     PayloadTooLarge: "payload_too_large",
 }
+
+
+DB_RETRY_AFTER = 5  # seconds: a restarting PostgreSQL is usually back by then
 
 
 def error_body(message: str, code: str, extra: dict | None = None) -> dict:
@@ -80,6 +84,14 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):  # raised when DRF reads the body to parse it
         exc = PayloadTooLarge()
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # The connection was lost (a restart, a failover) or the server refused it: the transaction is gone
+        # with everything it wrote, so the caller may safely send the same request again.
+        logger.warning("Database unavailable during %s: %s", getattr(context.get("request"), "path", "a request"),
+                       type(exc).__name__)
+        return Response(error_body("The database could not be reached, so nothing of this request was stored. "
+                                   "Send it again in a few seconds.", "database_unavailable"),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DB_RETRY_AFTER)})
 
     if isinstance(exc, ApplicationError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
