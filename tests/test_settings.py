@@ -54,3 +54,24 @@ def test_a_dummy_cache_url_caches_nothing_in_the_process_either():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.core.cache.backends.dummy.DummyCache"] * 2
+
+
+def test_the_production_profile_passes_the_deployment_checks(tmp_path):
+    """`manage.py check --deploy` with the settings README's Production section gives: no error, no warning."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DEBUG", "SECRET_KEY", "CACHE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env.update({
+        "DEBUG": "0", "SECRET_KEY": "a-production-secret-" + "k" * 40, "ALLOWED_HOSTS": "crm.example.com",
+        "BEHIND_TLS_PROXY": "1", "CSRF_TRUSTED_ORIGINS": "https://crm.example.com",
+        "CACHE_URL": "rediscache://127.0.0.1:6379/1", "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+        "CLINIC_CRM_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "clinic_crm.settings",
+    })
+    collected = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT,
+                               env=env, capture_output=True, text=True, timeout=300)
+    assert collected.returncode == 0, collected.stderr
+
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
