@@ -40,6 +40,7 @@ _CODES = {
 
 
 DB_RETRY_AFTER = 5  # seconds: a restarting PostgreSQL is usually back by then
+RETRYABLE_PGCODES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def error_body(message: str, code: str, extra: dict | None = None) -> dict:
@@ -85,10 +86,16 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):  # raised when DRF reads the body to parse it
         exc = PayloadTooLarge()
     elif isinstance(exc, (OperationalError, InterfaceError)):
-        # The connection was lost (a restart, a failover) or the server refused it: the transaction is gone
-        # with everything it wrote, so the caller may safely send the same request again.
-        logger.warning("Database unavailable during %s: %s", getattr(context.get("request"), "path", "a request"),
-                       type(exc).__name__)
+        # The transaction is gone with everything it wrote, so the caller may safely send the same request
+        # again: PostgreSQL broke a deadlock or a serialization conflict by cancelling it, or the connection
+        # was lost (a restart, a failover).
+        path = getattr(context.get("request"), "path", "a request")
+        if getattr(exc.__cause__, "pgcode", None) in RETRYABLE_PGCODES:
+            logger.warning("Conflict with a concurrent request during %s: %s", path, exc.__cause__.pgcode)
+            return Response(error_body("Another request changed the same records at the same moment, so nothing "
+                                       "of this request was stored. Send it again.", "conflict_retry"),
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
+        logger.warning("Database unavailable during %s: %s", path, type(exc).__name__)
         return Response(error_body("The database could not be reached, so nothing of this request was stored. "
                                    "Send it again in a few seconds.", "database_unavailable"),
                         status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DB_RETRY_AFTER)})

@@ -80,7 +80,10 @@ def issue_card(*, template: CardTemplate, patient: Patient, actor: StaffActor = 
 
 
 def _lock(card: Card) -> Card:
-    return Card.objects.select_for_update().select_related("template", "patient", "clinic").get(pk=card.pk)
+    # The card's row only (`of`): locking the joined patient and clinic rows too made two tills of one clinic
+    # wait on each other's clinic row, and deadlock with any insert checking its key to that clinic.
+    return (Card.objects.select_for_update(of=("self",)).select_related("template", "patient", "clinic")
+            .get(pk=card.pk))
 
 
 def ensure_card_usable(card: Card, today: date) -> None:

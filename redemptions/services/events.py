@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -173,6 +173,13 @@ def ingest_redemption_events(*, clinic: Clinic, events: list) -> BatchOutcome:
             candidates.append((index, event, _redemption(clinic, promotion, patient_id, event)))
 
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Check the ledger rows' foreign keys as they are inserted, not at COMMIT: the batch then takes
+            # its patients' key-share locks before it locks their assignments, the order a till's single
+            # redemption takes them in (the patient, then the assignment). Checked at COMMIT, a batch
+            # holding assignments waited there for a till holding the patient: a deadlock.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         stored: set[str] = set()
         for start in range(0, len(candidates), CHUNK):
             rows = {redemption.event_id: redemption for _, _, redemption in candidates[start:start + CHUNK]}

@@ -145,7 +145,9 @@ def assign_responses(*, clinic: Clinic, patients, terms: ResponseTerms, source: 
 
 
 def lock_response(response: OfferResponse) -> OfferResponse:
-    return OfferResponse.objects.select_for_update().select_related("patient").get(pk=response.pk)
+    # The response's row only (`of`), not its patient's: a till holding the patient would otherwise deadlock
+    # with one that holds the patient's assignment (the ledger insert takes the patient, then the assignment).
+    return OfferResponse.objects.select_for_update(of=("self",)).select_related("patient").get(pk=response.pk)
 
 
 def _refuse(response: OfferResponse, to: str) -> Conflict:
