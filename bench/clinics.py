@@ -330,7 +330,7 @@ def main(argv=None) -> int:
               "unexpected_count": len(load.unexpected), "integrity": integrity}
     (results_dir / f"clinics-{stamp}.json").write_text(json.dumps(result, indent=2))
 
-    lines = [f"| endpoint | req/s | p50 ms | p99 ms | answers |", "|---|---|---|---|---|"]
+    lines = ["| endpoint | req/s | p50 ms | p99 ms | answers |", "|---|---|---|---|---|"]
     for row in rows:
         answers = ", ".join(f"{k} × {v:,}" for k, v in sorted(row["statuses"].items()))
         lines.append(f"| {row['endpoint']} | {row['rps']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {answers} |")
