@@ -348,8 +348,9 @@ def main(argv=None) -> int:
                      f"gunicorn {args.workers} {args.worker_class} workers, PostgreSQL, cache {args.cache_url or 'files'}.\n\n"
                      f"{summary}\n\nTotal {total / elapsed:.1f} req/s over {elapsed:.0f} s. Unexpected answers: "
                      f"{len(load.unexpected)}. Integrity check (caps held, each coupon, response and event counted "
-                     f"once, no clinic saw another's card or name): **{verdict}**"
-                     f"{' — ' + '; '.join(integrity.get('problems') or []) if not integrity.get('ok') else ''}.\n")
+                     f"once): {'PASS' if integrity.get('ok') else 'FAIL'}"
+                     f"{' — ' + '; '.join(integrity.get('problems') or []) if not integrity.get('ok') else ''}. "
+                     f"Verdict: **{verdict}**.\n")
     return 0 if verdict == "PASS" else 1
 
 
