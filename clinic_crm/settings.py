@@ -243,6 +243,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_RATES": {"sign_in_code": "5/min", "sign_in_token": "10/min", "staff_token": "10/min",
                                "promo_validate_patient": "10/min", "promo_validate_client": "60/min",
+                               "promo_validate_clinic": "600/min", "sign_in_client": "30/min",
+                               "sign_in_clinic": "300/min",
                                "feedback_patient": "20/hour"},
     "UNAUTHENTICATED_USER": None,
     # Rate limits key on the client's address the same way as the lockout: never a client's header.

@@ -21,7 +21,7 @@ from clinic_crm.common.api import (
     exception_handler,
     row_id_parameter,
 )
-from clinic_crm.common.throttles import AppClientThrottle, PatientThrottle
+from clinic_crm.common.throttles import AppClientThrottle, ClinicThrottle, PatientThrottle
 from clinic_crm.common.errors import NotFound, Unauthenticated
 from clinic_crm.common.schema import ErrorSerializer
 from clinic_crm.orders.services import LineInput
@@ -68,12 +68,16 @@ class _ValidatesPerPatient(PatientThrottle):
     scope = "promo_validate_patient"
 
 
+class _ValidatesPerClinic(ClinicThrottle):
+    scope = "promo_validate_clinic"
+
+
 class AppPromoValidateApi(ClinicApi):
     authentication_classes = [AppKeyAuthentication]
     permission_classes = [IsSignedInPatient]
-    # Guessing codes is what a validate endpoint invites: limited per patient, and per client
-    # address for many patients' tokens used from one place.
-    throttle_classes = [_ValidatesPerPatient, _ValidatesPerClient]
+    # Guessing codes is what a validate endpoint invites: limited per patient, per client address for many
+    # patients' tokens used from one place, and per clinic for many tokens used from many places.
+    throttle_classes = [_ValidatesPerPatient, _ValidatesPerClient, _ValidatesPerClinic]
 
     @extend_schema(request=PromoValidateInput, responses={200: PromoValidateOutput}, tags=["app"],
                    summary="Check a promo code against the patient's order")

@@ -11,6 +11,14 @@ class AppClientThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{self.get_ident(request)}"}
 
 
+class ClinicThrottle(SimpleRateThrottle):
+    """Per clinic, whoever asks from wherever: a ceiling for one clinic's callers together (many tokens from
+    many addresses), far above what its patients do, so a distributed attempt still runs out."""
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": str(request.user.clinic.pk)}
+
+
 class PatientThrottle(SimpleRateThrottle):
     """Per signed-in patient, whatever client or address they use."""
 

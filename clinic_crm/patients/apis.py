@@ -12,6 +12,7 @@ from clinic_crm.common import json_fields as fields
 from clinic_crm.common.api import PAGE_PARAMETERS, ClinicApi, Pagination, paginate, query_text
 from clinic_crm.common.emails import normalise_email
 from clinic_crm.common.errors import NotFound, Unauthenticated
+from clinic_crm.common.throttles import AppClientThrottle, ClinicThrottle
 from clinic_crm.patients import selectors, services
 from clinic_crm.patients.models import Patient
 from clinic_crm.patients.serializers import PatientOutput, PatientUpsertInput
@@ -37,10 +38,19 @@ class _SignInThrottle(ScopedRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": f"{request.user.clinic.pk}:{digest}"}
 
 
+class _SignInPerClient(AppClientThrottle):
+    scope = "sign_in_client"
+
+
+class _SignInPerClinic(ClinicThrottle):
+    scope = "sign_in_clinic"
+
+
 class SignInCodeApi(ClinicApi):
     authentication_classes = [AppKeyAuthentication]
     permission_classes = [IsAppCaller]
-    throttle_classes = [_SignInThrottle]
+    # Per e-mail address, per client address (one place trying many addresses) and per clinic.
+    throttle_classes = [_SignInThrottle, _SignInPerClient, _SignInPerClinic]
     throttle_scope = "sign_in_code"
 
     class InputSerializer(serializers.Serializer):
@@ -68,7 +78,7 @@ class SignInTokenApi(ClinicApi):
     permission_classes = [IsAppCaller]
     # With five tries per code and five codes a minute, guessing stays slow only if the
     # exchange itself is limited per address too.
-    throttle_classes = [_SignInThrottle]
+    throttle_classes = [_SignInThrottle, _SignInPerClient, _SignInPerClinic]
     throttle_scope = "sign_in_token"
 
     class InputSerializer(serializers.Serializer):

@@ -237,3 +237,22 @@ def test_guessing_codes_is_limited_per_client_across_patients(clinic_a, in_clini
                                                 format="json").status_code for p in patients]
     # then the client is limited whichever patient it signs in as
     assert answers == [200] * 5 + [429]
+
+
+def test_guessing_codes_is_limited_per_clinic_across_patients_and_addresses(clinic_a, clinic_b, in_clinic,
+                                                                            app_client_for, monkeypatch):
+    # given the per-clinic limit (600 a minute) at 5, and six patients each on their own address
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "promo_validate_clinic", "5/min")
+    with in_clinic(clinic_a):
+        patients = PatientFactory.create_batch(6)
+    answers = [app_client_for(clinic_a, p).post("/api/v1/app/promos/validate", {"code": "GUESS", "order_total": "5"},
+                                                format="json", REMOTE_ADDR=f"10.0.0.{n}").status_code
+               for n, p in enumerate(patients)]
+    # then the clinic is limited, whoever and wherever the callers are; another clinic is not
+    assert answers == [200] * 5 + [429]
+    with in_clinic(clinic_b):
+        other = PatientFactory()
+    assert app_client_for(clinic_b, other).post("/api/v1/app/promos/validate", {"code": "GUESS", "order_total": "5"},
+                                                format="json").status_code == 200

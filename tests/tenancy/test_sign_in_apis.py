@@ -280,3 +280,31 @@ def test_a_code_asked_for_under_one_spelling_is_accepted_under_another(clinic_a,
     code = code_in(mail.outbox[-1])
     assert mail.outbox[-1].to == ["kim@kiss.example"]
     assert api.post(TOKEN, {"email": "kim@kiss.example", "code": code}, format="json").status_code == 200
+
+
+def test_one_address_trying_many_e_mail_addresses_is_limited(clinic_a, app_client_for, monkeypatch):
+    # given the per-address limit (30 a minute) at 5
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "sign_in_client", "5/min")
+    api = app_client_for(clinic_a)
+    # when one address asks codes for six different e-mail addresses (each under its own limit)
+    answers = [api.post(TOKEN, {"email": f"guess{n}@example.com", "code": "123456"}, format="json").status_code
+               for n in range(6)]
+    # then the sixth is refused
+    assert answers == [400] * 5 + [429]
+
+
+def test_a_clinic_is_limited_across_addresses(clinic_a, clinic_b, app_client_for, monkeypatch):
+    # given the per-clinic limit (300 a minute) at 5
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "sign_in_clinic", "5/min")
+    # when six addresses each try one e-mail address with clinic A's app
+    answers = [app_client_for(clinic_a).post(TOKEN, {"email": f"guess{n}@example.com", "code": "123456"},
+                                             format="json", REMOTE_ADDR=f"10.0.1.{n}").status_code
+               for n in range(6)]
+    # then the sixth is refused, and clinic B's app is not
+    assert answers == [400] * 5 + [429]
+    assert app_client_for(clinic_b).post(TOKEN, {"email": "x@example.com", "code": "123456"},
+                                         format="json").status_code == 400
