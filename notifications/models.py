@@ -27,6 +27,9 @@ class PushNotification(TenantModel):
     # The batches the provider accepted, by index: {"3": ["<notification id>", reached, size]}. A retry sends
     # only the others, and the Sent count is their sum, however many attempts it took.
     batches = models.JSONField(default=dict, blank=True)
+    # The audience as the first attempt resolved it (external ids, oldest patient first): every later attempt
+    # sends to exactly these, so its batches, their keys and the ones already accepted stay the same.
+    recipients = models.JSONField(default=list, blank=True)
     # Recipients the push did not reach because their batch was never accepted ("partly sent").
     not_reached = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(max_length=500, blank=True)

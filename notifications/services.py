@@ -77,10 +77,16 @@ def prepare_push_delivery(*, push: PushNotification) -> PreparedPush | None:
     clinic = Clinic.objects.get(pk=push.clinic_id)
     # Resolved here, in scope, so the send needs no database: every push-enabled patient of the
     # clinic for "all", else those of the named ones who still are.
-    named = None if push.audience == "all" else push.external_ids
-    external_ids = tuple(list_push_recipient_external_ids(external_ids=named))
+    if push.attempts and push.recipients:
+        # A retry: the audience of the first attempt, even if a patient turned pushes off since, so that
+        # batch N is still batch N (the accepted ones are skipped, the others keep their keys).
+        external_ids = tuple(push.recipients)
+    else:
+        named = None if push.audience == "all" else push.external_ids
+        external_ids = tuple(list_push_recipient_external_ids(external_ids=named))
+        push.recipients = list(external_ids)
     push.attempts += 1
-    push.save(update_fields=["attempts"])
+    push.save(update_fields=["attempts", "recipients"])
     return PreparedPush(clinic=clinic, message=PushMessage(
         title=push.title, message=push.message, external_ids=external_ids, idempotency_seed=idempotency_seed(push),
         done_batches=frozenset(int(index) for index in push.batches)))

@@ -121,3 +121,42 @@ def test_the_history_shows_a_partly_sent_push_with_its_reason(
 
     assert 'badge-amber" data-testid="push-status">Partly sent</span>' in page
     assert "2 patients not reached." in page
+
+
+def test_a_retry_sends_to_the_audience_of_the_first_attempt(
+        onesignal, christmas_for_twenty, in_clinic, retry_countdowns, django_capture_on_commit_callbacks):
+    # given the third batch fails on the first attempt, and before the retry the first patient turns pushes
+    # off (which, resolved again, would move every batch boundary by one)
+    from clinic_crm.patients.models import Patient
+
+    clinic, christmas = christmas_for_twenty
+    first_attempt_done = {}
+
+    def turn_off_first_patient(*args, **kwargs):
+        if not first_attempt_done:
+            first_attempt_done["yes"] = True
+            with in_clinic(clinic):
+                Patient.objects.filter(pk=Patient.objects.order_by("id").first().pk).update(push_enabled=False)
+
+    onesignal.reply(OK, OK, DOWN, OK, OK, OK, OK, OK, OK, OK, OK)
+    from notifications.tasks import deliver_push_task
+
+    task = deliver_push_task._get_current_object()
+    original = task.retry  # retry_countdowns' spy: eager Celery runs the retry at once
+
+    def retry(*args, **kwargs):
+        turn_off_first_patient()
+        return original(*args, **kwargs)
+
+    task.retry = retry
+    try:
+        push = fire(clinic, christmas, in_clinic, django_capture_on_commit_callbacks)
+    finally:
+        task.retry = original
+
+    # then the retry sent the third batch as it was, and all twenty were reached once
+    retried = onesignal.creates[-1]
+    assert retried.json["include_aliases"]["external_id"] == onesignal.creates[2].json["include_aliases"]["external_id"]
+    reached = [alias for request in onesignal.sends for alias in batch_of(request)]
+    assert len(reached) == len(set(reached)) == PATIENTS
+    assert (push.status, push.sent_count) == (PushStatus.SENT, PATIENTS)
