@@ -48,6 +48,19 @@ def heading_link(page: str, label: str, path: str) -> tuple[str, str]:
     return found.group(1), path + found.group(2).replace("&amp;", "&")
 
 
+def follow_heading_twice(client, path: str, label: str, params=None) -> tuple[str, str, str]:
+    """The list at `path`, then sorted by the heading `label` (ascending), then by it again (descending)."""
+    page = client.get(path, params or {}).content.decode()
+    _, link = heading_link(page, label, path)
+    ascending = client.get(link).content.decode()
+    _, link = heading_link(ascending, label, path)
+    return page, ascending, client.get(link).content.decode()
+
+
+def in_order(page: str, *names: str) -> bool:
+    return [page.index(name) for name in names] == sorted(page.index(name) for name in names)
+
+
 # ---- Promos -----------------------------------------------------------------------------------------
 
 
@@ -101,14 +114,9 @@ def test_promotions_sort_by_column_and_export_what_they_show(clinic_a, in_clinic
                                                 "discount_value": "10"})
     client = client_for(viewer_a)
 
-    path = url(clinic_a, "dashboard:promotions")
-    page = client.get(path, {"kind": "offer"}).content.decode()
-    _, link = heading_link(page, "Promotion", path)
-    by_name = client.get(link).content.decode()
-    assert by_name.index("Eta offer") < by_name.index("Zeta offer")
-    _, link = heading_link(by_name, "Promotion", path)
-    by_name_down = client.get(link).content.decode()
-    assert by_name_down.index("Zeta offer") < by_name_down.index("Eta offer")
+    page, ascending, descending = follow_heading_twice(client, url(clinic_a, "dashboard:promotions"), "Promotion",
+                                                       {"kind": "offer"})
+    assert in_order(ascending, "Eta offer", "Zeta offer") and in_order(descending, "Zeta offer", "Eta offer")
     assert '<span data-testid="promotions-total">2 in total</span>' in page
 
     rows = download(client, clinic_a, "dashboard:promotions_export", kind="offer", sort="-name")
@@ -161,14 +169,9 @@ def test_card_templates_sort_by_installed_users_and_export(clinic_a, in_clinic, 
                                    installed_on="pwa")
     client = client_for(viewer_a)
 
-    path = url(clinic_a, "cards:list")
-    page = client.get(path).content.decode()
-    _, link = heading_link(page, "Installed users", path)
-    ascending = client.get(link).content.decode()
-    assert ascending.index("Few installs") < ascending.index("Many installs")
-    _, link = heading_link(ascending, "Installed users", path)
-    descending = client.get(link).content.decode()
-    assert descending.index("Many installs") < descending.index("Few installs")
+    page, ascending, descending = follow_heading_twice(client, url(clinic_a, "cards:list"), "Installed users")
+    assert in_order(ascending, "Few installs", "Many installs")
+    assert in_order(descending, "Many installs", "Few installs")
     assert '<span data-testid="cards-total">2 in total</span>' in page
 
     rows = download(client, clinic_a, "cards:export", sort="-installed")

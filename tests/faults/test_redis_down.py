@@ -8,6 +8,7 @@ delivered, once. Nothing is lost, nothing is doubled.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -43,18 +44,24 @@ def _reset_broker_pools():
     app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def redis_down():
-    """The cache and the broker point at a Redis that is not there, for the block; then they are back."""
+@contextlib.contextmanager
+def broker_down():
+    """Celery publishes to a Redis that is not there, for the block; then the broker is back."""
     saved = {name: app.conf[name] for name in ("broker_url", "task_always_eager")}
     app.conf.update(broker_url=NOWHERE, task_always_eager=False)
     _reset_broker_pools()
     try:
-        with override_settings(CACHES=CACHE_DOWN):
-            yield
+        yield
     finally:
         app.conf.update(saved)
         _reset_broker_pools()
+
+
+@pytest.fixture
+def redis_down():
+    """The cache and the broker point at a Redis that is not there, for the test."""
+    with broker_down(), override_settings(CACHES=CACHE_DOWN):
+        yield
 
 
 @pytest.fixture
@@ -104,16 +111,9 @@ def test_a_push_kept_while_the_broker_was_down_is_sent_once_when_it_is_back(
     owner = client_for(owner_a)
     outbox.clear()
     # given a push recorded while the broker was down
-    saved = {name: app.conf[name] for name in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=NOWHERE, task_always_eager=False)
-    _reset_broker_pools()
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            owner.post(reverse("offers:push", args=[clinic.slug, offer.pk]), {"title": "Whitening week",
-                                                                              "message": "£25 off"})
-    finally:
-        app.conf.update(saved)
-        _reset_broker_pools()
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):
+        owner.post(reverse("offers:push", args=[clinic.slug, offer.pk]), {"title": "Whitening week",
+                                                                          "message": "£25 off"})
     # a sweep within two minutes leaves it alone (it may just be on its way)
     requeue_stranded_pushes.apply()
     assert outbox == []
@@ -142,15 +142,8 @@ def test_an_export_started_while_the_broker_was_down_runs_once_it_is_back(
         definition = save_export_definition(clinic=clinic_a, data={"name": "All", "fields": ["patient_name"],
                                                                    "format": "csv", "filters": {}})
     # given a run started while the broker was down: kept, queued
-    saved = {name: app.conf[name] for name in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=NOWHERE, task_always_eager=False)
-    _reset_broker_pools()
-    try:
-        with in_clinic(clinic_a), django_capture_on_commit_callbacks(execute=True):
-            run = start_export(definition=definition, created_by="Owner")
-    finally:
-        app.conf.update(saved)
-        _reset_broker_pools()
+    with broker_down(), in_clinic(clinic_a), django_capture_on_commit_callbacks(execute=True):
+        run = start_export(definition=definition, created_by="Owner")
     with in_clinic(clinic_a):
         assert ExportRun.objects.get(pk=run.pk).status == ExportStatus.QUEUED
 

@@ -12,6 +12,7 @@ from clinic_crm.tenancy.auth import mint_patient_token
 from notifications.dispatch import queue_push
 from tests.conftest import PASSWORD
 from tests.factories import PatientFactory
+from tests.logs import captured_lines
 from tests.notifications.conftest import API_KEY_A
 from tests.notifications.delivery import deliver
 from tests.notifications.fake_onesignal import Reply
@@ -21,27 +22,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def every_log_line():
-    """Every record any logger emits during the test, at DEBUG, as text."""
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            lines.append(self.format(record))
-
-    handler = Collect(level=logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    root = logging.getLogger()
-    saved = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    quiet = {name: logging.getLogger(name).level for name in ("urllib3", "onesignal", "django.request", "celery")}
-    for name in quiet:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    yield lines
-    root.removeHandler(handler)
-    root.setLevel(saved)
-    for name, level in quiet.items():
-        logging.getLogger(name).setLevel(level)
+    """Every record any logger emits during the test, at DEBUG (libraries' too), as text."""
+    with captured_lines(logging.Formatter("%(name)s %(message)s"), level=logging.DEBUG,
+                        loggers=("urllib3", "onesignal", "django.request", "celery")) as lines:
+        yield lines
 
 
 def test_keys_and_tokens_never_reach_the_logs(onesignal, clinic_a_on_onesignal, in_clinic, owner_a, client_for,
