@@ -119,6 +119,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SILENCED_SYSTEM_CHECKS.append("models.W040")
 if env.str("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
+# Row-level security holds the app's own role (DATABASE_URL) to one clinic per transaction, and it
+# cannot switch that off. Django admin reads across clinics through a second connection, as a role
+# with BYPASSRLS (clinic_crm.tenancy.routers); without it, admin answers an error on PostgreSQL.
+if env.str("PLATFORM_DATABASE_URL", default=""):
+    DATABASES["platform"] = env.db("PLATFORM_DATABASE_URL")
+    DATABASES["platform"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    # In tests it reaches the default alias's test database, as itself, and is never created or flushed.
+    DATABASES["platform"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["clinic_crm.tenancy.routers.PlatformRouter"]
+# The roles `migrate` grants what they need on every table (SELECT, INSERT, UPDATE, DELETE; sequences):
+# the app's and the platform's. Migrations run as the role that owns the tables, which neither is.
+DATABASE_APP_ROLES = env.list("DATABASE_APP_ROLES", default=[
+    database["USER"] for database in DATABASES.values() if database["ENGINE"].endswith("postgresql")])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The default cache is shared by every process of the machine and needs no server: files under

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -14,7 +16,14 @@ from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.services import create_api_key, create_clinic, create_staff
 
 STRICT = os.environ.get("CLINIC_CRM_STRICT_TESTS") == "1"
+# The role that owns the schema (as `manage.py migrate` runs in production): with it set, as on CI, the
+# test database is created and migrated by it and the tests run as DATABASE_URL's role, rows only.
+OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 PASSWORD = "correct-horse-battery"
+# Django admin reads across clinics through the platform connection (PLATFORM_DATABASE_URL), a session of
+# its own that cannot see a test's uncommitted rows: tests that go through it commit theirs.
+platform_db = pytest.mark.django_db(
+    transaction=True, databases=["default", "platform"] if "platform" in settings.DATABASES else ["default"])
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -50,6 +59,86 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         reporter.write_line(f"CLINIC_CRM_STRICT_TESTS: {skipped} test(s) skipped; on CI every test must run.", red=True)
         session.exitstatus = 1
+
+
+def _connect_default_as(credentials: dict) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict.update(credentials)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> dict | None:
+    """With DATABASE_OWNER_URL, the test database is created and migrated as the owner; returns both roles."""
+    if not OWNER_URL:
+        return None
+    import environ
+    from django.db import connections
+
+    owner = environ.Env.db_url_config(OWNER_URL)
+    roles = {"app": {key: connections["default"].settings_dict[key] for key in ("USER", "PASSWORD")},
+             "owner": {"USER": owner["USER"], "PASSWORD": owner["PASSWORD"]}}
+    _connect_default_as(roles["owner"])
+    return roles
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blocker):
+    """The test database as production has it: owned by DATABASE_OWNER_URL's role, used by the app's."""
+    roles = django_db_modify_db_settings
+    if roles is None:
+        yield
+        return
+    with django_db_blocker.unblock():
+        # Tests that commit are emptied with TRUNCATE afterwards; production grants it to no one.
+        with connection.cursor() as cursor:
+            cursor.execute("GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "
+                           + connection.ops.quote_name(roles["app"]["USER"]))
+        _connect_default_as(roles["app"])
+    yield
+    with django_db_blocker.unblock():
+        _connect_default_as(roles["owner"])  # the owner drops the database
+
+
+@pytest.fixture
+def as_schema_owner(django_db_modify_db_settings):
+    """`with as_schema_owner():` runs the block on the default connection as the role that owns the
+    tables (DDL, a data migration), then reconnects as the app's role. For tests that commit."""
+    roles = django_db_modify_db_settings
+
+    @contextlib.contextmanager
+    def switch():
+        if roles is None:  # one role owns and uses the tables
+            yield
+            return
+        _connect_default_as(roles["owner"])
+        try:
+            yield
+        finally:
+            _connect_default_as(roles["app"])
+
+    return switch
+
+
+@pytest.fixture
+def owner_sql(django_db_modify_db_settings):
+    """`owner_sql(statement)` runs it at once, committed, on a PostgreSQL session of its own as the role
+    that owns the tables (DDL the app's role may not run). For tests that commit."""
+    import psycopg2
+
+    database = connection.settings_dict
+    role = (django_db_modify_db_settings or {}).get("owner") or database
+    session = psycopg2.connect(dbname=database["NAME"], host=database["HOST"], port=database["PORT"] or None,
+                               user=role["USER"], password=role["PASSWORD"])
+    session.autocommit = True
+
+    def run(statement: str) -> None:
+        with session.cursor() as cursor:
+            cursor.execute(statement)
+
+    yield run
+    session.close()
 
 
 @pytest.fixture(autouse=True)

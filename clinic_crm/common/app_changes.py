@@ -9,9 +9,9 @@ any of them knowing how the configuration is put together.
 import time
 
 from django.core.cache import cache
-from django.db import transaction
 
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
+from clinic_crm.tenancy.context import on_commit
 
 VERSION_KEY = "app-config:version:{clinic_id}"
 
@@ -42,7 +42,7 @@ def app_config_changed_on_commit(clinic_id: int) -> None:
     After the commit, so a fetch that rebuilds at once reads the change; a rolled-back change
     bumps nothing.
     """
-    transaction.on_commit(lambda: invalidate_app_config(clinic_id))
+    on_commit(lambda: invalidate_app_config(clinic_id))
 
 
 class InvalidatesAppConfigAdmin:

@@ -2,11 +2,11 @@
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 
 from clinic_crm.common.admin import AppendOnlyAdmin
 from clinic_crm.common.fields import mask_secret
 from clinic_crm.tenancy.auth import forget_app_key, forget_clinic_access
+from clinic_crm.tenancy.context import on_commit
 from clinic_crm.tenancy.models import ApiKey, Clinic, IdempotencyKey, Membership, StaffActivity, StaffInvitation
 
 admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
@@ -52,7 +52,7 @@ class ForgetsClinicAccessAdmin:
         super().save_model(request, obj, form, change)
         forget_clinic_access(self._clinic_id(obj))
         if isinstance(obj, Clinic):
-            transaction.on_commit(lambda: forget_app_key(obj.app_key))
+            on_commit(lambda: forget_app_key(obj.app_key))
 
     def delete_model(self, request, obj):
         clinic_id = self._clinic_id(obj)

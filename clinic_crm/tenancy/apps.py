@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class TenancyConfig(AppConfig):
@@ -7,3 +8,6 @@ class TenancyConfig(AppConfig):
 
     def ready(self):
         from clinic_crm.tenancy import schema  # noqa: F401  (OpenAPI security schemes)
+        from clinic_crm.tenancy.grants import grant_app_roles
+
+        post_migrate.connect(grant_app_roles, sender=self, dispatch_uid="tenancy.grant_app_roles")

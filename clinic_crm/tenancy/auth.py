@@ -18,7 +18,6 @@ from django.core.cache.backends.redis import RedisCache
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework import authentication, exceptions
@@ -28,6 +27,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from clinic_crm.common.tracked_cache import bump_tracked_int, get_tracked_int
 from clinic_crm.tenancy import lockout, two_factor
 from clinic_crm.tenancy.choices import role_at_least
+from clinic_crm.tenancy.context import on_commit
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership
 
 logger = logging.getLogger(__name__)
@@ -285,7 +285,7 @@ def forget_clinic_access(clinic_id: int) -> None:
     """
     key = ACCESS_VERSION_KEY.format(clinic_id=clinic_id)
     bump_tracked_int(key, initial=time.time_ns())
-    transaction.on_commit(lambda: bump_tracked_int(key, initial=time.time_ns()))
+    on_commit(lambda: bump_tracked_int(key, initial=time.time_ns()))
 
 
 def forget_local_api_keys() -> None:

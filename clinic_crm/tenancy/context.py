@@ -3,7 +3,13 @@
 `clinic_scope(clinic_id)` sets a ContextVar (read by `ClinicScopedManager`) and, on PostgreSQL,
 the per-transaction setting `app.clinic_id` that the row-level security policies compare
 against. Both are restored in `finally`/on exit, so nested scopes and pooled connections never
-leak a clinic. `unscoped()` is the loudly named bypass for platform admins and maintenance.
+leak a clinic.
+
+`unscoped()` is the loudly named way past it, for Django admin: inside it the ORM reads and
+writes through the `platform` connection (PLATFORM_DATABASE_URL), whose PostgreSQL role has
+BYPASSRLS (`clinic_crm.tenancy.routers`). The app's own role cannot bypass: no setting or
+statement on its connection reveals another clinic, and it owns no table whose policies it could
+switch off.
 """
 
 from __future__ import annotations
@@ -14,15 +20,18 @@ import re
 from contextvars import ContextVar
 from typing import Iterator
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from clinic_crm.common.transactions import transaction_setting
 
 _current_clinic_id: ContextVar[int | None] = ContextVar("current_clinic_id", default=None)
-_unscoped: ContextVar[bool] = ContextVar("unscoped", default=False)
+# Inside `unscoped()` or `every_clinic()`: the alias of the connection that sees every clinic.
+_unscoped: ContextVar[str | None] = ContextVar("unscoped", default=None)
 
 CLINIC_GUC = "app.clinic_id"
-BYPASS_GUC = "app.bypass_rls"
+PLATFORM_DB = "platform"
 
 
 class TenantScopeError(RuntimeError):
@@ -34,7 +43,23 @@ def current_clinic_id() -> int | None:
 
 
 def is_unscoped() -> bool:
-    return _unscoped.get()
+    return _unscoped.get() is not None
+
+
+def has_platform_db() -> bool:
+    return PLATFORM_DB in settings.DATABASES
+
+
+def db_alias() -> str:
+    """The connection the ORM uses here: the platform one inside `unscoped()`, else the app's own."""
+    alias = _unscoped.get()
+    return alias if alias is not None and alias in settings.DATABASES else DEFAULT_DB_ALIAS
+
+
+def on_commit(func) -> None:
+    """`transaction.on_commit` on the connection in use here, so Django admin's saves (on the
+    platform connection) run theirs after their own commit."""
+    transaction.on_commit(func, using=db_alias())
 
 
 def _uses_rls() -> bool:
@@ -84,7 +109,7 @@ def clinic_scope(clinic_id: int) -> Iterator[None]:
     if clinic_id is None:
         raise TenantScopeError("clinic_scope() needs a clinic id")
     token = _current_clinic_id.set(int(clinic_id))
-    unscoped_token = _unscoped.set(False)
+    unscoped_token = _unscoped.set(None)
     try:
         with _transaction_setting(CLINIC_GUC, str(int(clinic_id))):
             yield
@@ -103,7 +128,7 @@ def clinic_context(clinic_id: int) -> Iterator[None]:
     if clinic_id is None:
         raise TenantScopeError("clinic_context() needs a clinic id")
     token = _current_clinic_id.set(int(clinic_id))
-    unscoped_token = _unscoped.set(False)
+    unscoped_token = _unscoped.set(None)
     try:
         yield
     finally:
@@ -113,12 +138,45 @@ def clinic_context(clinic_id: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def unscoped() -> Iterator[None]:
-    """Read and write every clinic's rows. Platform admin, migrations and maintenance only."""
-    token = _unscoped.set(True)
+    """Read and write every clinic's rows, through the platform connection. Django admin only."""
+    if _uses_rls() and not has_platform_db():
+        raise ImproperlyConfigured(
+            "Reading across clinics needs the platform connection: set PLATFORM_DATABASE_URL to a "
+            "role with BYPASSRLS (README, Production). The app's own role cannot bypass row-level security.")
+    token = _unscoped.set(PLATFORM_DB)
     clinic_token = _current_clinic_id.set(None)
     try:
-        with _transaction_setting(BYPASS_GUC, "on"):
+        yield
+    finally:
+        _current_clinic_id.reset(clinic_token)
+        _unscoped.reset(token)
+
+
+@contextlib.contextmanager
+def every_clinic(schema_editor) -> Iterator[None]:
+    """A data migration's block reads and writes every clinic's rows, on the migration's own connection.
+
+    Migrations run as the role that owns the tables, and row-level security holds the owner too
+    (FORCE). For the migration's transaction the block lifts FORCE from every table with a clinic
+    policy, and puts it back at its end: other sessions wait on the tables' locks and never see them
+    without it, and a failure rolls both back with the migration.
+    """
+    connection = schema_editor.connection
+    token = _unscoped.set(connection.alias)
+    clinic_token = _current_clinic_id.set(None)
+    try:
+        if connection.vendor != "postgresql":
             yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_policies WHERE schemaname = current_schema() "
+                           "AND policyname = 'clinic_isolation' ORDER BY tablename")
+            tables = [connection.ops.quote_name(row[0]) for row in cursor.fetchall()]
+        for table in tables:
+            schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        yield
+        for table in tables:
+            schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
     finally:
         _current_clinic_id.reset(clinic_token)
         _unscoped.reset(token)

@@ -7,10 +7,8 @@ POLICY = "clinic_isolation"
 
 def policy_sql(table: str) -> list[str]:
     # current_setting(..., true) is STABLE, so the planner keeps using (clinic_id, …) indexes.
-    predicate = (
-        "clinic_id = NULLIF(current_setting('app.clinic_id', true), '')::bigint "
-        "OR current_setting('app.bypass_rls', true) = 'on'"
-    )
+    # No way past it by a setting: only a role with BYPASSRLS (the platform's) sees every clinic.
+    predicate = "clinic_id = NULLIF(current_setting('app.clinic_id', true), '')::bigint"
     return [
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
@@ -61,6 +59,33 @@ class EnableRowLevelSecurity(PostgresTableOperation):
     @property
     def migration_name_fragment(self):
         return f"rls_{self.model_name.lower()}"
+
+
+class RecreateClinicPolicies(Operation):
+    """Create again, as `policy_sql` now has it, the clinic policy of every table that has one."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_policies WHERE schemaname = current_schema() "
+                           "AND policyname = %s ORDER BY tablename", [POLICY])
+            tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            for statement in policy_sql(table):
+                schema_editor.execute(statement)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass  # the earlier policies let a setting bypass them: not restored
+
+    def describe(self):
+        return "Create every clinic policy again, without a way past it by a setting"
 
 
 class MakeAppendOnly(PostgresTableOperation):

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic_crm.tenancy.choices import Role
-from clinic_crm.tenancy.context import unscoped
+from clinic_crm.tenancy.context import clinic_scope
 from clinic_crm.tenancy.models import ApiKey, Clinic, Membership, StaffActivity, StaffInvitation
 
 
@@ -58,9 +58,13 @@ def active_clinic_ids_having(model, **filters) -> list[int]:
     """The active clinics with at least one row of the tenant `model` matching `filters`, in id order.
 
     For a beat task that fans out to per-clinic tasks only where there is work (COU-7's scheduled
-    pushes): it reads only clinic ids across clinics, so it lives here beside the escape hatch;
-    each clinic's rows are then read in that clinic's own scope.
+    pushes, the stranded-task sweeps). The worker's role sees one clinic at a time, so each clinic is
+    asked in its own scope: one round trip each.
     """
-    with unscoped():
-        return sorted(set(model.objects.filter(clinic__is_active=True, **filters)
-                          .values_list("clinic_id", flat=True).distinct()))
+    clinic_ids = Clinic.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)
+    having = []
+    for clinic_id in clinic_ids:
+        with clinic_scope(clinic_id):
+            if model.objects.filter(**filters).exists():
+                having.append(clinic_id)
+    return having

@@ -10,10 +10,10 @@ from clinic_crm.tenancy.operations import EnableRowLevelSecurity
 
 def copy_holders(apps, schema_editor):
     """Cards issued before the holder was kept on the card show the patient as they are now."""
-    from clinic_crm.tenancy.context import unscoped
+    from clinic_crm.tenancy.context import every_clinic
 
     Card = apps.get_model("coupons", "Card")
-    with unscoped():
+    with every_clinic(schema_editor):
         for card in Card.all_clinics.select_related("patient").filter(holder_name=""):
             patient = card.patient
             card.holder_name = f"{patient.first_name} {patient.last_name}".strip()

@@ -6,14 +6,14 @@ def backfill(apps, schema_editor):
     from collections import Counter
     from zoneinfo import ZoneInfo
 
-    from clinic_crm.tenancy.context import unscoped
+    from clinic_crm.tenancy.context import every_clinic
 
     Clinic = apps.get_model("tenancy", "Clinic")
     Card = apps.get_model("coupons", "Card")
     Assignment = apps.get_model("redemptions", "Assignment")
     PromotionTally = apps.get_model("redemptions", "PromotionTally")
     RfmScore = apps.get_model("patients", "RfmScore")
-    with unscoped():
+    with every_clinic(schema_editor):
         segments = dict(RfmScore._default_manager.values_list("patient_id", "segment"))
         for clinic in Clinic.objects.all():
             zone = ZoneInfo(clinic.timezone)

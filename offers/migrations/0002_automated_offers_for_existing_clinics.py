@@ -4,14 +4,14 @@ from django.db import migrations
 
 
 def create_missing(apps, schema_editor):
-    from clinic_crm.tenancy.context import unscoped
+    from clinic_crm.tenancy.context import every_clinic
     from offers.catalogue import automated_offer_defaults
     from offers.choices import Occasion
 
     Clinic = apps.get_model("tenancy", "Clinic")
     AutomatedOffer = apps.get_model("offers", "AutomatedOffer")
     # Safe: a data migration fills rows for every clinic, each row for its own clinic.
-    with unscoped():
+    with every_clinic(schema_editor):
         for clinic_id in Clinic._default_manager.values_list("id", flat=True):
             existing = set(AutomatedOffer._default_manager.filter(clinic_id=clinic_id).values_list("occasion", flat=True))
             AutomatedOffer._default_manager.bulk_create([

@@ -8,7 +8,7 @@ def backfill(apps, schema_editor):
 
     from django.utils import timezone
 
-    from clinic_crm.tenancy.context import unscoped
+    from clinic_crm.tenancy.context import every_clinic
 
     Clinic = apps.get_model("tenancy", "Clinic")
     Promo = apps.get_model("promos", "Promo")
@@ -18,7 +18,7 @@ def backfill(apps, schema_editor):
     PromotionTally = apps.get_model("redemptions", "PromotionTally")
     RfmScore = apps.get_model("patients", "RfmScore")
     now = timezone.now()
-    with unscoped():
+    with every_clinic(schema_editor):
         segments = dict(RfmScore._default_manager.values_list("patient_id", "segment"))
         for clinic in Clinic.objects.all():
             day = now.astimezone(ZoneInfo(clinic.timezone)).date()

@@ -5,12 +5,12 @@ from django.db import migrations, models
 
 def backfill(apps, schema_editor):
     """Copy each applied redemption's order total (and discount, where missing) onto the row."""
-    from clinic_crm.tenancy.context import unscoped
+    from clinic_crm.tenancy.context import every_clinic
 
     Redemption = apps.get_model("redemptions", "Redemption")
     Order = apps.get_model("orders", "Order")
     # Safe: a data migration copies each row's own order's figures, clinic by clinic unchanged.
-    with unscoped(), schema_editor.connection.cursor() as cursor:
+    with every_clinic(schema_editor), schema_editor.connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Redemption._meta.db_table} AS r SET order_total = o.total, "
             "discount_amount = COALESCE(r.discount_amount, o.discount_amount) "

@@ -14,7 +14,7 @@ def backfill(apps, schema_editor):
     from decimal import Decimal
     from zoneinfo import ZoneInfo
 
-    from clinic_crm.tenancy.context import unscoped
+    from clinic_crm.tenancy.context import every_clinic
 
     Clinic = apps.get_model("tenancy", "Clinic")
     Redemption = apps.get_model("redemptions", "Redemption")
@@ -22,7 +22,7 @@ def backfill(apps, schema_editor):
     Assignment = apps.get_model("redemptions", "Assignment")
     PromotionTally = apps.get_model("redemptions", "PromotionTally")
     RfmScore = apps.get_model("patients", "RfmScore")
-    with unscoped():
+    with every_clinic(schema_editor):
         segments = dict(RfmScore._default_manager.values_list("patient_id", "segment"))
         for clinic in Clinic.objects.all():
             zone = ZoneInfo(clinic.timezone)

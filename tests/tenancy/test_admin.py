@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from clinic_crm.tenancy.services import create_api_key, set_onesignal_credentials
+from tests.conftest import platform_db
 from tests.factories import OrderFactory, PatientFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = platform_db  # Django admin reads through the platform connection: rows are committed
 OUR_APPS = {"common", "tenancy", "patients", "orders", "dashboard", "redemptions", "notifications", "offers",
             "promos", "coupons"}
 

@@ -14,7 +14,7 @@ from clinic_crm.tenancy import auth
 from clinic_crm.tenancy.auth import ACCESS_VERSION_KEY, forget_clinic_access
 from clinic_crm.tenancy.models import ApiKey
 from clinic_crm.tenancy.services import revoke_api_key, update_clinic
-from tests.conftest import assert_error
+from tests.conftest import assert_error, platform_db
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +165,7 @@ def test_a_clinic_profile_change_reaches_requests_made_with_a_kept_key(clinic_a,
 
 
 @redis
+@platform_db
 def test_deactivating_a_clinic_in_django_admin_refuses_its_kept_keys_at_once(
         clinic_a, kept_key, superuser_client, django_capture_on_commit_callbacks):
     # when a platform admin unticks "active" on the clinic's admin page
@@ -181,6 +182,7 @@ def test_deactivating_a_clinic_in_django_admin_refuses_its_kept_keys_at_once(
 
 
 @redis
+@platform_db
 def test_revoking_a_key_in_django_admin_refuses_it_at_once(
         clinic_a, kept_key, superuser_client, django_capture_on_commit_callbacks):
     key = ApiKey.objects.get(clinic=clinic_a)
@@ -194,6 +196,7 @@ def test_revoking_a_key_in_django_admin_refuses_it_at_once(
     assert body["message"] == "The API key has been revoked."
 
 
+@platform_db
 def test_a_key_cannot_be_moved_to_another_clinic_in_django_admin(clinic_a, clinic_b, pos_client_for,
                                                                   superuser_client):
     # given a key of clinic A

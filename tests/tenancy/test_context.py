@@ -4,6 +4,7 @@ import pytest
 
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.context import TenantScopeError, clinic_scope, current_clinic_id, unscoped, with_clinic_scope
+from tests.conftest import platform_db
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,7 @@ def test_task_decorator_enters_the_clinic_from_its_first_argument(clinic_a, clin
     assert current_clinic_id() is None
 
 
+@platform_db
 def test_unscoped_reads_all_clinics(clinic_a, clinic_b):
     for clinic in (clinic_a, clinic_b):
         with clinic_scope(clinic.pk):

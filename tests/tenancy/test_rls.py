@@ -8,6 +8,7 @@ from django.db.utils import ProgrammingError
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.context import clinic_context, clinic_scope, unscoped
 from clinic_crm.tenancy.models import TenantModel
+from tests.conftest import platform_db
 from tests.factories import PatientFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -96,6 +97,7 @@ def test_nested_scopes_restore_the_outer_clinic(clinic_a, clinic_b):
     assert Patient.all_clinics.count() == 0
 
 
+@platform_db
 def test_unscoped_sees_every_clinic_and_ends_with_its_block(clinic_a, clinic_b):
     with clinic_scope(clinic_a.pk):
         PatientFactory()

@@ -7,7 +7,7 @@ from django.db import connection
 
 from clinic_crm.orders.models import Order
 from clinic_crm.patients.models import Patient
-from clinic_crm.tenancy.context import TenantScopeError, clinic_context, unscoped
+from clinic_crm.tenancy.context import TenantScopeError, clinic_context, clinic_scope
 from clinic_crm.tenancy.rows import get_scoped_row, insert_scoped_row, update_scoped_rows
 from promos.models import PromoCode
 from tests.factories import PatientFactory
@@ -37,15 +37,19 @@ def test_a_row_is_read_as_the_orm_reads_it(clinic_a, in_clinic, two_patients):
         assert found.custom_fields == {"segment": "VIP"}
 
 
-def test_another_clinics_row_is_not_found_even_with_row_level_security_out_of_the_way(clinic_b, two_patients):
+def test_another_clinics_row_is_not_found_even_where_row_level_security_would_let_it_through(
+        clinic_a, clinic_b, two_patients):
     ann, bob = two_patients
-    # given clinic B named for the code while RLS is bypassed (as a superuser role or SQLite would be)
-    with unscoped(), clinic_context(clinic_b.pk):
+    # given clinic B named for the code while the database lets clinic A's rows through (as a role with
+    # BYPASSRLS or SQLite would let every clinic's)
+    with clinic_scope(clinic_a.pk), clinic_context(clinic_b.pk):
         # then the statement's own clinic filter still keeps A's rows out
         assert get_scoped_row(Patient, where="t.id = %s", params=[ann.pk]) is None
-        assert get_scoped_row(Patient, where="t.external_id = %s", params=["SAME"]) == bob
+        assert get_scoped_row(Patient, where="t.external_id = %s", params=["SAME"]) is None
         assert update_scoped_rows(Patient, assignments="first_name = %s", assignment_params=["Renamed"],
                                   where="id = %s", where_params=[ann.pk]) == []
+    with clinic_scope(clinic_a.pk):
+        assert Patient.objects.get(pk=ann.pk).first_name != "Renamed"
 
 
 def test_no_clinic_in_scope_is_an_error_not_every_clinics_rows(two_patients):
@@ -144,19 +148,25 @@ def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(clinic_a
 
 
 @pytest.mark.postgres
-def test_a_statement_whose_plan_a_schema_change_broke_is_prepared_anew(clinic_a, in_clinic, two_patients):
+@pytest.mark.django_db(transaction=True)  # the owner alters the table from a session of its own
+def test_a_statement_whose_plan_a_schema_change_broke_is_prepared_anew(clinic_a, in_clinic, two_patients, owner_sql):
     from django.db import NotSupportedError, transaction
 
     ann, _ = two_patients
     rename = dict(assignments="first_name = %s", where="id = %s", returning="first_name")
     with in_clinic(clinic_a):
         assert update_scoped_rows(Patient, assignment_params=["Before"], where_params=[ann.pk], **rename) == [("Before",)]
-        # given a schema change that alters the type of a column the prepared statement returns
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks may stay
-            cursor.execute("ALTER TABLE patients_patient ALTER COLUMN first_name TYPE varchar(120)")
-        # when the statement runs, its cached plan fails once ("must not change result type") ...
-        with pytest.raises(NotSupportedError), transaction.atomic():
-            update_scoped_rows(Patient, assignment_params=["Broken"], where_params=[ann.pk], **rename)
-        # then the next use prepares it again and it runs
-        assert update_scoped_rows(Patient, assignment_params=["After"], where_params=[ann.pk], **rename) == [("After",)]
+    # given a schema change, by the tables' owner, that alters the type of a column the prepared statement returns
+    length = Patient._meta.get_field("first_name").max_length
+    owner_sql(f"ALTER TABLE patients_patient ALTER COLUMN first_name TYPE varchar({length + 20})")
+    try:
+        with in_clinic(clinic_a):
+            # when the statement runs, its cached plan fails once ("must not change result type") ...
+            with pytest.raises(NotSupportedError), transaction.atomic():
+                update_scoped_rows(Patient, assignment_params=["Broken"], where_params=[ann.pk], **rename)
+            # then the next use prepares it again and it runs
+            assert update_scoped_rows(Patient, assignment_params=["After"], where_params=[ann.pk],
+                                      **rename) == [("After",)]
+    finally:
+        connection.close()  # its statements were prepared against the altered column
+        owner_sql(f"ALTER TABLE patients_patient ALTER COLUMN first_name TYPE varchar({length})")
