@@ -10,6 +10,7 @@ import os
 import environ
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, router, transaction
 from django.db.utils import DatabaseError
 
@@ -143,3 +144,12 @@ def test_only_the_platform_connection_reads_across_clinics(three_roles, clinic_a
     # and a row read there and saved afterwards goes through the app's own connection, under RLS
     assert router.db_for_write(Patient, instance=every_patient[0]) == "default"
     assert count_patients() == 0
+
+
+def test_without_the_platform_connection_reading_across_clinics_is_refused_saying_what_to_set(monkeypatch):
+    # given PostgreSQL and no PLATFORM_DATABASE_URL
+    monkeypatch.setattr("clinic_crm.tenancy.context.has_platform_db", lambda: False)
+    # then Django admin's way in fails loudly, instead of showing every list empty
+    with pytest.raises(ImproperlyConfigured, match="PLATFORM_DATABASE_URL"):
+        with unscoped():
+            pass
