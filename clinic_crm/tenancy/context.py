@@ -62,6 +62,14 @@ def on_commit(func) -> None:
     transaction.on_commit(func, using=db_alias())
 
 
+def platform_db_missing() -> str | None:
+    """Why `unscoped()` cannot run here, or None."""
+    if _uses_rls() and not has_platform_db():
+        return ("Reading across clinics needs the platform connection: set PLATFORM_DATABASE_URL to a role "
+                "with BYPASSRLS (README, Production). The app's own role cannot bypass row-level security.")
+    return None
+
+
 def _uses_rls() -> bool:
     return connection.vendor == "postgresql"
 
@@ -104,18 +112,24 @@ def _transaction_setting(name: str, value: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _naming(clinic_id: int | None, unscoped_alias: str | None = None) -> Iterator[None]:
+    """What the ORM reads for the block: the clinic in scope, or the connection that sees every clinic."""
+    token = _current_clinic_id.set(clinic_id)
+    unscoped_token = _unscoped.set(unscoped_alias)
+    try:
+        yield
+    finally:
+        _unscoped.reset(unscoped_token)
+        _current_clinic_id.reset(token)
+
+
+@contextlib.contextmanager
 def clinic_scope(clinic_id: int) -> Iterator[None]:
     """Run the block as clinic `clinic_id`: ORM scoping and the RLS setting together."""
     if clinic_id is None:
         raise TenantScopeError("clinic_scope() needs a clinic id")
-    token = _current_clinic_id.set(int(clinic_id))
-    unscoped_token = _unscoped.set(None)
-    try:
-        with _transaction_setting(CLINIC_GUC, str(int(clinic_id))):
-            yield
-    finally:
-        _unscoped.reset(unscoped_token)
-        _current_clinic_id.reset(token)
+    with _naming(int(clinic_id)), _transaction_setting(CLINIC_GUC, str(int(clinic_id))):
+        yield
 
 
 @contextlib.contextmanager
@@ -127,29 +141,18 @@ def clinic_context(clinic_id: int) -> Iterator[None]:
     """
     if clinic_id is None:
         raise TenantScopeError("clinic_context() needs a clinic id")
-    token = _current_clinic_id.set(int(clinic_id))
-    unscoped_token = _unscoped.set(None)
-    try:
+    with _naming(int(clinic_id)):
         yield
-    finally:
-        _unscoped.reset(unscoped_token)
-        _current_clinic_id.reset(token)
 
 
 @contextlib.contextmanager
 def unscoped() -> Iterator[None]:
     """Read and write every clinic's rows, through the platform connection. Django admin only."""
-    if _uses_rls() and not has_platform_db():
-        raise ImproperlyConfigured(
-            "Reading across clinics needs the platform connection: set PLATFORM_DATABASE_URL to a "
-            "role with BYPASSRLS (README, Production). The app's own role cannot bypass row-level security.")
-    token = _unscoped.set(PLATFORM_DB)
-    clinic_token = _current_clinic_id.set(None)
-    try:
+    missing = platform_db_missing()
+    if missing:
+        raise ImproperlyConfigured(missing)
+    with _naming(None, PLATFORM_DB):
         yield
-    finally:
-        _current_clinic_id.reset(clinic_token)
-        _unscoped.reset(token)
 
 
 @contextlib.contextmanager
@@ -162,9 +165,7 @@ def every_clinic(schema_editor) -> Iterator[None]:
     without it, and a failure rolls both back with the migration.
     """
     connection = schema_editor.connection
-    token = _unscoped.set(connection.alias)
-    clinic_token = _current_clinic_id.set(None)
-    try:
+    with _naming(None, connection.alias):
         if connection.vendor != "postgresql":
             yield
             return
@@ -177,9 +178,6 @@ def every_clinic(schema_editor) -> Iterator[None]:
         yield
         for table in tables:
             schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    finally:
-        _current_clinic_id.reset(clinic_token)
-        _unscoped.reset(token)
 
 
 def with_clinic_scope(func):

@@ -10,9 +10,11 @@ import os
 import environ
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, router, transaction
 from django.db.utils import DatabaseError
+from django.urls import reverse
 
 from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.context import clinic_scope, unscoped
@@ -146,10 +148,17 @@ def test_only_the_platform_connection_reads_across_clinics(three_roles, clinic_a
     assert count_patients() == 0
 
 
-def test_without_the_platform_connection_reading_across_clinics_is_refused_saying_what_to_set(monkeypatch):
+def test_without_the_platform_connection_admin_says_what_to_set_instead_of_showing_empty_lists(monkeypatch,
+                                                                                                client):
     # given PostgreSQL and no PLATFORM_DATABASE_URL
     monkeypatch.setattr("clinic_crm.tenancy.context.has_platform_db", lambda: False)
-    # then Django admin's way in fails loudly, instead of showing every list empty
+    # then reading across clinics fails loudly
     with pytest.raises(ImproperlyConfigured, match="PLATFORM_DATABASE_URL"):
         with unscoped():
             pass
+    # and a platform admin opening Django admin is told why, with a 503 rather than a crash
+    root = get_user_model().objects.create_superuser("root@example.com", "root@example.com", "pw-123456789")
+    client.force_login(root)
+    response = client.get(reverse("admin:patients_patient_changelist"))
+    assert response.status_code == 503
+    assert "set PLATFORM_DATABASE_URL" in response.content.decode()
