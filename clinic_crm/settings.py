@@ -370,7 +370,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "scheduled-exports": {
         "task": "redemptions.scheduled.run_scheduled_exports_for_all_clinics",
-        "schedule": crontab(hour=3, minute=20),  # https://crontab.guru/#20_3_*_*_* — daily at 03:20 UTC
+        # Hourly; each clinic's exports start when its own clock is in 03:xx (redemptions.scheduled).
+        "schedule": crontab(minute=20),  # https://crontab.guru/#20_*_*_*_* — hourly at :20
     },
     "recompute-rfm": {
         "task": "clinic_crm.patients.tasks.recompute_rfm_for_all_clinics",

@@ -4,7 +4,10 @@ commit (RED-5); and event imports, the file now, its events by Celery after comm
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from clinic_crm.common.queueing import enqueue_on_commit
 from clinic_crm.tenancy.models import Clinic
@@ -23,11 +26,17 @@ def start_export(*, definition: ExportDefinition, created_by: str = "", schedule
     return run
 
 
-def start_scheduled_exports(*, clinic: Clinic) -> list[ExportRun]:
-    """Queue today's scheduled runs of the clinic (in scope): daily ones, and weekly ones on its Mondays."""
-    due = [ExportSchedule.DAILY] + ([ExportSchedule.WEEKLY] if clinic.today().weekday() == 0 else [])
-    return [start_export(definition=definition, created_by="Schedule", scheduled=True)
-            for definition in ExportDefinition.objects.filter(schedule__in=due).order_by("id")]
+def start_scheduled_exports(*, clinic: Clinic, now: datetime | None = None) -> list[ExportRun]:
+    """Queue today's scheduled runs of the clinic (in scope): daily ones, and weekly ones on its Mondays.
+
+    Once per clinic day: a definition the schedule already ran since the clinic's midnight is skipped, so
+    a tick delivered again (a worker lost mid-task) queues nothing twice."""
+    today = clinic.today(now)
+    due = [ExportSchedule.DAILY] + ([ExportSchedule.WEEKLY] if today.weekday() == 0 else [])
+    run_today = ExportRun.objects.filter(definition=OuterRef("pk"), scheduled=True,
+                                         created_at__gte=clinic.start_of(today))
+    definitions = ExportDefinition.objects.filter(schedule__in=due).exclude(Exists(run_today)).order_by("id")
+    return [start_export(definition=definition, created_by="Schedule", scheduled=True) for definition in definitions]
 
 
 @transaction.atomic

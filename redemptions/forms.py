@@ -38,7 +38,7 @@ class ExportDefinitionForm(forms.Form):
     created_to = forms.DateField(required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"}))
     format = forms.ChoiceField(choices=ExportFormat.choices, widget=forms.RadioSelect, initial=ExportFormat.CSV)
     schedule = forms.ChoiceField(choices=ExportSchedule.choices, initial=ExportSchedule.NONE, label="Runs",
-                                 help_text="Scheduled runs start at 03:20 UTC.")
+                                 help_text="Scheduled runs start in the night, between 03:00 and 04:00 clinic time.")
     keep_files = forms.IntegerField(min_value=1, max_value=50, initial=5, label="Files kept",
                                     help_text="Older files are deleted after each run.")
 

@@ -1,4 +1,4 @@
-"""The daily beat task that starts scheduled exports (RED-5). Registered by the app's `ready()`,
+"""The beat task that starts scheduled exports in each clinic's night (RED-5). Registered by the app's `ready()`,
 since it sits above `tasks` (it starts runs through `dispatch`)."""
 
 from __future__ import annotations
@@ -22,10 +22,19 @@ from redemptions.tasks import run_event_import_task, run_export_task
 STRANDED_AFTER = timedelta(minutes=2)
 
 
+# Scheduled exports start in the clinic's night: the hourly tick at :20 UTC falls in this hour of the
+# clinic's own clock once a day, whatever its offset (all are whole quarter hours).
+SCHEDULED_EXPORT_HOUR = 3
+
+
 @shared_task
 def run_scheduled_exports_for_all_clinics() -> int:
-    """One beat entry a day: each clinic queues its daily (and, on Mondays, weekly) exports."""
-    return fan_out_per_clinic(run_scheduled_exports_for_clinic)
+    """Hourly: each clinic whose clock is in its export hour queues its daily (and, on Mondays, weekly)
+    exports; returns how many clinics."""
+    now = timezone.now()
+    clinic_ids = [clinic.pk for clinic in Clinic.objects.filter(is_active=True).only("pk", "timezone").order_by("pk")
+                  if now.astimezone(clinic.tzinfo).hour == SCHEDULED_EXPORT_HOUR]
+    return fan_out_per_clinic(run_scheduled_exports_for_clinic, clinic_ids)
 
 
 @shared_task(acks_late=True)

@@ -183,6 +183,35 @@ def test_the_schedule_runs_daily_and_monday_exports(clinic_a, in_clinic, django_
         assert ExportRun.objects.filter(definition=daily).count() == 2
 
 
+def scheduled_runs(clinic, in_clinic) -> int:
+    with in_clinic(clinic):
+        return ExportRun.objects.filter(scheduled=True).count()
+
+
+def test_scheduled_exports_start_in_each_clinics_own_night_once_a_day(
+        clinic_a, clinic_b, in_clinic, django_capture_on_commit_callbacks):
+    from redemptions.scheduled import run_scheduled_exports_for_all_clinics
+
+    # given a daily export in London (UTC in December) and one in New York (UTC-5)
+    define(clinic_a, in_clinic, name="London daily", schedule="daily")
+    define(clinic_b, in_clinic, name="New York daily", schedule="daily")
+
+    def tick(hour: int) -> int:
+        with time_machine.travel(datetime(2026, 12, 8, hour, 20, tzinfo=UTC), tick=False):
+            with django_capture_on_commit_callbacks(execute=True):
+                return run_scheduled_exports_for_all_clinics.delay().get()
+
+    # when the hourly tick runs through the day
+    started = {hour: tick(hour) for hour in range(24)}
+    # then London's starts at 03:20 its time, New York's at 03:20 its time (08:20 UTC), each once
+    assert {hour: n for hour, n in started.items() if n} == {3: 1, 8: 1}
+    assert (scheduled_runs(clinic_a, in_clinic), scheduled_runs(clinic_b, in_clinic)) == (1, 1)
+    # and a tick delivered again the same night queues nothing twice
+    tick(3)
+    tick(8)
+    assert (scheduled_runs(clinic_a, in_clinic), scheduled_runs(clinic_b, in_clinic)) == (1, 1)
+
+
 def test_a_redelivered_run_is_not_written_twice(clinic_a, in_clinic):
     seed(clinic_a, in_clinic, whitening=2, polish=0)
     definition = define(clinic_a, in_clinic)
