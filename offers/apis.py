@@ -27,8 +27,11 @@ from clinic_crm.tenancy.auth import (
 from clinic_crm.tenancy.idempotency import idempotent
 from clinic_crm.tenancy.permissions import HasApiScope, HasStaffRole, IsSignedInPatient
 from clinic_crm.patients.selectors import get_patient_for_api
+from clinic_crm.tenancy.events import StaffActor
 from offers import services
 from offers.models import AutomatedOffer, Offer
+from redemptions.choices import ActorKind
+from redemptions.services import Actor as ResponseActor
 from offers.serializers import (
     AppRedemptionOutput,
     AutomatedOfferInput,
@@ -84,16 +87,19 @@ class PosOfferRedeemApi(ClinicApi):
     @idempotent
     def post(self, request, offer_id):
         """Applies the patient's pending redemption (or records one) and, with a purchase amount, the
-        order with its discount. 409 `usage_limit_reached` when the cap is used up, `offer_inactive`
-        when there is no pending redemption and the offer is not redeemable now."""
+        order with its discount. A response the patient holds to the offer and could use now is completed
+        with it (one use, one ledger row). 409 `usage_limit_reached` when the cap is used up,
+        `offer_inactive` when there is no pending redemption and the offer is not redeemable now."""
         data = PosRedeemInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         patient = get_patient_for_api(clinic=self.clinic, patient_id=values.get("patient_id"),
                                       external_id=values.get("external_id"))
+        till = StaffActor.of_principal(request.user)
         result = services.redeem_offer_at_till(
             clinic=self.clinic, patient=patient, promotion_key=offer_id,
             purchase_amount=values.get("purchase_amount"), order_reference=values.get("order_reference", "").strip(),
+            actor=ResponseActor(kind=ActorKind.POS, name=till.name, id=till.id),
         )
         body = PosRedemptionOutput(result.redemption).data
         return Response({"redemption": body}, status=status.HTTP_201_CREATED)

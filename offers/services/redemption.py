@@ -19,14 +19,20 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer, OccasionFiring
+from redemptions.choices import ActorKind
 from redemptions.models import Redemption
 from redemptions.services import (
     PromotionSnapshot,
     ResponseTerms,
     apply_redemption,
+    Actor,
+    complete_held_response,
     lock_pending_redemption,
     record_pending_redemption,
 )
+
+# Who completes a held response when the caller names no one (seeded data, a terminal).
+TILL = Actor(kind=ActorKind.POS, name="Point of sale")
 
 # One id space for both kinds in the app and POS APIs: the promotion key ("offer_12").
 PROMOTION_KEY = re.compile(r"^(offer|automated_offer)_([1-9][0-9]{0,17})$")
@@ -183,11 +189,13 @@ _TAKE_USE_SQL = """
 @transaction.atomic
 def redeem_offer_at_till(*, clinic: Clinic, patient: Patient, promotion_key: str,
                          purchase_amount: Decimal | None = None, order_reference: str = "",
-                         now: datetime | None = None) -> TillRedemption:
+                         now: datetime | None = None, actor: Actor = TILL) -> TillRedemption:
     """Apply an offer at checkout: its pending redemption (or a new one), the cap, and the order (OFF-8).
 
     A pending redemption made in the app stands even if the offer was deactivated or unpublished
     since, and keeps the discount it was made with; without one the offer must be redeemable now.
+    A response the patient holds to the offer (claimed, or given when its occasion fired) is completed
+    with the same ledger row, by `actor`.
     """
     offer = get_offer_by_promotion_key(promotion_key=promotion_key)
     pending = lock_pending_redemption(patient=patient, promotion_key=offer.promotion_key)
@@ -212,4 +220,6 @@ def redeem_offer_at_till(*, clinic: Clinic, patient: Patient, promotion_key: str
             ),
         )
     redemption = apply_redemption(clinic=clinic, patient=patient, promotion=promotion, pending=pending, order=order)
+    complete_held_response(clinic=clinic, patient=patient, promotion_key=offer.promotion_key, redemption=redemption,
+                           actor=actor, order=order)
     return TillRedemption(redemption=redemption, order=order)

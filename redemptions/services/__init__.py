@@ -13,6 +13,7 @@ from redemptions.services.responses import (  # noqa: F401
     ResponseTerms,
     assign_response,
     assign_responses,
+    complete_held_response,
     complete_response,
     ensure_usable_at_pos,
     expire_due_responses,

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from clinic_crm.common.choices import DiscountSource
@@ -246,6 +246,31 @@ def complete_response(*, response: OfferResponse, actor: Actor, order_reference:
                                      source_name=locked.promotion_name),
         )
     return transition_response(response=locked, to=ResponseStatus.COMPLETED, actor=actor, order=order)
+
+
+def complete_held_response(*, clinic: Clinic, patient: Patient, promotion_key: str, redemption: Redemption,
+                           actor: Actor, order: Order | None = None) -> OfferResponse | None:
+    """The promotion was just redeemed at the till by its own path (an offer's redeem): complete the
+    patient's response to it too, when they hold one usable now, the one ending soonest first (RED-4).
+
+    It takes `redemption` as its ledger row, so the cap and the counts see one use, and a patient is
+    never left with a redeemed offer and a response still open for it. A response another till holds
+    at this moment is passed over; without a usable one, nothing changes.
+    """
+    now = timezone.now()
+    today = clinic.today(now)
+    held = (OfferResponse.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(patient=patient, promotion_key=promotion_key,
+                    status__in=[ResponseStatus.PENDING, ResponseStatus.CLIPPED])
+            .exclude(expires_at__lte=now).order_by(F("usage_until").asc(nulls_last=True), "id"))
+    for response in held:
+        try:
+            ensure_usable_at_pos(response, today)
+        except Conflict:
+            continue
+        return transition_response(response=response, to=ResponseStatus.COMPLETED, actor=actor, order=order,
+                                   redemption=redemption)
+    return None
 
 
 def overdue(*, now: datetime, today: date) -> Q:

@@ -427,3 +427,77 @@ def test_offers_stay_redeemable_until_the_end_of_their_last_day():
     # then it is redeemable all of today and not tomorrow
     assert services.is_offer_redeemable(offer=offer, today=date(2026, 6, 1))
     assert not services.is_offer_redeemable(offer=offer, today=date(2026, 6, 1) + timedelta(days=1))
+
+
+# --- a response the patient holds ------------------------------------------------------------------
+
+
+def fired_christmas(clinic, in_clinic) -> AutomatedOffer:
+    with in_clinic(clinic):
+        christmas = AutomatedOffer.objects.get(occasion=Occasion.CHRISTMAS)
+        services.configure_automated_offer(automated_offer=christmas, data={
+            "active": True, "published": True, "discount_type": "amount", "discount_value": Decimal("15")})
+        services.fire_automated_offer(clinic=clinic, automated_offer=christmas, occurrence=date(2026, 12, 25))
+    return christmas
+
+
+def responses_of(clinic, in_clinic, patient, offer):
+    from redemptions.models import OfferResponse
+
+    with in_clinic(clinic):
+        return list(OfferResponse.objects.filter(patient=patient, promotion_key=offer.promotion_key)
+                    .prefetch_related("transitions").order_by("id"))
+
+
+def test_an_occasion_offer_redeemed_in_the_app_and_at_the_till_completes_the_response_its_firing_gave(
+        clinic_a, in_clinic, ann, app_client_for, pos_client_for):
+    # given Ann holds the response Christmas gave her when it fired
+    christmas = fired_christmas(clinic_a, in_clinic)
+    [held] = responses_of(clinic_a, in_clinic, ann, christmas)
+    assert held.status == "pending"
+    # when she taps Redeem in the app and the till applies it
+    with time_machine.travel(datetime(2026, 12, 26, 12, 0, tzinfo=LONDON), tick=False):
+        pending = redeem_in_app(app_client_for, clinic_a, ann, christmas.promotion_key)
+        till = redeem_at_till(pos_client_for(clinic_a), christmas.promotion_key, external_id="ann",
+                              purchase_amount="60.00", order_reference="XMAS-2")
+    assert pending.status_code == 201 and till.status_code == 201, till.content
+    # then her response is completed, by the till, with the till's ledger row: one redemption, not two
+    [completed] = responses_of(clinic_a, in_clinic, ann, christmas)
+    with in_clinic(clinic_a):
+        applied = list(Redemption.objects.filter(patient=ann, promotion_key=christmas.promotion_key))
+    assert [r.status for r in applied] == ["applied"]
+    assert completed.status == "completed" and completed.redemption_id == applied[0].pk
+    assert [(t.to_status, t.actor_kind) for t in completed.transitions.all()][-1] == ("completed", "pos")
+    # and the till cannot complete it a second time
+    again = pos_client_for(clinic_a).post(f"/api/v1/pos/responses/{completed.pk}/complete", {}, format="json")
+    assert_error(again, 409, "illegal_transition")
+
+
+def test_a_claimed_one_time_offer_redeemed_at_the_till_completes_the_claim_and_takes_one_use(
+        clinic_a, in_clinic, ann, app_client_for, pos_client_for):
+    # given a capped offer Ann has claimed in the app
+    offer = make_offer(clinic_a, in_clinic, max_uses=5)
+    claimed = app_client_for(clinic_a, ann).post(f"/api/v1/app/offers/{offer.promotion_key}/claim", format="json")
+    assert claimed.status_code == 201, claimed.content
+    # when the till redeems the offer for her
+    till = redeem_at_till(pos_client_for(clinic_a), offer.promotion_key, external_id="ann")
+    assert till.status_code == 201, till.content
+    # then the claim is completed and the cap took one use, not two
+    [response] = responses_of(clinic_a, in_clinic, ann, offer)
+    with in_clinic(clinic_a):
+        assert Offer.objects.get(pk=offer.pk).current_uses == 1
+        assert Redemption.objects.filter(promotion_key=offer.promotion_key).count() == 1
+    assert response.status == "completed"
+
+
+def test_a_response_not_yet_clipped_stays_open_and_the_redeem_still_goes_through(
+        clinic_a, in_clinic, ann, app_client_for, pos_client_for):
+    # given Ann claimed an offer that must be clipped, and has not clipped it
+    offer = make_offer(clinic_a, in_clinic, clip_required=True)
+    app_client_for(clinic_a, ann).post(f"/api/v1/app/offers/{offer.promotion_key}/claim", format="json")
+    # when the till redeems the offer for her
+    till = redeem_at_till(pos_client_for(clinic_a), offer.promotion_key, external_id="ann")
+    # then the redeem goes through and the response waits for its clip, as the till's own completion would
+    assert till.status_code == 201, till.content
+    [response] = responses_of(clinic_a, in_clinic, ann, offer)
+    assert response.status == "pending" and response.redemption_id is None
