@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 
 from clinic_crm.common.queueing import enqueue_on_commit
 from clinic_crm.tenancy.models import Clinic
@@ -26,6 +25,7 @@ def start_export(*, definition: ExportDefinition, created_by: str = "", schedule
     return run
 
 
+@transaction.atomic
 def start_scheduled_exports(*, clinic: Clinic, now: datetime | None = None) -> list[ExportRun]:
     """Queue today's scheduled runs of the clinic (in scope): daily ones, and weekly ones on its Mondays.
 
@@ -33,10 +33,14 @@ def start_scheduled_exports(*, clinic: Clinic, now: datetime | None = None) -> l
     a tick delivered again (a worker lost mid-task) queues nothing twice."""
     today = clinic.today(now)
     due = [ExportSchedule.DAILY] + ([ExportSchedule.WEEKLY] if today.weekday() == 0 else [])
-    run_today = ExportRun.objects.filter(definition=OuterRef("pk"), scheduled=True,
-                                         created_at__gte=clinic.start_of(today))
-    definitions = ExportDefinition.objects.filter(schedule__in=due).exclude(Exists(run_today)).order_by("id")
-    return [start_export(definition=definition, created_by="Schedule", scheduled=True) for definition in definitions]
+    # Locked first, then asked about in a statement of its own: a second delivery running at the same
+    # moment waits here, and then sees the runs the first one made.
+    definitions = list(ExportDefinition.objects.select_for_update(of=("self",)).filter(schedule__in=due)
+                       .order_by("id"))
+    ran = set(ExportRun.objects.filter(definition__in=definitions, scheduled=True,
+                                       created_at__gte=clinic.start_of(today)).values_list("definition_id", flat=True))
+    return [start_export(definition=definition, created_by="Schedule", scheduled=True)
+            for definition in definitions if definition.pk not in ran]
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@ since it sits above `tasks` (it starts runs through `dispatch`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -22,19 +22,32 @@ from redemptions.tasks import run_event_import_task, run_export_task
 STRANDED_AFTER = timedelta(minutes=2)
 
 
-# Scheduled exports start in the clinic's night: the hourly tick at :20 UTC falls in this hour of the
-# clinic's own clock once a day, whatever its offset (all are whole quarter hours).
-SCHEDULED_EXPORT_HOUR = 3
+# Scheduled exports start in the clinic's night, at the first hourly tick from 03:00 on its own clock.
+SCHEDULED_EXPORT_TIME = time(3, 0)
+TICK_MINUTE = 20  # the beat entry's minute (settings.CELERY_BEAT_SCHEDULE["scheduled-exports"])
+
+
+def export_due(clinic: Clinic, tick: datetime) -> bool:
+    """Whether the clinic's export time fell in the hour this tick closes: exactly one tick a day does,
+    whatever the clinic's offset, and on the day its clocks skip 03:00 (the time then reads as the
+    moment of the jump)."""
+    day = tick.astimezone(clinic.tzinfo).date()
+    starts = datetime.combine(day, SCHEDULED_EXPORT_TIME, tzinfo=clinic.tzinfo)
+    return tick - timedelta(hours=1) < starts <= tick
 
 
 @shared_task
 def run_scheduled_exports_for_all_clinics() -> int:
-    """Hourly: each clinic whose clock is in its export hour queues its daily (and, on Mondays, weekly)
-    exports; returns how many clinics."""
+    """Hourly: each clinic whose export time came in the last hour queues its daily (and, on Mondays,
+    weekly) exports; returns how many clinics."""
     now = timezone.now()
-    clinic_ids = [clinic.pk for clinic in Clinic.objects.filter(is_active=True).only("pk", "timezone").order_by("pk")
-                  if now.astimezone(clinic.tzinfo).hour == SCHEDULED_EXPORT_HOUR]
-    return fan_out_per_clinic(run_scheduled_exports_for_clinic, clinic_ids)
+    # The tick this run stands for, even when it runs late: the hours then cover the day with no gap.
+    tick = now.replace(minute=TICK_MINUTE, second=0, microsecond=0)
+    if tick > now:
+        tick -= timedelta(hours=1)
+    clinics = Clinic.objects.filter(is_active=True).only("pk", "timezone").order_by("pk")
+    return fan_out_per_clinic(run_scheduled_exports_for_clinic,
+                              [clinic.pk for clinic in clinics if export_due(clinic, tick)])
 
 
 @shared_task(acks_late=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from redemptions.choices import RedemptionStatus, ResponseSource, ResponseStatus
@@ -227,8 +227,12 @@ def get_clinic_redemption_rate() -> Decimal | None:
 
 
 def count_claimed(*, promotion_key: str) -> int:
-    """Patients who took a promotion up in the app: claimed a response to it, or clipped one given to them."""
+    """Patients who took a promotion up in the app: claimed a response to it, clipped one given to them, or
+    tapped Redeem on it (a pending redemption, or one applied at the till after it was made pending)."""
     taken_up = Q(source=ResponseSource.CLAIM) | Q(status__in=[
         ResponseStatus.CLIPPED, ResponseStatus.PROCESSING, ResponseStatus.SHIPPING, ResponseStatus.COMPLETED])
-    return (OfferResponse.objects.filter(taken_up, promotion_key=promotion_key).order_by()
-            .aggregate(n=Count("patient_id", distinct=True))["n"])
+    responders = OfferResponse.objects.filter(taken_up, promotion_key=promotion_key).values("patient_id")
+    # A redemption recorded applied at once has its applied moment set just before it is created.
+    tapped = Q(status=RedemptionStatus.PENDING) | Q(status=RedemptionStatus.APPLIED, applied_at__gt=F("created_at"))
+    tappers = Redemption.objects.filter(tapped, promotion_key=promotion_key).values("patient_id")
+    return responders.order_by().union(tappers.order_by()).count()

@@ -134,7 +134,7 @@ def _funnel(info: PromotionInfo, counts: PromotionCounts) -> list[FunnelStage]:
     if pushes:
         stages.append(FunnelStage("Delivered", reached, f"devices reached by {pushes} push{'es' if pushes > 1 else ''}"))
     if claimed:
-        stages.append(FunnelStage("Claimed", claimed, "patients who claimed or clipped it in the app"))
+        stages.append(FunnelStage("Claimed", claimed, "patients who claimed, clipped or redeemed it in the app"))
     stages.append(FunnelStage("Redeemed", counts.redeemed, "patients who used it"))
     stages.append(FunnelStage("Revenue", counts.revenue, "from the orders it was used on", money=True))
     return stages

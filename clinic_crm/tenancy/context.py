@@ -169,6 +169,9 @@ def every_clinic(schema_editor) -> Iterator[None]:
         if connection.vendor != "postgresql":
             yield
             return
+        if not connection.in_atomic_block:
+            # Outside a transaction a failure in the block would leave every table without FORCE.
+            raise TenantScopeError("every_clinic() needs the migration's transaction (a non-atomic migration?)")
         with connection.cursor() as cursor:
             cursor.execute("SELECT tablename FROM pg_policies WHERE schemaname = current_schema() "
                            "AND policyname = 'clinic_isolation' ORDER BY tablename")
@@ -176,6 +179,9 @@ def every_clinic(schema_editor) -> Iterator[None]:
         for table in tables:
             schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         yield
+        # The rows the block wrote have their foreign keys checked now: PostgreSQL alters no table
+        # with checks still pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table in tables:
             schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
 

@@ -23,10 +23,13 @@ def grant_app_roles(using: str, **kwargs) -> None:
         owner, owns_tables = cursor.fetchone()
         if not owns_tables:  # a flush by the app's own role in tests, say: nothing of its own to grant
             return
-        for role in dict.fromkeys(settings.DATABASE_APP_ROLES):
-            if not role or role == owner:
-                continue
+        granted = [role for role in dict.fromkeys(settings.DATABASE_APP_ROLES) if role and role != owner]
+        for role in granted:
             quoted = connection.ops.quote_name(role)
             cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}")
             cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
             logger.info("Granted rows of every table to %s", role)
+    if not granted:
+        logger.warning("migrate granted no other role the tables of %s, so the app connects as their owner, "
+                       "which can switch row-level security off. Migrate as the owner with DATABASE_APP_ROLES "
+                       "naming the app's and the platform's roles (README, Production).", owner)

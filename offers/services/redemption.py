@@ -19,16 +19,17 @@ from clinic_crm.patients.models import Patient
 from clinic_crm.tenancy.models import Clinic
 from offers.choices import Occasion
 from offers.models import AutomatedOffer, Offer, OccasionFiring
-from redemptions.choices import ActorKind
+from redemptions.choices import ActorKind, ResponseStatus
 from redemptions.models import Redemption
 from redemptions.services import (
     PromotionSnapshot,
     ResponseTerms,
     apply_redemption,
     Actor,
-    complete_held_response,
+    lock_held_response,
     lock_pending_redemption,
     record_pending_redemption,
+    transition_response,
 )
 
 # Who completes a held response when the caller names no one (seeded data, a terminal).
@@ -198,6 +199,7 @@ def redeem_offer_at_till(*, clinic: Clinic, patient: Patient, promotion_key: str
     with the same ledger row, by `actor`.
     """
     offer = get_offer_by_promotion_key(promotion_key=promotion_key)
+    held = lock_held_response(clinic=clinic, patient=patient, promotion_key=offer.promotion_key, now=now)
     pending = lock_pending_redemption(patient=patient, promotion_key=offer.promotion_key)
     if pending is None:
         ensure_offer_redeemable(offer=offer, patient=patient, today=clinic.today(now))
@@ -220,6 +222,7 @@ def redeem_offer_at_till(*, clinic: Clinic, patient: Patient, promotion_key: str
             ),
         )
     redemption = apply_redemption(clinic=clinic, patient=patient, promotion=promotion, pending=pending, order=order)
-    complete_held_response(clinic=clinic, patient=patient, promotion_key=offer.promotion_key, redemption=redemption,
-                           actor=actor, order=order)
+    if held is not None:
+        transition_response(response=held, to=ResponseStatus.COMPLETED, actor=actor, order=order,
+                            redemption=redemption)
     return TillRedemption(redemption=redemption, order=order)

@@ -13,9 +13,9 @@ from redemptions.services.responses import (  # noqa: F401
     ResponseTerms,
     assign_response,
     assign_responses,
-    complete_held_response,
     complete_response,
     ensure_usable_at_pos,
     expire_due_responses,
+    lock_held_response,
     transition_response,
 )

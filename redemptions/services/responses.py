@@ -248,18 +248,19 @@ def complete_response(*, response: OfferResponse, actor: Actor, order_reference:
     return transition_response(response=locked, to=ResponseStatus.COMPLETED, actor=actor, order=order)
 
 
-def complete_held_response(*, clinic: Clinic, patient: Patient, promotion_key: str, redemption: Redemption,
-                           actor: Actor, order: Order | None = None) -> OfferResponse | None:
-    """The promotion was just redeemed at the till by its own path (an offer's redeem): complete the
-    patient's response to it too, when they hold one usable now, the one ending soonest first (RED-4).
+def lock_held_response(*, clinic: Clinic, patient: Patient, promotion_key: str,
+                       now: datetime | None = None) -> OfferResponse | None:
+    """The patient's response to a promotion the till could complete now, locked, the one ending soonest
+    first; None without one (RED-4).
 
-    It takes `redemption` as its ledger row, so the cap and the counts see one use, and a patient is
-    never left with a redeemed offer and a response still open for it. A response another till holds
-    at this moment is passed over; without a usable one, nothing changes.
+    For a promotion redeemed at the till by its own path (an offer's redeem), which then completes it with
+    `transition_response(..., redemption=)`: one use, one ledger row, and no response left open for an
+    offer already redeemed. Taken before anything else of the redeem, as `complete_response` takes its
+    response first: a till completing that response meanwhile is waited for, and then it is not open.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     today = clinic.today(now)
-    held = (OfferResponse.objects.select_for_update(of=("self",), skip_locked=True)
+    held = (OfferResponse.objects.select_for_update(of=("self",))
             .filter(patient=patient, promotion_key=promotion_key,
                     status__in=[ResponseStatus.PENDING, ResponseStatus.CLIPPED])
             .exclude(expires_at__lte=now).order_by(F("usage_until").asc(nulls_last=True), "id"))
@@ -268,8 +269,7 @@ def complete_held_response(*, clinic: Clinic, patient: Patient, promotion_key: s
             ensure_usable_at_pos(response, today)
         except Conflict:
             continue
-        return transition_response(response=response, to=ResponseStatus.COMPLETED, actor=actor, order=order,
-                                   redemption=redemption)
+        return response
     return None
 
 

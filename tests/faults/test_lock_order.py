@@ -75,3 +75,26 @@ def test_an_event_batch_checks_its_keys_as_it_inserts(clinic_a, in_clinic, pos_c
     immediate = next(i for i, sql in enumerate(statements) if sql == "SET CONSTRAINTS ALL IMMEDIATE")
     ledger_insert = next(i for i, sql in enumerate(statements) if 'INSERT INTO "redemptions_redemption"' in sql)
     assert immediate < ledger_insert
+
+
+def test_an_offer_redeemed_at_the_till_locks_the_held_response_before_the_offers_cap(
+        clinic_a, in_clinic, app_client_for, pos_client_for):
+    # complete_response locks the response, then takes the offer's use: the offer's own redeem, which
+    # completes that response too, keeps the same order, so two tills serving one patient wait, never deadlock.
+    from offers.services import create_offer
+
+    with in_clinic(clinic_a):
+        offer = create_offer(clinic=clinic_a, data={"name": "Glow", "title": "Glow", "discount_type": "percent",
+                                                    "discount_value": "10", "published": True, "max_uses": 10})
+        ann = PatientFactory(external_id="ann")
+    assert app_client_for(clinic_a, ann).post(f"/api/v1/app/offers/{offer.promotion_key}/claim").status_code == 201
+
+    with CaptureQueriesContext(connection) as queries:
+        response = pos_client_for(clinic_a).post(f"/api/v1/pos/offers/{offer.promotion_key}/redeem",
+                                                 {"external_id": "ann"}, format="json")
+
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in queries]
+    held = next(i for i, sql in enumerate(statements) if 'FOR UPDATE OF "redemptions_offerresponse"' in sql)
+    cap = next(i for i, sql in enumerate(statements) if "SET current_uses = current_uses + 1" in sql)
+    assert held < cap

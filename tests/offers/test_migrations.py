@@ -19,7 +19,7 @@ def run_migration_forward():
     """The migration's forward function, with the models as they were at that migration."""
     migration = importlib.import_module(f"offers.migrations.{MIGRATION}")
     historical = MigrationExecutor(connection).loader.project_state(("offers", MIGRATION)).apps
-    with connection.schema_editor(atomic=False) as schema_editor:
+    with connection.schema_editor() as schema_editor:
         migration.create_missing(historical, schema_editor)
 
 

@@ -4,7 +4,9 @@ the filtered rows, the schedule, kept files, and files for that clinic's staff o
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -228,3 +230,38 @@ def test_start_export_queues_a_run(clinic_a, in_clinic, django_capture_on_commit
         assert run.status == "queued"
     assert len(callbacks) == 1
 
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Europe/Athens", "America/New_York", "America/St_Johns",
+                                  "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham"])
+def test_every_day_of_a_year_has_exactly_one_export_tick_on_the_clinics_clock(zone):
+    from clinic_crm.tenancy.models import Clinic
+    from redemptions.scheduled import export_due
+
+    # given a clinic in a zone with half-hour or 45-minute offsets, or clocks that skip 03:00 once a year
+    clinic = Clinic(timezone=zone)
+    # when the hourly ticks of 2026 are asked, one by one
+    due_days = Counter()
+    tick = datetime(2026, 1, 1, 0, 20, tzinfo=UTC)
+    while tick < datetime(2027, 1, 1, tzinfo=UTC):
+        if export_due(clinic, tick):
+            local = tick.astimezone(ZoneInfo(zone))
+            assert (3, 0) <= (local.hour, local.minute) < (5, 0), local  # in the night (4:xx only after a jump)
+            due_days[local.date()] += 1
+        tick += timedelta(hours=1)
+    # then every day of the clinic's calendar has exactly one
+    days = [date(2026, 1, 2) + timedelta(days=n) for n in range(363)]
+    assert {day: due_days[day] for day in days if due_days[day] != 1} == {}
+
+
+@time_machine.travel(datetime(2026, 12, 9, 4, 5, tzinfo=UTC), tick=False)
+def test_a_tick_that_runs_late_still_starts_the_exports_of_the_hour_it_stands_for(
+        clinic_a, in_clinic, django_capture_on_commit_callbacks):
+    from redemptions.scheduled import run_scheduled_exports_for_all_clinics
+
+    # given London's daily export, and the 03:20 tick only running at 04:05
+    define(clinic_a, in_clinic, name="Daily", schedule="daily")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = run_scheduled_exports_for_all_clinics.delay().get()
+    # then it still counts as the 03:20 tick, whose hour held London's 03:00
+    assert started == 1 and scheduled_runs(clinic_a, in_clinic) == 1

@@ -407,3 +407,28 @@ def test_assigning_many_patients_costs_the_same_few_queries_as_assigning_a_few(c
                                       source="audience") == len(group)
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_redeem_tap_in_the_app_counts_as_claimed_before_and_after_the_till_applies_it(
+        clinic_a, in_clinic, app_client_for, pos_client_for):
+    from offers.services import create_offer
+    from redemptions.selectors import count_claimed
+
+    # given an offer Ann taps Redeem on in the app (no claim), and one Bob is only given at the till
+    with in_clinic(clinic_a):
+        offer = create_offer(clinic=clinic_a, data={"name": "Glow", "title": "Glow", "discount_type": "percent",
+                                                    "discount_value": "10", "published": True})
+    ann, bob = make_patients(clinic_a, in_clinic, 2)
+    tapped = app_client_for(clinic_a, ann).post(f"/api/v1/app/offers/{offer.promotion_key}/redeem")
+    assert tapped.status_code == 201, tapped.content
+    pos = pos_client_for(clinic_a)
+    assert pos.post(f"/api/v1/pos/offers/{offer.promotion_key}/redeem", {"patient_id": str(bob.pk)},
+                    format="json").status_code == 201
+    # then Ann counts as having taken it up in the app, Bob does not
+    with in_clinic(clinic_a):
+        assert count_claimed(promotion_key=offer.promotion_key) == 1
+    # and she still counts once the till has applied her pending redemption
+    assert pos.post(f"/api/v1/pos/offers/{offer.promotion_key}/redeem", {"patient_id": str(ann.pk)},
+                    format="json").status_code == 201
+    with in_clinic(clinic_a):
+        assert count_claimed(promotion_key=offer.promotion_key) == 1
