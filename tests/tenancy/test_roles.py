@@ -162,3 +162,19 @@ def test_without_the_platform_connection_admin_says_what_to_set_instead_of_showi
     response = client.get(reverse("admin:patients_patient_changelist"))
     assert response.status_code == 503
     assert "set PLATFORM_DATABASE_URL" in response.content.decode()
+
+
+def test_the_deploy_check_is_quiet_for_the_app_role(three_roles):
+    from clinic_crm.tenancy.checks import check_app_role_is_rows_only
+
+    assert check_app_role_is_rows_only(databases=["default"]) == []
+    assert check_app_role_is_rows_only() == []  # asked only with --database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_deploy_check_warns_when_the_app_would_connect_as_the_tables_owner(three_roles, as_schema_owner):
+    from clinic_crm.tenancy.checks import check_app_role_is_rows_only
+
+    with as_schema_owner():
+        [warning] = check_app_role_is_rows_only(databases=["default"])
+    assert warning.id == "clinic_crm.W101" and "owns the tables" in warning.msg
