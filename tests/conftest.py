@@ -22,8 +22,14 @@ OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 PASSWORD = "correct-horse-battery"
 # Django admin reads across clinics through the platform connection (PLATFORM_DATABASE_URL), a session of
 # its own that cannot see a test's uncommitted rows: tests that go through it commit theirs.
-platform_db = pytest.mark.django_db(
+PLATFORM_DB = pytest.mark.django_db(
     transaction=True, databases=["default", "platform"] if "platform" in settings.DATABASES else ["default"])
+
+
+def platform_db(test):
+    """Mark a test that goes through Django admin: it commits its rows, and on PostgreSQL it needs the
+    platform connection (skipped without PLATFORM_DATABASE_URL)."""
+    return pytest.mark.platform(PLATFORM_DB(test))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -42,6 +48,9 @@ def pytest_collection_modifyitems(config, items):
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row-level security / real row locks); "
                                                     "set DATABASE_URL to run it"))
+        if "platform" in item.keywords and on_postgres and "platform" not in settings.DATABASES:
+            item.add_marker(pytest.mark.skip(reason="needs PLATFORM_DATABASE_URL (a BYPASSRLS role): Django admin "
+                                                    "reads across clinics through it on PostgreSQL"))
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"))
         if "celery" in item.keywords and not os.environ.get("CELERY_TEST_BROKER_URL"):

@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from clinic_crm.tenancy.services import create_api_key, set_onesignal_credentials
-from tests.conftest import platform_db
+from tests.conftest import PLATFORM_DB
 from tests.factories import OrderFactory, PatientFactory
 
-pytestmark = platform_db  # Django admin reads through the platform connection: rows are committed
+pytestmark = [PLATFORM_DB, pytest.mark.platform]  # Django admin reads through the platform connection
 OUR_APPS = {"common", "tenancy", "patients", "orders", "dashboard", "redemptions", "notifications", "offers",
             "promos", "coupons"}
 
