@@ -29,6 +29,9 @@ MAX_BATCH = 10_000
 EVENT_FIELDS = frozenset({"event_id", "promotion_id", "patient_id", "external_id", "redeemed_at", "amount", "tier"})
 _ID = re.compile(r"^[1-9][0-9]{0,17}$")
 _AMOUNT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+# The condition of the ledger's unique index on (clinic, event id), as its migration wrote it: SQLite takes
+# an ON CONFLICT target on a partial index only when its WHERE reads like the index's own.
+EVENT_ID_GIVEN = "NOT (\"event_id\" = '')"
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
@@ -184,7 +187,7 @@ def ingest_redemption_events(*, clinic: Clinic, events: list) -> BatchOutcome:
         for start in range(0, len(candidates), CHUNK):
             rows = {redemption.event_id: redemption for _, _, redemption in candidates[start:start + CHUNK]}
             for event_id, pk in insert_scoped_rows(list(rows.values()), unless_conflict=("clinic", "event_id"),
-                                                   conflict_where="event_id <> ''", returning=("event_id", "id")):
+                                                   conflict_where=EVENT_ID_GIVEN, returning=("event_id", "id")):
                 stored.add(event_id)
                 rows[event_id].pk = pk
         new = [redemption for _, event, redemption in candidates if event.event_id in stored]
